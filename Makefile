@@ -1,0 +1,29 @@
+# Ferry: `make demo` runs the whole thing on the embedded default, `make test` runs the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q ".[test]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: install
+	FERRY_DEMO=1 $(BIN)/python manage.py demo
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	FERRY_DEMO=1 $(BIN)/python -m tests.bench
+
+clean:
+	rm -rf $(VENV) var .bench build *.egg-info

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="fabric:server_list", permanent=False)),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("fabric/", include("fabric.urls")),
+    path("jobs/", include("jobs.urls")),
+    path("compliance/", include("compliance.urls")),
+    path("upgrades/", include("upgrades.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,55 @@
+from django.db import models
+
+
+class ClusterKind(models.TextChoices):
+    HYPERV = "hyperv", "Hyper-V"
+    SOFS = "sofs", "Scale-Out File Server"
+
+
+class WinRMTransport(models.TextChoices):
+    NTLM = "ntlm", "NTLM"
+    KERBEROS = "kerberos", "Kerberos"
+    CREDSSP = "credssp", "CredSSP"
+    BASIC = "basic", "Basic"
+
+
+class HostStatus(models.TextChoices):
+    RESPONDING = "responding", "Responding"
+    NOT_RESPONDING = "not_responding", "Not Responding"
+    IN_MAINTENANCE = "in_maintenance", "In Maintenance"
+    PENDING_REBOOT = "pending_reboot", "Pending Reboot"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class NodeState(models.TextChoices):
+    """Get-ClusterNode State (ClusterNodeState enum: Up=0, Down=1, Paused=2, Joining=3, Unknown=-1)."""
+
+    UP = "Up", "Up"
+    DOWN = "Down", "Down"
+    PAUSED = "Paused", "Paused"
+    JOINING = "Joining", "Joining"
+    UNKNOWN = "Unknown", "Unknown"
+
+
+class VMState(models.TextChoices):
+    """Get-VM State names (Hyper-V VMState)."""
+
+    RUNNING = "Running", "Running"
+    OFF = "Off", "Off"
+    SAVED = "Saved", "Saved"
+    PAUSED = "Paused", "Paused"
+    STARTING = "Starting", "Starting"
+    STOPPING = "Stopping", "Stopping"
+    SAVING = "Saving", "Saving"
+    OTHER = "Other", "Other"
+
+
+class BMCProtocol(models.TextChoices):
+    IPMI = "ipmi", "IPMI 2.0"
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", "Created"
+    CHANGE = "change", "Changed"
+    DELETE = "delete", "Deleted"
+    ACTION = "action", "Action"

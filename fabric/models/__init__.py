@@ -1,0 +1,22 @@
+from .accounts import RunAsAccount
+from .audit import AuditEntry
+from .hosts import Cluster, FileShare, Host, HostGroup, VirtualMachine
+from .library import DeploymentServer, LibraryImage, PhysicalComputerProfile
+from .networking import IPAllocation, LogicalNetwork, StaticIPPool, Subnet
+
+__all__ = [
+    "AuditEntry",
+    "Cluster",
+    "DeploymentServer",
+    "FileShare",
+    "Host",
+    "HostGroup",
+    "IPAllocation",
+    "LibraryImage",
+    "LogicalNetwork",
+    "PhysicalComputerProfile",
+    "RunAsAccount",
+    "StaticIPPool",
+    "Subnet",
+    "VirtualMachine",
+]

@@ -1,0 +1,182 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+from fabric.choices import BMCProtocol, ClusterKind, HostStatus, NodeState, VMState, WinRMTransport
+
+ROOT_GROUP_NAME = "All Hosts"
+
+
+class HostGroup(models.Model):
+    """A folder in the tree under "All Hosts". Baselines assigned here are inherited below."""
+
+    name = models.CharField(max_length=100)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="hostgroup_unique_name_in_parent"),
+            models.UniqueConstraint(
+                fields=["name"], condition=models.Q(parent__isnull=True), name="hostgroup_single_root"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def root(cls) -> "HostGroup":
+        return cls.objects.get_or_create(parent=None, name=ROOT_GROUP_NAME)[0]
+
+    def ancestors(self) -> list["HostGroup"]:
+        """From the root down to this group's parent."""
+        chain, node = [], self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return list(reversed(chain))
+
+    def path(self) -> str:
+        return " › ".join([g.name for g in self.ancestors()] + [self.name])
+
+    def descendant_ids(self) -> list[int]:
+        """This group and every group below it (one query per level)."""
+        ids, frontier = [self.pk], [self.pk]
+        while frontier:
+            frontier = list(HostGroup.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+            ids.extend(frontier)
+        return ids
+
+    def get_absolute_url(self):
+        return reverse("fabric:server_list") + f"?group={self.pk}"
+
+
+class ManagedEndpoint(models.Model):
+    """How Ferry reaches a machine over WinRM. Production default: HTTPS, validated, NTLM/Kerberos."""
+
+    address = models.CharField(max_length=255, help_text="Management IP address or DNS name")
+    winrm_port = models.PositiveIntegerField(default=5986, validators=[MinValueValidator(1), MaxValueValidator(65535)])
+    winrm_https = models.BooleanField("HTTPS", default=True)
+    winrm_transport = models.CharField(max_length=10, choices=WinRMTransport.choices, default=WinRMTransport.NTLM)
+    ca_path = models.CharField("CA bundle path", max_length=500, blank=True)
+    allow_insecure = models.BooleanField(
+        default=False, help_text="Allow Basic authentication or plain HTTP to this machine (not for production)"
+    )
+    run_as = models.ForeignKey("fabric.RunAsAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_insecure(self) -> bool:
+        return (not self.winrm_https) or self.winrm_transport == WinRMTransport.BASIC
+
+
+class Cluster(ManagedEndpoint):
+    name = models.CharField(max_length=100, unique=True)
+    fqdn = models.CharField(max_length=255, blank=True)
+    kind = models.CharField(max_length=10, choices=ClusterKind.choices, default=ClusterKind.HYPERV)
+    host_group = models.ForeignKey(HostGroup, on_delete=models.PROTECT, related_name="clusters")
+    functional_level = models.PositiveIntegerField(null=True, blank=True)
+    upgrade_version = models.PositiveIntegerField(null=True, blank=True)
+    mixed_mode_since = models.DateTimeField(
+        null=True, blank=True, help_text="When the nodes started running different OS versions"
+    )
+    last_refreshed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        if self.kind == ClusterKind.SOFS:
+            return reverse("fabric:fileserver_detail", args=[self.pk])
+        return reverse("fabric:cluster_detail", args=[self.pk])
+
+    @property
+    def is_mixed_mode(self) -> bool:
+        return self.mixed_mode_since is not None
+
+
+class Host(ManagedEndpoint):
+    name = models.CharField(max_length=100, unique=True)
+    fqdn = models.CharField(max_length=255, blank=True)
+    host_group = models.ForeignKey(HostGroup, on_delete=models.PROTECT, related_name="hosts")
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="nodes")
+    os_name = models.CharField("OS", max_length=100, blank=True)
+    os_version = models.CharField(max_length=30, blank=True)
+    os_build = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=HostStatus.choices, default=HostStatus.UNKNOWN)
+    status_reason = models.CharField(max_length=500, blank=True)
+    node_state = models.CharField(max_length=10, choices=NodeState.choices, blank=True)
+    memory_bytes = models.BigIntegerField(null=True, blank=True)
+    cpu_count = models.PositiveIntegerField(null=True, blank=True)
+    live_migration_limit = models.PositiveIntegerField(
+        "simultaneous live migrations", default=2, validators=[MinValueValidator(1)]
+    )
+    management_mac = models.CharField("management NIC MAC", max_length=17, blank=True)
+    bmc_address = models.GenericIPAddressField("BMC address", null=True, blank=True)
+    bmc_port = models.PositiveIntegerField(
+        "BMC port", default=623, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    bmc_protocol = models.CharField(max_length=10, choices=BMCProtocol.choices, default=BMCProtocol.IPMI)
+    bmc_run_as = models.ForeignKey(
+        "fabric.RunAsAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name="BMC Run As account",
+    )
+    last_refreshed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("fabric:host_detail", args=[self.pk])
+
+    @property
+    def has_bmc(self) -> bool:
+        return bool(self.bmc_address)
+
+
+class VirtualMachine(models.Model):
+    name = models.CharField(max_length=200)
+    vm_id = models.UUIDField("VM ID", unique=True)
+    host = models.ForeignKey(Host, null=True, blank=True, on_delete=models.SET_NULL, related_name="vms")
+    cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="vms")
+    state = models.CharField(max_length=10, choices=VMState.choices, default=VMState.OFF)
+    memory_bytes = models.BigIntegerField(default=0)
+    cpu_count = models.PositiveIntegerField(default=1)
+    highly_available = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "virtual machine"
+
+    def __str__(self):
+        return self.name
+
+
+class FileShare(models.Model):
+    """An SMB share of a Scale-Out File Server role."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="shares")
+    name = models.CharField(max_length=100)
+    scope_name = models.CharField("scale-out name", max_length=100)
+    path = models.CharField(max_length=500)
+    continuously_available = models.BooleanField(default=True)
+    state = models.CharField(max_length=20, default="Online")
+
+    class Meta:
+        ordering = ["scope_name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "scope_name", "name"], name="fileshare_unique_per_scope")
+        ]
+
+    def __str__(self):
+        return f"\\\\{self.scope_name}\\{self.name}"

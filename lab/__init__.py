@@ -1,0 +1,1 @@
+"""A simulated datacenter on loopback that speaks real WinRM and IPMI."""

@@ -1,0 +1,61 @@
+"""Fixtures shared by every test folder."""
+import pytest
+from django.contrib.auth.models import Group
+
+from fabric.roles import ADMINISTRATOR, OPERATOR, VIEWER
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def make_user(db, django_user_model):
+    def make(username: str, role: str | None = VIEWER):
+        user = django_user_model.objects.create_user(username=username, password=PASSWORD)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def viewer(make_user):
+    return make_user("vera", VIEWER)
+
+
+@pytest.fixture
+def operator(make_user):
+    return make_user("otto", OPERATOR)
+
+
+@pytest.fixture
+def administrator(make_user):
+    return make_user("ada", ADMINISTRATOR)
+
+
+def _client_for(client_class, user):
+    client = client_class()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def viewer_client(viewer):
+    from django.test import Client
+
+    return _client_for(Client, viewer)
+
+
+@pytest.fixture
+def operator_client(operator):
+    from django.test import Client
+
+    return _client_for(Client, operator)
+
+
+@pytest.fixture
+def admin_client_ferry(administrator):
+    """A client logged in as a member of the administrator group (not a Django superuser)."""
+    from django.test import Client
+
+    return _client_for(Client, administrator)
