@@ -1,6 +1,8 @@
 """This app's menu entries: (section, label, url name, role needed to see it)."""
 MENU = [
     ("Fabric", "Servers", "fabric:server_list", "viewer"),
+    ("Fabric", "Clusters", "fabric:cluster_list", "viewer"),
+    ("Fabric", "Virtual machines", "fabric:vm_list", "viewer"),
     ("Fabric", "File Servers", "fabric:fileserver_list", "viewer"),
     ("Library", "Images", "fabric:image_list", "viewer"),
     ("Library", "Physical computer profiles", "fabric:profile_list", "viewer"),

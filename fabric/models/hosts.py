@@ -1,8 +1,10 @@
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
 from fabric.choices import BMCProtocol, ClusterKind, HostStatus, NodeState, VMState, WinRMTransport
+from fabric.models.validators import normalize_mac, validate_host_address, validate_mac_address
 
 ROOT_GROUP_NAME = "All Hosts"
 
@@ -52,11 +54,37 @@ class HostGroup(models.Model):
     def get_absolute_url(self):
         return reverse("fabric:server_list") + f"?group={self.pk}"
 
+    @property
+    def is_root(self) -> bool:
+        return self.pk is not None and self.parent_id is None
+
+    def clean(self):
+        if self.pk:
+            stored = HostGroup.objects.filter(pk=self.pk).values("parent_id", "name").first()
+            if stored and stored["parent_id"] is None:
+                errors = {}
+                if self.parent_id is not None:
+                    errors["parent"] = f"{stored['name']} is the root of the tree; it cannot move."
+                if self.name != stored["name"]:
+                    errors["name"] = "The root group cannot be renamed."
+                if errors:
+                    raise ValidationError(errors)
+                return
+        if self.parent_id is None:
+            raise ValidationError({"parent": "Choose the group this one goes under."})
+        if self.pk and self.parent_id in self.descendant_ids():
+            raise ValidationError({"parent": "A group cannot go under itself or one of its own subgroups."})
+        siblings = HostGroup.objects.filter(parent_id=self.parent_id, name__iexact=self.name).exclude(pk=self.pk)
+        if self.name and siblings.exists():
+            raise ValidationError({"name": f"{self.parent} already has a group named {self.name}."})
+
 
 class ManagedEndpoint(models.Model):
     """How Ferry reaches a machine over WinRM. Production default: HTTPS, validated, NTLM/Kerberos."""
 
-    address = models.CharField(max_length=255, help_text="Management IP address or DNS name")
+    address = models.CharField(
+        max_length=255, help_text="Management IP address or DNS name", validators=[validate_host_address]
+    )
     winrm_port = models.PositiveIntegerField(default=5986, validators=[MinValueValidator(1), MaxValueValidator(65535)])
     winrm_https = models.BooleanField("HTTPS", default=True)
     winrm_transport = models.CharField(max_length=10, choices=WinRMTransport.choices, default=WinRMTransport.NTLM)
@@ -72,6 +100,25 @@ class ManagedEndpoint(models.Model):
     @property
     def is_insecure(self) -> bool:
         return (not self.winrm_https) or self.winrm_transport == WinRMTransport.BASIC
+
+    @property
+    def insecure_reasons(self) -> list[str]:
+        reasons = []
+        if not self.winrm_https:
+            reasons.append("WinRM over plain HTTP")
+        if self.winrm_transport == WinRMTransport.BASIC:
+            reasons.append("Basic authentication")
+        if self.allow_insecure and not reasons:
+            reasons.append("insecure connections are allowed")
+        return reasons
+
+    def clean(self):
+        super().clean()
+        if self.is_insecure and not self.allow_insecure:
+            raise ValidationError({
+                "allow_insecure": "Plain HTTP or Basic authentication exposes credentials on the network: "
+                "tick this box to accept that for this machine, or use HTTPS with NTLM, Kerberos or CredSSP."
+            })
 
 
 class Cluster(ManagedEndpoint):
@@ -118,7 +165,9 @@ class Host(ManagedEndpoint):
     live_migration_limit = models.PositiveIntegerField(
         "simultaneous live migrations", default=2, validators=[MinValueValidator(1)]
     )
-    management_mac = models.CharField("management NIC MAC", max_length=17, blank=True)
+    management_mac = models.CharField(
+        "management NIC MAC", max_length=17, blank=True, validators=[validate_mac_address]
+    )
     bmc_address = models.GenericIPAddressField("BMC address", null=True, blank=True)
     bmc_port = models.PositiveIntegerField(
         "BMC port", default=623, validators=[MinValueValidator(1), MaxValueValidator(65535)]
@@ -143,9 +192,18 @@ class Host(ManagedEndpoint):
     def has_bmc(self) -> bool:
         return bool(self.bmc_address)
 
+    def clean(self):
+        super().clean()
+        if self.management_mac:
+            try:
+                validate_mac_address(self.management_mac)
+            except ValidationError:
+                return  # reported by the field validator
+            self.management_mac = normalize_mac(self.management_mac)
+
 
 class VirtualMachine(models.Model):
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, db_index=True)
     vm_id = models.UUIDField("VM ID", unique=True)
     host = models.ForeignKey(Host, null=True, blank=True, on_delete=models.SET_NULL, related_name="vms")
     cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="vms")

@@ -1,11 +1,16 @@
 import ipaddress
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator
 from django.db import models, transaction
+from django.urls import reverse
+
+from fabric.models.validators import validate_dns_name
 
 
 def parse_network(cidr: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    if "/" not in cidr:
+        raise ValidationError({"cidr": f"{cidr!r} has no prefix length: write the network as 10.0.0.0/24."})
     try:
         return ipaddress.ip_network(cidr, strict=True)
     except ValueError as exc:
@@ -22,6 +27,9 @@ class LogicalNetwork(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("fabric:logicalnetwork_detail", args=[self.pk])
+
 
 class Subnet(models.Model):
     logical_network = models.ForeignKey(LogicalNetwork, on_delete=models.CASCADE, related_name="subnets")
@@ -30,13 +38,16 @@ class Subnet(models.Model):
     vlan = models.PositiveIntegerField("VLAN ID", default=0, validators=[MaxValueValidator(4094)])
     gateway = models.GenericIPAddressField(null=True, blank=True)
     dns_servers = models.CharField("DNS servers", max_length=300, blank=True, help_text="Comma-separated")
-    dns_suffix = models.CharField("DNS suffix", max_length=255, blank=True)
+    dns_suffix = models.CharField("DNS suffix", max_length=255, blank=True, validators=[validate_dns_name])
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self):
         return f"{self.name} ({self.cidr})"
+
+    def get_absolute_url(self):
+        return reverse("fabric:subnet_detail", args=[self.pk])
 
     @property
     def network(self):
@@ -46,15 +57,38 @@ class Subnet(models.Model):
         return [s.strip() for s in self.dns_servers.split(",") if s.strip()]
 
     def clean(self):
-        network = parse_network(self.cidr or "")
         errors = {}
-        if self.gateway and ipaddress.ip_address(self.gateway) not in network:
-            errors["gateway"] = f"The gateway {self.gateway} is not inside {self.cidr}."
+        network = None
+        if self.cidr:  # empty: the required field reports it
+            try:
+                network = parse_network(self.cidr.strip())
+                self.cidr = str(network)
+            except ValidationError as exc:
+                errors.update(exc.message_dict)
+        if self.gateway and network is not None:
+            try:
+                gateway = ipaddress.ip_address(self.gateway)
+            except ValueError:
+                gateway = None  # reported by the field itself
+            if gateway is not None and gateway not in network:
+                errors["gateway"] = f"The gateway {self.gateway} is not inside {self.cidr}."
+            elif gateway is not None and network.num_addresses > 2 and gateway in (
+                network.network_address, getattr(network, "broadcast_address", None)
+            ):
+                errors["gateway"] = f"{self.gateway} is the network or broadcast address of {self.cidr}, not a host."
         for server in self.dns_list():
             try:
                 ipaddress.ip_address(server)
             except ValueError:
                 errors["dns_servers"] = f"{server!r} is not an IP address."
+        if network is not None:
+            for other in Subnet.objects.exclude(pk=self.pk).select_related("logical_network"):
+                other_network = ipaddress.ip_network(other.cidr)
+                if other_network.version == network.version and network.overlaps(other_network):
+                    errors["cidr"] = (
+                        f"{self.cidr} overlaps the subnet {other.name} ({other.cidr}) of {other.logical_network.name}."
+                    )
+                    break
         if errors:
             raise ValidationError(errors)
 
@@ -72,6 +106,9 @@ class StaticIPPool(models.Model):
     def __str__(self):
         return f"{self.name} ({self.range_start}–{self.range_end})"
 
+    def get_absolute_url(self):
+        return reverse("fabric:pool_detail", args=[self.pk])
+
     def bounds(self):
         return ipaddress.ip_address(self.range_start), ipaddress.ip_address(self.range_end)
 
@@ -83,8 +120,11 @@ class StaticIPPool(models.Model):
     def clean(self):
         if not (self.subnet_id and self.range_start and self.range_end):
             return
+        try:
+            start, end = self.bounds()
+        except ValueError:
+            return  # an address field reports its own error
         network = self.subnet.network
-        start, end = self.bounds()
         errors = {}
         if start not in network:
             errors["range_start"] = f"{start} is outside the subnet {network}."
@@ -98,6 +138,16 @@ class StaticIPPool(models.Model):
             o_start, o_end = other.bounds()
             if int(start) <= int(o_end) and int(o_start) <= int(end):
                 raise ValidationError({"range_start": f"The range overlaps the pool {other.name} ({o_start}–{o_end})."})
+        if self.pk:
+            outside = [
+                a for a in IPAllocation.objects.filter(pool_id=self.pk).values_list("address", flat=True)
+                if not int(start) <= int(ipaddress.ip_address(a)) <= int(end)
+            ]
+            if outside:
+                raise ValidationError({
+                    "range_start": f"Allocated addresses would fall outside the new range: {', '.join(outside[:5])}"
+                    + (" …" if len(outside) > 5 else "") + ". Release them first."
+                })
 
     @transaction.atomic
     def allocate(self, description: str = "", host=None) -> "IPAllocation":

@@ -1,0 +1,222 @@
+"""The fabric's tables (django-tables2). Columns render from the row alone: no query per row."""
+import django_tables2 as tables
+from django.utils.html import format_html
+
+from fabric.models import (
+    AuditEntry,
+    Cluster,
+    DeploymentServer,
+    FileShare,
+    Host,
+    IPAllocation,
+    LibraryImage,
+    LogicalNetwork,
+    PhysicalComputerProfile,
+    RunAsAccount,
+    VirtualMachine,
+)
+
+
+def format_bytes(value) -> str:
+    if value in (None, ""):
+        return "—"
+    gib = value / 1024**3
+    return f"{gib / 1024:.1f} TB" if gib >= 1024 else f"{gib:.0f} GB" if gib >= 10 else f"{gib:.1f} GB"
+
+
+def badge(value: str, label: str):
+    return format_html('<span class="badge {}">{}</span>', (value or "").lower(), label or "—")
+
+
+class FerryTable(tables.Table):
+    class Meta:
+        template_name = "fabric/_table.html"
+        attrs = {"class": "table"}
+        empty_text = "Nothing here yet."
+
+
+class HostTable(FerryTable):
+    name = tables.Column()  # render_name makes the link (and flags insecure hosts)
+    status = tables.Column()
+    cluster = tables.Column(linkify=True, order_by=("cluster__name",))
+    node_state = tables.Column(verbose_name="Node state")
+    os_name = tables.Column(verbose_name="OS", order_by=("os_name", "os_build"))
+    memory_bytes = tables.Column(verbose_name="Memory")
+    cpu_count = tables.Column(verbose_name="CPUs")
+    vm_count = tables.Column(verbose_name="VMs")
+    host_group = tables.Column(verbose_name="Host group", order_by=("host_group__name",))
+
+    class Meta(FerryTable.Meta):
+        model = Host
+        fields = ("name", "status", "cluster", "node_state", "os_name", "memory_bytes", "cpu_count", "vm_count", "host_group")
+
+    def render_name(self, record, value):
+        if record.is_insecure or record.allow_insecure:
+            return format_html(
+                '<a href="{}">{}</a> <span class="badge warn" title="{}">insecure</span>',
+                record.get_absolute_url(), value, ", ".join(record.insecure_reasons),
+            )
+        return format_html('<a href="{}">{}</a>', record.get_absolute_url(), value)
+
+    def render_status(self, record, value):
+        return badge(record.status, value)
+
+    def render_node_state(self, record, value):
+        return badge(record.node_state, value)
+
+    def render_os_name(self, record, value):
+        return f"{value} ({record.os_build})" if record.os_build else value
+
+    def render_memory_bytes(self, value):
+        return format_bytes(value)
+
+
+class VirtualMachineTable(FerryTable):
+    name = tables.Column()
+    state = tables.Column()
+    host = tables.Column(verbose_name="Owner node", linkify=True, order_by=("host__name",))
+    cluster = tables.Column(linkify=True, order_by=("cluster__name",))
+    memory_bytes = tables.Column(verbose_name="Memory")
+    cpu_count = tables.Column(verbose_name="CPUs")
+    highly_available = tables.BooleanColumn(verbose_name="Highly available")
+
+    class Meta(FerryTable.Meta):
+        model = VirtualMachine
+        fields = ("name", "state", "host", "cluster", "memory_bytes", "cpu_count", "highly_available")
+
+    def render_state(self, record, value):
+        return badge(record.state, value)
+
+    def render_memory_bytes(self, value):
+        return format_bytes(value)
+
+
+class ClusterTable(FerryTable):
+    name = tables.Column(linkify=True)
+    kind = tables.Column()
+    host_group = tables.Column(verbose_name="Host group", order_by=("host_group__name",))
+    node_count = tables.Column(verbose_name="Nodes")
+    vm_count = tables.Column(verbose_name="VMs")
+    functional_level = tables.Column(verbose_name="Functional level")
+    mixed_mode_since = tables.DateTimeColumn(verbose_name="Mixed mode since", format="Y-m-d H:i")
+
+    class Meta(FerryTable.Meta):
+        model = Cluster
+        fields = ("name", "kind", "host_group", "node_count", "vm_count", "functional_level", "mixed_mode_since")
+
+
+class FileServerTable(FerryTable):
+    name = tables.Column(linkify=True)
+    fqdn = tables.Column(verbose_name="FQDN")
+    host_group = tables.Column(verbose_name="Host group", order_by=("host_group__name",))
+    node_count = tables.Column(verbose_name="Nodes")
+    share_count = tables.Column(verbose_name="Shares")
+    functional_level = tables.Column(verbose_name="Functional level")
+    mixed_mode_since = tables.DateTimeColumn(verbose_name="Mixed mode since", format="Y-m-d H:i")
+
+    class Meta(FerryTable.Meta):
+        model = Cluster
+        fields = ("name", "fqdn", "host_group", "node_count", "share_count", "functional_level", "mixed_mode_since")
+
+
+class NodeTable(HostTable):
+    """A cluster's nodes, on the cluster page."""
+
+    class Meta(HostTable.Meta):
+        fields = ("name", "node_state", "status", "os_name", "memory_bytes", "cpu_count", "vm_count")
+        exclude = ("cluster", "host_group")
+        orderable = False
+
+
+class FileShareTable(FerryTable):
+    unc = tables.Column(verbose_name="Share", accessor="pk", orderable=False)
+    scope_name = tables.Column(verbose_name="Scale-out name")
+    path = tables.Column()
+    continuously_available = tables.BooleanColumn(verbose_name="Continuously available")
+    state = tables.Column()
+
+    class Meta(FerryTable.Meta):
+        model = FileShare
+        fields = ("unc", "scope_name", "path", "continuously_available", "state")
+        orderable = False
+
+    def render_unc(self, record):
+        return str(record)
+
+
+class RunAsAccountTable(FerryTable):
+    name = tables.Column(linkify=("fabric:runas_edit", [tables.A("pk")]))
+    username = tables.Column(verbose_name="User name")
+    has_password = tables.BooleanColumn(verbose_name="Password stored", orderable=False)
+    description = tables.Column()
+
+    class Meta(FerryTable.Meta):
+        model = RunAsAccount
+        fields = ("name", "username", "has_password", "description")
+
+
+class LibraryImageTable(FerryTable):
+    name = tables.Column(linkify=True)
+
+    class Meta(FerryTable.Meta):
+        model = LibraryImage
+        fields = ("name", "os_name", "os_version", "os_build", "vhd_path")
+
+
+class PhysicalComputerProfileTable(FerryTable):
+    name = tables.Column(linkify=True)
+    image = tables.Column(linkify=True, order_by=("image__name",))
+    host_group = tables.Column(verbose_name="Host group", order_by=("host_group__name",))
+    ip_pool = tables.Column(verbose_name="Static IP pool", linkify=True, order_by=("ip_pool__name",))
+
+    class Meta(FerryTable.Meta):
+        model = PhysicalComputerProfile
+        fields = ("name", "image", "host_group", "ip_pool", "domain")
+
+
+class DeploymentServerTable(FerryTable):
+    name = tables.Column(linkify=True)
+    winrm_transport = tables.Column(verbose_name="WinRM authentication")
+    winrm_https = tables.BooleanColumn(verbose_name="HTTPS")
+
+    class Meta(FerryTable.Meta):
+        model = DeploymentServer
+        fields = ("name", "address", "winrm_transport", "winrm_https", "remote_install_path")
+
+
+class LogicalNetworkTable(FerryTable):
+    name = tables.Column(linkify=True)
+    subnet_count = tables.Column(verbose_name="Subnets")
+    pool_count = tables.Column(verbose_name="Static IP pools")
+    description = tables.Column()
+
+    class Meta(FerryTable.Meta):
+        model = LogicalNetwork
+        fields = ("name", "subnet_count", "pool_count", "description")
+
+
+class IPAllocationTable(FerryTable):
+    address = tables.Column()
+    host = tables.Column(linkify=True, order_by=("host__name",))
+    description = tables.Column()
+    created = tables.DateTimeColumn(format="Y-m-d H:i")
+
+    class Meta(FerryTable.Meta):
+        model = IPAllocation
+        fields = ("address", "host", "description", "created")
+
+
+class AuditEntryTable(FerryTable):
+    time = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    username = tables.Column(verbose_name="Who")
+    action = tables.Column(verbose_name="What")
+    object_type = tables.Column(verbose_name="Object type")
+    object_repr = tables.Column(verbose_name="Object")
+    detail = tables.Column(orderable=False)
+    source_address = tables.Column(verbose_name="From")
+
+    class Meta(FerryTable.Meta):
+        model = AuditEntry
+        fields = ("time", "username", "action", "object_type", "object_repr", "detail", "source_address")
+        empty_text = "No changes recorded yet."
+
