@@ -1,0 +1,257 @@
+"""One simulated host's WinRM service: authentication, shells, commands, injected faults."""
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import threading
+import time
+from collections import Counter
+
+from . import soap
+from .auth import (ENCRYPTED_CONTENT_TYPE, AuthError, NtlmAccounts, check_basic, decrypt, encrypt,
+                   ntlm_message_type)
+from .server import Acceptor, listen, serve_connection, shutdown_socket, tls_context
+from .shell import RunningCommand, Shell
+
+log = logging.getLogger("lab.winrm")
+
+FAULTS = (None, "timeout", "http500")
+MAX_RECEIVE_WAIT = 120.0
+HANG_SECONDS = 600.0
+
+
+class WinRMEndpoint:
+    """A WS-Management endpoint pywinrm can run ``run_ps`` against.
+
+    ``execute(script) -> result`` (``.stdout``, ``.stderr``, ``.exit_code``) runs in a worker
+    thread per command and may block as long as it likes: Receive answers the WS-Man
+    operation-timeout fault meanwhile, which pywinrm retries.
+    ``stop()`` closes the port (connections refused, open ones cut, shells gone) like a host
+    that lost power; ``start()`` brings it back. ``fault`` injects misbehaviour at run time:
+    ``"timeout"`` (requests never answered) or ``"http500"`` (every request answered 500).
+    """
+
+    def __init__(self, address: str = "127.0.0.1", port: int = 5985, credentials: dict | None = None,
+                 execute=None, tls: tuple[str, str] | None = None, auth=("basic", "ntlm"),
+                 machine_name: str | None = None):
+        if not credentials:
+            raise ValueError("a WinRM endpoint needs at least one account (credentials)")
+        if not callable(execute):
+            raise ValueError("execute must be a callable taking the script text")
+        unknown = set(auth) - {"basic", "ntlm"}
+        if unknown or not auth:
+            raise ValueError(f"unsupported authentication {sorted(unknown) or auth!r}; use 'basic' and/or 'ntlm'")
+        self.address = address
+        self.port = port
+        self.credentials = dict(credentials)
+        self.execute = execute
+        self.auth = tuple(auth)
+        self.machine_name = machine_name or address
+        self.tls_context = tls_context(*tls) if tls else None
+        self.ntlm_accounts = NtlmAccounts(self.credentials) if "ntlm" in self.auth else None
+        self.shells: dict[str, Shell] = {}
+        self.lock = threading.Lock()
+        self.connections: set = set()
+        self._socket = None
+        self._fault = None
+        # what this endpoint answered: requests, unauthorized (401), operation_timeout,
+        # faults (other WS-Man faults), encrypted (NTLM-sealed requests)
+        self.stats: Counter = Counter()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_context is not None else "http"
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.address}]" if ":" in self.address else self.address
+        return f"{self.scheme}://{host}:{self.port}/wsman"
+
+    @property
+    def running(self) -> bool:
+        return self._socket is not None
+
+    @property
+    def fault(self):
+        return self._fault
+
+    @fault.setter
+    def fault(self, value):
+        if value not in FAULTS:
+            raise ValueError(f"unknown WinRM fault {value!r}; expected one of {FAULTS}")
+        self._fault = value
+
+    def start(self):
+        with self.lock:
+            if self._socket is not None:
+                return
+            sock = listen(self.address, self.port)
+            self.port = sock.getsockname()[1]
+            self._socket = sock
+        Acceptor.shared().add(sock, self._accept)
+
+    def stop(self):
+        with self.lock:
+            sock, self._socket = self._socket, None
+            connections = list(self.connections)
+            self.shells.clear()
+        if sock is None:
+            return
+        Acceptor.shared().remove(sock)
+        for conn in connections:
+            shutdown_socket(conn)
+
+    def close(self):
+        """Stop and forget the NTLM account file."""
+        self.stop()
+        if self.ntlm_accounts is not None:
+            self.ntlm_accounts.close()
+
+    def _accept(self, conn, address):
+        if not self.running:
+            conn.close()
+            return
+        serve_connection(self, conn, address)
+
+    def track(self, conn, open_: bool):
+        with self.lock:
+            (self.connections.add if open_ else self.connections.discard)(conn)
+
+    # -- HTTP ------------------------------------------------------------------------------
+    def _unauthorized(self, handler):
+        self.stats["unauthorized"] += 1
+        offers = []
+        if "ntlm" in self.auth:
+            offers.append(("WWW-Authenticate", "Negotiate"))
+        if "basic" in self.auth:
+            offers.append(("WWW-Authenticate", 'Basic realm="WSMAN"'))
+        handler.reply(401, b"", headers=offers)
+
+    def _hang(self, handler):
+        deadline = time.monotonic() + HANG_SECONDS
+        while self._fault == "timeout" and self.running and time.monotonic() < deadline:
+            if handler.client_gone(0.5):
+                break
+        handler.close_connection = True
+
+    def _authenticate(self, handler) -> bool:
+        header = handler.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "basic" and "basic" in self.auth:
+            try:
+                handler.user = check_basic(header, self.credentials)
+                return True
+            except AuthError:
+                self._unauthorized(handler)
+                return False
+        if scheme.lower() in ("negotiate", "ntlm") and self.ntlm_accounts is not None:
+            try:
+                token = base64.b64decode(value.strip(), validate=True)
+            except binascii.Error:
+                token = b""
+            kind = ntlm_message_type(token)
+            try:
+                if kind == 1:
+                    handler.ntlm_pending, reply = self.ntlm_accounts.step(None, token)
+                    handler.reply(401, b"", headers=[
+                        ("WWW-Authenticate", f"{scheme} {base64.b64encode(reply).decode()}")])
+                    return False
+                if kind == 3 and handler.ntlm_pending is not None:
+                    context, _ = self.ntlm_accounts.step(handler.ntlm_pending, token)
+                    handler.ntlm, handler.ntlm_pending = context, None
+                    handler.user = context.client_principal or ""
+                    return True
+            except AuthError as exc:
+                log.info("NTLM logon refused on %s: %s", self.url, exc)
+            handler.ntlm_pending = None
+            self._unauthorized(handler)
+            return False
+        if handler.ntlm is not None:
+            return True
+        self._unauthorized(handler)
+        return False
+
+    def handle_post(self, handler, body: bytes):
+        self.stats["requests"] += 1
+        fault = self._fault
+        if fault == "timeout":
+            self._hang(handler)
+            return
+        if fault == "http500":
+            handler.reply(500, soap.fault(soap.internal_error(), "", self.machine_name))
+            return
+        if handler.path.split("?", 1)[0].rstrip("/").lower() != "/wsman":
+            handler.reply(404, b"")
+            return
+        if not self._authenticate(handler):
+            return
+        encrypted = handler.headers.get("Content-Type", "").lower().startswith("multipart/encrypted")
+        if encrypted:
+            if handler.ntlm is None:
+                self._unauthorized(handler)
+                return
+            self.stats["encrypted"] += 1
+            try:
+                body = decrypt(handler.ntlm, body)
+            except AuthError as exc:
+                log.info("undecryptable message on %s: %s", self.url, exc)
+                handler.reply(400, b"", close=True)
+                return
+        if not body:
+            handler.reply(200, b"")       # the empty POST that sets up message encryption
+            return
+        status, answer = self.process(body, handler)
+        if encrypted:
+            handler.reply(status, encrypt(handler.ntlm, answer), content_type=ENCRYPTED_CONTENT_TYPE)
+        else:
+            handler.reply(status, answer)
+
+    # -- WS-Management shell operations --------------------------------------------------------
+    def process(self, body: bytes, handler) -> tuple[int, bytes]:
+        message_id = ""
+        try:
+            request = soap.parse_request(body)
+            message_id = request.message_id
+            return 200, self._dispatch(request, handler)
+        except soap.SoapError as error:
+            self.stats["operation_timeout" if error.code == soap.OPERATION_TIMEOUT else "faults"] += 1
+            return 500, soap.fault(error, message_id, self.machine_name)
+
+    def _dispatch(self, request: soap.Request, handler) -> bytes:
+        with self.lock:
+            for shell_id in [s.id for s in self.shells.values() if s.idle()]:
+                del self.shells[shell_id]
+            if request.action == "create":
+                shell = Shell(handler.user or "", request.options.get("WINRS_CODEPAGE"))
+                self.shells[shell.id] = shell
+                return soap.create_response(request, shell.id, self.url, shell.owner,
+                                            handler.client_address[0])
+            shell = self.shells.get(request.shell_id or "")
+            if shell is None:
+                raise soap.shell_not_found(request.shell_id)
+            shell.touched = time.monotonic()
+            if request.action == "delete":
+                del self.shells[shell.id]
+                return soap.delete_response(request)
+            if request.action == "command":
+                command = RunningCommand(self.execute, request.command or "", shell.encoding)
+                shell.commands[command.id] = command
+                return soap.command_response(request, command.id)
+            if request.action == "signal":
+                shell.commands.pop(request.command_id or "", None)
+                return soap.signal_response(request)
+            command = shell.commands.get(request.command_id or "")
+        if request.action != "receive":
+            raise soap.SoapError(soap.ACTION_NOT_SUPPORTED, "a:ActionNotSupported",
+                                 f"The action {request.action_uri} is not supported by the service. ", "s:Sender")
+        if command is None:
+            raise soap.SoapError(soap.SHELL_NOT_FOUND, "w:InvalidParameter",
+                                 f"The command {request.command_id} was not found in the shell. ", "s:Sender")
+        if not command.done.wait(min(request.operation_timeout, MAX_RECEIVE_WAIT)):
+            raise soap.operation_timeout()
+        with self.lock:
+            stdout, stderr, finished = command.next_chunk()
+        return soap.receive_response(request, command.id, stdout, stderr,
+                                     command.exit_code if finished else None)
