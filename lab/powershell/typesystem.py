@@ -31,6 +31,8 @@ TYPES = {
     "collections.hashtable": "System.Collections.Hashtable",
     "collections.specialized.ordereddictionary": "System.Collections.Specialized.OrderedDictionary",
     "text.regularexpressions.regex": "System.Text.RegularExpressions.Regex",
+    "ciminstance": "Microsoft.Management.Infrastructure.CimInstance",
+    "microsoft.management.infrastructure.ciminstance": "Microsoft.Management.Infrastructure.CimInstance",
 }
 
 
@@ -110,6 +112,11 @@ def _convert(value, target: str):
         if isinstance(value, dict) and target.endswith("PSCustomObject"):
             return PSObject(value.items())
         return value
+    if target == "Microsoft.Management.Infrastructure.CimInstance":
+        # CIM instances come from cmdlets (Get-CimInstance, Invoke-CimMethod) as objects.
+        if isinstance(value, dict):
+            return value
+        raise ConversionError(value, target, "Invalid cast.", "InvalidCastException")
     if target == "System.Collections.Specialized.OrderedDictionary":
         if not isinstance(value, dict):
             raise ConversionError(value, target, "Invalid cast.", "InvalidCastException")

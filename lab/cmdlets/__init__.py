@@ -1,0 +1,76 @@
+"""The PowerShell cmdlets each simulated machine offers, and running a script on one of them."""
+from __future__ import annotations
+
+import logging
+import time
+
+from lab.cmdlets import cluster, files, hyperv, servers, system, windowsupdate  # noqa: F401 (registration)
+from lab.cmdlets.common import MODULES, HostContext
+
+log = logging.getLogger("lab.cmdlets")
+
+BASE_MODULES = ("CimCmdlets", "Microsoft.PowerShell.Management", "NetAdapter", "NetTCPIP", "DnsClient", "Storage",
+                "WindowsUpdateProvider", "SmbShare", "ActiveDirectory")
+ROLE_MODULES = {
+    "hyperv": BASE_MODULES + ("Hyper-V", "FailoverClusters"),
+    "sofs": BASE_MODULES + ("FailoverClusters",),
+    "server": BASE_MODULES,
+    "wsus": BASE_MODULES + ("UpdateServices",),
+    "deployment": BASE_MODULES + ("WDS",),
+}
+DEFAULT_GARBAGE = "WARNING: 8 objects were not serialised\r\n{\"Name\":\"\u0000\u0003\ufffd\ufffd\",\"State\":\r\n"
+_cache: dict[str, dict] = {}
+
+
+def cmdlets_for(role: str) -> dict:
+    """{name: lab.powershell.Cmdlet} for a host role (what modules that kind of server has installed)."""
+    if role not in _cache:
+        from lab.powershell import Cmdlet
+        table = {}
+        for module in ROLE_MODULES[role]:
+            for name, spec in MODULES.get(module, {}).items():
+                table[name] = Cmdlet(name=spec.name, func=spec.func, parameters=spec.parameters,
+                                     positional=spec.positional, pipeline=spec.pipeline, type_name=spec.type_name,
+                                     module=spec.module, supports_should_process=spec.should_process)
+        _cache[role] = table
+    return _cache[role]
+
+
+def all_cmdlets() -> dict[str, list]:
+    """module → sorted [(cmdlet, parameters)] for documentation and tests."""
+    return {m: sorted((n, sorted(s.parameters)) for n, s in cmds.items()) for m, cmds in sorted(MODULES.items())}
+
+
+class ScriptRunner:
+    """Runs scripts arriving on a host's (or a cluster's) WinRM endpoint."""
+
+    def __init__(self, dc):
+        self.dc = dc
+
+    def execute(self, kind: str, key: str, script: str):
+        from lab.powershell import ScriptResult, run_script
+        context = HostContext(self.dc, kind, key)
+        with self.dc.lock:
+            host = context.host
+            role = host.role
+            env = {"COMPUTERNAME": host.name.upper(), "USERDNSDOMAIN": (host.domain or "").upper(),
+                   "USERDOMAIN": self.dc.topology.netbios_domain if host.domain else host.name.upper(),
+                   "USERNAME": host.winrm_username.rsplit("\\", 1)[-1], "SystemRoot": "C:\\Windows",
+                   "SystemDrive": "C:", "PROCESSOR_ARCHITECTURE": "AMD64", "OS": "Windows_NT"}
+            fault_key = key if kind == "host" else "cluster:" + key
+            garbage = self.dc.faults.active("garbage_output", host_key=fault_key)
+            if garbage is not None and garbage.get("cmdlet") and garbage["cmdlet"].lower() not in script.lower():
+                garbage = None
+            if garbage is not None:
+                self.dc.faults.take("garbage_output", id=garbage["id"])
+        speed = self.dc.clock.speed
+        result = run_script(script, cmdlets_for(role), context=context, env=env,
+                            sleep=lambda seconds: time.sleep(max(float(seconds), 0.0) / speed))
+        if garbage is not None:
+            with self.dc.lock:
+                self.dc.event("garbage-output", host=context.host.name, fault=garbage["id"])
+            return ScriptResult(stdout=garbage.get("text") or DEFAULT_GARBAGE, stderr="", exit_code=0)
+        return result
+
+
+__all__ = ["ScriptRunner", "cmdlets_for", "all_cmdlets", "HostContext"]

@@ -1,0 +1,229 @@
+"""Files, the pending-reboot registry keys, SMB shares and computer accounts in the directory."""
+from __future__ import annotations
+
+import fnmatch
+import re
+import uuid
+
+from lab.cmdlets.common import as_list, cim_instance, cmdlet, dotnet, fail, names_of, ps_enum, truthy
+from lab.datacenter.deployment import normalize_path
+
+MGMT = "Microsoft.PowerShell.Commands."
+REBOOT_KEYS = (
+    "hklm:\\software\\microsoft\\windows\\currentversion\\windowsupdate\\auto update\\rebootrequired",
+    "hklm:\\software\\microsoft\\windows\\currentversion\\component based servicing\\rebootpending",
+)
+EXISTING_KEYS = (
+    "hklm:\\software", "hklm:\\software\\microsoft", "hklm:\\software\\microsoft\\windows",
+    "hklm:\\software\\microsoft\\windows\\currentversion",
+    "hklm:\\software\\microsoft\\windows\\currentversion\\windowsupdate",
+    "hklm:\\software\\microsoft\\windows\\currentversion\\windowsupdate\\auto update",
+    "hklm:\\software\\microsoft\\windows\\currentversion\\component based servicing",
+    "hklm:\\system\\currentcontrolset\\control\\session manager",
+)
+
+
+def _registry_path(path: str) -> str:
+    path = path.replace("/", "\\").rstrip("\\").lower()
+    return re.sub(r"^(registry::)?hkey_local_machine", "hklm:", path)
+
+
+def _is_directory(ctx, host, path: str) -> bool:
+    norm = normalize_path(path)
+    if re.fullmatch(r"[a-z]:", norm):
+        return norm in ("c:", "d:")
+    if host.role == "deployment" and normalize_path(ctx.dc.topology.remote_install).startswith(norm):
+        return True
+    return any(key.startswith(norm + "\\") for key in host.files)
+
+
+def _not_found(path, command):
+    return fail(f"Cannot find path '{path}' because it does not exist.", "ObjectNotFound", "PathNotFound",
+                MGMT + command, "System.Management.Automation.ItemNotFoundException", target=path)
+
+
+def _one_path(Path, LiteralPath, command) -> str:
+    paths = names_of(Path if Path is not None else LiteralPath)
+    if not paths:
+        raise fail("Cannot process command because of one or more missing mandatory parameters: Path.",
+                   "InvalidArgument", "MissingMandatoryParameter", MGMT + command,
+                   "System.Management.Automation.ParameterBindingException")
+    return paths[0]
+
+
+@cmdlet("Microsoft.PowerShell.Management", "Set-Content",
+        {"Path": "value", "LiteralPath": "value", "Value": "value", "Encoding": "value", "Force": "switch",
+         "NoNewline": "switch"},
+        positional=("Path", "Value"), pipeline="Value", command_type=MGMT + "SetContentCommand")
+def set_content(ctx, Path=None, LiteralPath=None, Value=None, Encoding=None, Force=False, NoNewline=False):
+    path = _one_path(Path, LiteralPath, "SetContentCommand")
+    lines = ["" if v is None else str(v) for v in as_list(Value)]
+    text = ("" if truthy(NoNewline) else "\r\n").join(lines) + ("" if truthy(NoNewline) else "\r\n")
+    ctx.dc.write_file(ctx.host, path, text)
+    return None
+
+
+@cmdlet("Microsoft.PowerShell.Management", "Get-Content", {"Path": "value", "LiteralPath": "value", "Raw": "switch",
+                                                           "Encoding": "value"},
+        positional=("Path",), command_type=MGMT + "GetContentCommand")
+def get_content(ctx, Path=None, LiteralPath=None, Raw=False, Encoding=None):
+    path = _one_path(Path, LiteralPath, "GetContentCommand")
+    text = ctx.dc.read_file(ctx.host, path)
+    if text is None:
+        raise _not_found(path, "GetContentCommand")
+    if truthy(Raw):
+        return text
+    lines = text.split("\r\n") if "\r\n" in text else text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+@cmdlet("Microsoft.PowerShell.Management", "Test-Path", {"Path": "value", "LiteralPath": "value",
+                                                         "PathType": "value"},
+        positional=("Path",), command_type=MGMT + "TestPathCommand")
+def test_path(ctx, Path=None, LiteralPath=None, PathType=None):
+    out = []
+    host = ctx.host
+    kind = str(PathType or "Any").lower()
+    for path in names_of(Path if Path is not None else LiteralPath):
+        registry = _registry_path(path)
+        if registry.startswith("hklm:"):
+            with ctx.dc.lock:
+                exists = registry in EXISTING_KEYS or (registry in REBOOT_KEYS and host.pending_reboot)
+            out.append(exists and kind in ("any", "container"))
+            continue
+        with ctx.dc.lock:
+            is_file = normalize_path(path) in host.files
+            is_dir = _is_directory(ctx, host, path)
+        out.append((is_file and kind in ("any", "leaf")) or (is_dir and kind in ("any", "container")))
+    return out
+
+
+@cmdlet("Microsoft.PowerShell.Management", "Remove-Item", {"Path": "value", "LiteralPath": "value",
+                                                           "Force": "switch", "Recurse": "switch",
+                                                           "Confirm": "switch"},
+        positional=("Path",), command_type=MGMT + "RemoveItemCommand")
+def remove_item(ctx, Path=None, LiteralPath=None, Force=False, Recurse=False, Confirm=None):
+    for path in names_of(Path if Path is not None else LiteralPath):
+        if not ctx.dc.delete_file(ctx.host, path):
+            raise _not_found(path, "RemoveItemCommand")
+    return None
+
+
+@cmdlet("Microsoft.PowerShell.Management", "New-Item", {"Path": "value", "ItemType": "value", "Value": "value",
+                                                        "Force": "switch", "Name": "value"},
+        positional=("Path",), command_type=MGMT + "NewItemCommand")
+def new_item(ctx, Path=None, ItemType=None, Value=None, Force=False, Name=None):
+    path = _one_path(Path, None, "NewItemCommand")
+    if Name is not None:
+        path = path.rstrip("\\") + "\\" + str(Name)
+    leaf = path.replace("/", "\\").rstrip("\\").rsplit("\\", 1)[-1]
+    if str(ItemType or "File").lower() != "directory":
+        ctx.dc.write_file(ctx.host, path, "" if Value is None else str(Value))
+    return {"Name": leaf, "FullName": path, "PSIsContainer": str(ItemType or "").lower() == "directory"}
+
+
+# -- SMB ----------------------------------------------------------------------------------------------------
+def _share(server, name, scope, path, description, ca=False, availability=(0, "NonClustered"), special=False,
+           share_type=(0, "FileSystemDirectory")):
+    return cim_instance("ROOT/Microsoft/Windows/SMB", "MSFT_SmbShare", server, {
+            "Name": name, "ScopeName": scope, "Path": path, "Description": description,
+            "ContinuouslyAvailable": ca, "ShareState": ps_enum(1, "Online"),
+            "AvailabilityType": ps_enum(*availability), "ShareType": ps_enum(*share_type),
+            "FolderEnumerationMode": ps_enum(1, "Unrestricted"), "CachingMode": ps_enum(1, "Manual"),
+            "EncryptData": False, "Special": special, "CurrentUsers": 0, "Temporary": False},
+        key=f"Name = \"{name}\", ScopeName = \"{scope}\"")
+
+
+@cmdlet("SmbShare", "Get-SmbShare", {"Name": "value", "ScopeName": "value", "Special": "value"},
+        positional=("Name",), command_type="Get-SmbShare")
+def get_smb_share(ctx, Name=None, ScopeName=None, Special=None):
+    dc = ctx.dc
+    with dc.lock:
+        host = ctx.host
+        shares = [_share(host.name, "ADMIN$", "*", "C:\\Windows", "Remote Admin", special=True),
+                  _share(host.name, "C$", "*", "C:\\", "Default share", special=True),
+                  _share(host.name, "IPC$", "*", "", "Remote IPC", special=True,
+                         share_type=(3, "InterprocessCommunication"))]
+        if host.role == "deployment":
+            shares.append(_share(host.name, "REMINST", "*", dc.topology.remote_install,
+                                 "Windows Deployment Services Share"))
+        if host.role == "wsus":
+            shares.append(_share(host.name, "WsusContent", "*", "D:\\WSUS\\WsusContent", "WSUS content share"))
+        cluster = dc.cluster_of(host)
+        if cluster is not None and cluster.kind == "sofs" and dc.cluster_online(cluster):
+            for share in cluster.shares:
+                shares.append(_share(host.name, share.name, share.scope, share.path, share.description,
+                                     share.continuously_available, (2, "ScaleOut")))
+        if ScopeName is not None:
+            scopes = {s.lower() for s in names_of(ScopeName)}
+            shares = [s for s in shares if s["ScopeName"].lower() in scopes]
+        if Special is not None:
+            shares = [s for s in shares if s["Special"] == truthy(Special)]
+        if Name is None:
+            return shares
+        out = []
+        for name in names_of(Name):
+            found = [s for s in shares if s["Name"].lower() == name.lower()]
+            if not found:
+                raise fail(f"No MSFT_SMBShare objects found with property 'Name' equal to '{name}'.  Verify the "
+                           f"value of the property and retry.", "ObjectNotFound", "CmdletizationQuery_NotFound_Name",
+                           "Get-SmbShare", "Microsoft.Management.Infrastructure.CimException", target=name)
+            out.extend(found)
+        return out
+
+
+# -- Active Directory -------------------------------------------------------------------------------------
+AD = "Microsoft.ActiveDirectory.Management.Commands.GetADComputer"
+
+
+def _directory(dc) -> dict[str, str]:
+    names = {}
+    for host in dc.hosts.values():
+        if host.domain:
+            names[host.name.lower()] = host.name
+    for cluster in dc.clusters.values():
+        names[cluster.name.lower()] = cluster.name
+        for role in cluster.sofs_roles:
+            names[role.name.lower()] = role.name
+    for name in dc.topology.taken_names:
+        names[name.lower()] = name
+    return names
+
+
+def _ad_object(dc, name) -> dict:
+    dn_domain = ",".join(f"DC={p}" for p in dc.topology.domain.split("."))
+    return dotnet("Microsoft.ActiveDirectory.Management.ADComputer", f"CN={name},CN=Computers,{dn_domain}", {
+            "DistinguishedName": f"CN={name},CN=Computers,{dn_domain}", "DNSHostName": f"{name}.{dc.topology.domain}",
+            "Enabled": True, "Name": name, "ObjectClass": "computer",
+            "ObjectGUID": str(uuid.uuid5(uuid.NAMESPACE_DNS, name.lower())), "SamAccountName": f"{name.upper()}$",
+            "SID": f"S-1-5-21-1004336348-1177238915-682003330-{1100 + sum(map(ord, name.lower()))}"})
+
+
+@cmdlet("ActiveDirectory", "Get-ADComputer", {"Identity": "value", "Filter": "value", "Properties": "value",
+                                              "Server": "value"},
+        positional=("Identity",), command_type=AD)
+def get_ad_computer(ctx, Identity=None, Filter=None, Properties=None, Server=None):
+    dc = ctx.dc
+    with dc.lock:
+        directory = _directory(dc)
+        if Identity is not None:
+            name = names_of(Identity)[0].rstrip("$")
+            if name.lower() not in directory:
+                dn_domain = ",".join(f"DC={p}" for p in dc.topology.domain.split("."))
+                raise fail(f"Cannot find an object with identity: '{name}' under: '{dn_domain}'.", "ObjectNotFound",
+                           "ActiveDirectoryCmdlet:Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException",
+                           AD, "Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException", target=name)
+            return _ad_object(dc, directory[name.lower()])
+        match = re.match(r"^\s*\{?\s*Name\s+-(eq|like)\s+['\"]([^'\"]*)['\"]\s*\}?\s*$", str(Filter or ""),
+                         re.IGNORECASE)
+        if Filter is not None and str(Filter).strip() in ("*", "'*'"):
+            return [_ad_object(dc, n) for n in directory.values()]
+        if not match:
+            raise fail("The lab's directory understands -Filter \"Name -eq 'X'\", \"Name -like 'X*'\" and \"*\".",
+                       "InvalidArgument", "ActiveDirectoryCmdlet:System.ArgumentException", AD,
+                       "System.ArgumentException")
+        op, value = match.group(1).lower(), match.group(2).lower()
+        names = [n for key, n in directory.items() if (key == value if op == "eq" else fnmatch.fnmatch(key, value))]
+        return [_ad_object(dc, n) for n in names]

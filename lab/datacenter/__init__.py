@@ -1,0 +1,71 @@
+"""The simulated datacenter: hosts, clusters, VMs, SOFS, updates, WSUS, the deployment server.
+
+All state lives in one `Datacenter` behind one lock; operations that take simulated time sleep
+outside the lock so only the WinRM command that asked for them waits.
+"""
+from __future__ import annotations
+
+from lab.datacenter.cluster_ops import ClusterOps
+from lab.datacenter.core import Core, OperationError, loopback_address
+from lab.datacenter.deployment import DeploymentOps
+from lab.datacenter.migration import MigrationOps
+from lab.datacenter.power import PowerOps
+from lab.datacenter.updates import UpdateOps
+from lab.invariants import InvariantChecker
+from lab.topology import Topology
+
+__all__ = ["Datacenter", "OperationError", "loopback_address"]
+
+INVARIANT_TICK_WALL_SECONDS = 0.25
+
+
+class Datacenter(Core, MigrationOps, ClusterOps, PowerOps, UpdateOps, DeploymentOps):
+    def __init__(self, topology: Topology, speed: float | None = None):
+        super().__init__(topology, speed)
+        self.invariants = InvariantChecker(self)
+        with self.change():
+            for cluster in self.clusters.values():
+                self.refresh_ownership(cluster)
+        # Time-based rules (a paused node left with running VMs) need a look even when nothing changes.
+        self.scheduler.every(INVARIANT_TICK_WALL_SECONDS, self._tick)
+
+    def _tick(self) -> None:
+        with self.lock:
+            self.invariants.check()
+
+    def add_fault(self, spec: dict) -> dict:
+        with self.change():
+            fault = self.faults.add(spec, self._fault_host, self._fault_vm)
+            self.event("fault-added", **{k: v for k, v in fault.items() if k != "remaining"})
+            if fault["kind"] in ("winrm_timeout", "winrm_http500"):
+                self._touch_fault_target(fault)
+            return fault
+
+    def remove_faults(self, fault_id: int | None = None) -> list[dict]:
+        with self.change():
+            removed = self.faults.remove(fault_id)
+            for fault in removed:
+                self.event("fault-removed", id=fault["id"], kind=fault["kind"])
+                if fault["kind"] in ("winrm_timeout", "winrm_http500"):
+                    self._touch_fault_target(fault)
+            return removed
+
+    def _touch_fault_target(self, fault: dict) -> None:
+        key = fault["host_key"]
+        if key.startswith("cluster:"):
+            self.touch("cluster", key.removeprefix("cluster:"))
+        else:
+            self.touch("host", key)
+
+    def winrm_fault(self, kind: str, key: str) -> str | None:
+        """The WinRMEndpoint.fault value for a host or cluster endpoint."""
+        with self.lock:
+            target = key if kind == "host" else "cluster:" + key
+            if self.faults.active("winrm_timeout", host_key=target):
+                return "timeout"
+            if self.faults.active("winrm_http500", host_key=target):
+                return "http500"
+            return None
+
+    def stop(self) -> None:
+        self.scheduler.stop()

@@ -1,0 +1,309 @@
+"""Moving VMs: live and quick migration, the cluster's own (naive) drain, failback, VM power."""
+from __future__ import annotations
+
+import threading
+import time
+
+from lab.datacenter.core import OperationError
+from lab.datacenter.model import (
+    DRAIN_COMPLETED, DRAIN_FAILED, DRAIN_IN_PROGRESS, NODE_UP, VM, Cluster, Host, Migration)
+
+MOVE_FQID = "Move-ClusterVirtualMachineRole"
+
+
+class MigrationOps:
+    # -- placement -----------------------------------------------------------------------------
+    def cluster_vm(self, cluster: Cluster, ref: str) -> tuple[Host, VM]:
+        hosts = [self.hosts[r.host_key] for r in cluster.nodes if r.host_key in self.hosts
+                 and self.hosts[r.host_key].cluster == cluster.key]
+        found = self.find_vm(ref, hosts)
+        if found is None or not found[1].highly_available:
+            raise OperationError(f"The cluster group '{ref}' was not found in cluster '{cluster.name}'.",
+                                 "ObjectNotFound", "ClusterObjectNotFound",
+                                 "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+        return found
+
+    def pick_target(self, cluster: Cluster, vm: VM, exclude: Host) -> Host | None:
+        """What the cluster itself does: the Up node with the most free memory that fits the VM."""
+        best = None
+        for host in self.members(cluster, (NODE_UP,)):
+            if host is exclude or host.free_memory() < vm.memory:
+                continue
+            if best is None or host.free_memory() > best.free_memory():
+                best = host
+        return best
+
+    def _check_target(self, cluster: Cluster, source: Host, target: Host, vm: VM) -> None:
+        record = cluster.record(target.key)
+        if record is None or target.cluster != cluster.key:
+            raise OperationError(f"The node '{target.name}' is not a member of cluster '{cluster.name}'.",
+                                 "ObjectNotFound", "ClusterObjectNotFound",
+                                 "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+        state = self.node_state(cluster, record)
+        if state != NODE_UP:
+            word = "paused" if target.paused and target.online else "down"
+            raise OperationError(
+                f"Move of cluster role '{vm.name}' to node '{target.name}' failed: the node is {word}.",
+                "InvalidOperation", "MoveClusterGroupFailed",
+                "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+        if vm.in_memory and target.free_memory() < vm.memory:
+            raise OperationError(
+                f"Virtual machine migration operation for '{vm.name}' failed at migration destination "
+                f"'{target.name}'. (Virtual machine ID {vm.id.upper()}) Not enough memory in the system "
+                f"to start the virtual machine {vm.name}.", "InvalidOperation", "MigrationFailed",
+                "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+
+    # -- moving one VM -------------------------------------------------------------------------
+    def move_vm(self, cluster_key: str, vm_ref: str, target_ref: str | None = None,
+                kind: str = "Live") -> tuple[Host, VM]:
+        """Move a clustered VM (Move-ClusterVirtualMachineRole). Blocks for the migration time."""
+        with self.change():
+            cluster = self.clusters[cluster_key]
+            source, vm = self.cluster_vm(cluster, vm_ref)
+            if target_ref is None:
+                target = self.pick_target(cluster, vm, exclude=source)
+                if target is None:
+                    raise OperationError(f"No node of cluster '{cluster.name}' can host '{vm.name}' "
+                                         f"({vm.memory / 2**30:.0f} GB).", "InvalidOperation",
+                                         "MoveClusterGroupFailed",
+                                         "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+            else:
+                target = self.find_host(target_ref)
+                if target is None:
+                    raise OperationError(f"The node '{target_ref}' was not found in cluster '{cluster.name}'.",
+                                         "ObjectNotFound", "ClusterObjectNotFound",
+                                         "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+            if target is source:
+                return source, vm
+            self._check_target(cluster, source, target, vm)
+            if not vm.in_memory:
+                self._transfer(source, target, vm)
+                self.event("vm-moved", vm=vm.name, source=source.name, target=target.name, state=vm.state)
+                return target, vm
+            if kind == "Live":
+                while (vm.migration is not None or source.active_migrations >= source.max_migrations
+                       or target.active_migrations >= target.max_migrations):
+                    self.cond.wait()
+                    source, vm = self.cluster_vm(cluster, vm_ref)
+                    if target is source:
+                        return source, vm
+                    self._check_target(cluster, source, target, vm)
+                    if not vm.in_memory:
+                        self._transfer(source, target, vm)
+                        return target, vm
+            elif vm.migration is not None:
+                raise OperationError(f"'{vm.name}' is already being migrated.", "ResourceBusy", "MigrationInProgress")
+            duration = self.clock.wall(vm.memory / min(source.bandwidth, target.bandwidth))
+            if kind in ("Shutdown", "TurnOff"):
+                duration = 0.0
+            fault = self.faults.take("migration_fails", vm_id=vm.id) if kind == "Live" else None
+            self.event("migration-started", vm=vm.name, kind=kind, source=source.name, target=target.name,
+                       seconds=round(duration * self.clock.speed, 3))
+            now = time.monotonic()
+            if kind == "Live":
+                source.active_migrations += 1
+                target.active_migrations += 1
+            vm.migration = Migration(vm.id, source.key, target.key, kind, now, now + duration)
+            target.incoming[vm.id] = vm.memory
+            source.activity = target.activity = now
+            if kind == "Quick":
+                vm.state = "Saved"
+            elif kind != "Live":
+                vm.state = "Off"
+        time.sleep(duration / 2 if fault else duration)
+        with self.change():
+            vm.migration = None
+            target.incoming.pop(vm.id, None)
+            if kind == "Live":
+                source.active_migrations -= 1
+                target.active_migrations -= 1
+            source.activity = target.activity = time.monotonic()
+            if fault:
+                self.event("migration-failed", vm=vm.name, source=source.name, target=target.name,
+                           reason="injected fault")
+                message = fault.get("message") or (
+                    f"Virtual machine migration operation for '{vm.name}' failed at migration source "
+                    f"'{source.name}'. (Virtual machine ID {vm.id.upper()}) The virtual machine migration "
+                    f"operation was cancelled because the connection with the destination was lost.")
+                raise OperationError(message, "OperationStopped", "MigrationFailed",
+                                     "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+            if vm.id not in source.vms or (kind == "Live" and not vm.in_memory):
+                raise OperationError(f"Live migration of '{vm.name}' failed: the source node "
+                                     f"'{source.name}' went down.", "OperationStopped", "MigrationFailed",
+                                     "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+            if not target.online or target.cluster != cluster_key:
+                if kind != "Live":
+                    vm.state = "Saved" if kind == "Quick" else "Off"
+                raise OperationError(f"Migration of '{vm.name}' failed: the destination node "
+                                     f"'{target.name}' went down.", "OperationStopped", "MigrationFailed",
+                                     "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+            self._transfer(source, target, vm)
+            if kind != "Live":
+                vm.state = "Running"
+                vm.started_at = self.clock.now()
+            self.event("migration-finished", vm=vm.name, kind=kind, source=source.name, target=target.name)
+            return target, vm
+
+    def _transfer(self, source: Host, target: Host, vm: VM) -> None:
+        del source.vms[vm.id]
+        target.vms[vm.id] = vm
+
+    # -- drain / failback (what Suspend-ClusterNode -Drain and Resume-ClusterNode do) ------------
+    def pause_node(self, cluster_key: str, host_key: str, drain: bool, force: bool = False,
+                   target_ref: str | None = None, wait: bool = True) -> None:
+        with self.change():
+            cluster = self.clusters[cluster_key]
+            host = self.hosts[host_key]
+            if not host.online:
+                raise OperationError(f"The node '{host.name}' is down and cannot be paused.",
+                                     "InvalidOperation", "SuspendClusterNodeFailed",
+                                     "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+            host.paused = True
+            host.activity = time.monotonic()
+            self.event("node-paused", cluster=cluster.name, node=host.name, drain=drain)
+            if not drain:
+                return
+            host.drain_status = DRAIN_IN_PROGRESS
+            self._move_roles_off(cluster, host)
+        if wait:
+            self._drain(cluster_key, host_key, force, target_ref)
+        else:
+            threading.Thread(target=self._drain_quietly, args=(cluster_key, host_key, force, target_ref),
+                             daemon=True, name=f"drain-{host_key}").start()
+
+    def _move_roles_off(self, cluster: Cluster, host: Host) -> None:
+        up = [h for h in self.members(cluster, (NODE_UP,)) if h is not host]
+        if not up:
+            return
+        if cluster.core_owner == host.key:
+            cluster.core_owner = up[0].key
+            self.touch("cluster", cluster.key)
+        for i, item in enumerate(cluster.sofs_roles + cluster.csvs):
+            if item.owner == host.key:
+                item.owner = up[i % len(up)].key
+
+    def _drain_quietly(self, *args) -> None:
+        try:
+            self._drain(*args)
+        except OperationError:
+            pass
+
+    def _drain(self, cluster_key: str, host_key: str, force: bool, target_ref: str | None) -> None:
+        with self.lock:
+            cluster = self.clusters[cluster_key]
+            host = self.hosts[host_key]
+            queue = [vm.id for vm in host.vms.values() if vm.highly_available]
+        failures: list[str] = []
+        lock = threading.Lock()
+
+        def worker():
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    vm_id = queue.pop(0)
+                with self.lock:
+                    vm = host.vms.get(vm_id)
+                    if vm is None:
+                        continue
+                    target = self.find_host(target_ref) if target_ref else self.pick_target(cluster, vm, host)
+                    if target is None:
+                        target_name = None
+                    else:
+                        target_name = target.key
+                try:
+                    if target_name is None:
+                        raise OperationError(f"no node has {vm.memory / 2**30:.0f} GB free for '{vm.name}'")
+                    self.move_vm(cluster_key, vm_id, target_name)
+                    with self.lock:
+                        vm.drained_from = host_key
+                except OperationError as error:
+                    with self.change():
+                        if force and vm.id in host.vms and vm.in_memory:
+                            vm.state = "Saved"
+                            vm.started_at = None
+                            self.event("vm-saved-by-force-drain", vm=vm.name, node=host.name)
+                    with lock:
+                        failures.append(f"{vm.name}: {error.message}")
+
+        workers = [threading.Thread(target=worker, daemon=True) for _ in range(cluster.drain_parallelism)]
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join()
+        with self.change():
+            if host.paused and host.cluster == cluster_key:
+                host.drain_status = DRAIN_FAILED if failures and not force else DRAIN_COMPLETED
+            self.event("drain-finished", node=host.name, failures=failures)
+        if failures and not force:
+            raise OperationError(f"Node '{host.name}' failed to drain: " + "; ".join(failures),
+                                 "OperationStopped", "SuspendClusterNodeDrainFailed",
+                                 "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+
+    def resume_node(self, cluster_key: str, host_key: str, failback: str = "NoFailback") -> None:
+        with self.change():
+            cluster = self.clusters[cluster_key]
+            host = self.hosts[host_key]
+            if not host.online:
+                raise OperationError(f"The node '{host.name}' is down.", "InvalidOperation",
+                                     "ResumeClusterNodeFailed",
+                                     "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+            host.paused = False
+            host.drain_status = 0
+            self.event("node-resumed", cluster=cluster.name, node=host.name, failback=failback)
+            back = []
+            for other in self.members(cluster, (NODE_UP,)):
+                for vm in other.vms.values():
+                    if vm.drained_from == host_key:
+                        if failback == "Immediate" and other is not host:
+                            back.append(vm.id)
+                        else:
+                            vm.drained_from = None
+        for vm_id in back:
+            try:
+                self.move_vm(cluster_key, vm_id, host_key)
+            except OperationError as error:
+                with self.lock:
+                    self.event("failback-failed", node=host.name, vm=vm_id, reason=error.message)
+            with self.lock:
+                found = self.find_vm(vm_id)
+                if found:
+                    found[1].drained_from = None
+
+    # -- VM power (Hyper-V cmdlets) ---------------------------------------------------------------
+    def vm_power(self, host_key: str, vm_ref: str, action: str, force_memory: bool = False) -> VM:
+        with self.change():
+            host = self.hosts[host_key]
+            found = self.find_vm(vm_ref, [host])
+            if found is None:
+                raise OperationError(f'Hyper-V was unable to find a virtual machine with name "{vm_ref}".',
+                                     "InvalidArgument", "InvalidParameter",
+                                     "Microsoft.HyperV.PowerShell.VirtualizationException")
+            vm = found[1]
+            if vm.migration is not None:
+                raise OperationError(f"The operation cannot be performed while the virtual machine "
+                                     f"'{vm.name}' is being migrated.", "ResourceBusy", "OperationFailed",
+                                     "Microsoft.HyperV.PowerShell.VirtualizationException")
+            if action == "start":
+                if vm.state == "Running":
+                    return vm
+                if vm.state != "Paused" and host.free_memory() < vm.memory and not force_memory:
+                    raise OperationError(f"'{vm.name}' failed to start. Not enough memory in the system to "
+                                         f"start the virtual machine {vm.name}.", "ResourceUnavailable",
+                                         "OutOfMemory", "Microsoft.HyperV.PowerShell.VirtualizationException")
+                if vm.state != "Paused":
+                    vm.started_at = self.clock.now()
+                vm.state = "Running"
+            elif action == "save":
+                if vm.state not in ("Running", "Paused"):
+                    raise OperationError(f"The virtual machine '{vm.name}' is not in a state that can be saved.",
+                                         "InvalidOperation", "InvalidState",
+                                         "Microsoft.HyperV.PowerShell.VirtualizationException")
+                vm.state, vm.started_at = "Saved", None
+            elif action in ("stop", "turnoff"):
+                vm.state, vm.started_at = "Off", None
+            elif action == "suspend":
+                vm.state = "Paused"
+            host.activity = time.monotonic()
+            self.event("vm-" + action, vm=vm.name, host=host.name)
+            return vm
