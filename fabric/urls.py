@@ -1,6 +1,7 @@
 from django.urls import path
 
 from fabric import views
+from fabric.views import discovery
 
 app_name = "fabric"
 
@@ -58,4 +59,13 @@ urlpatterns = [
     path("runas/<int:pk>/edit/", views.RunAsAccountEditView.as_view(), name="runas_edit"),
     path("runas/<int:pk>/delete/", views.RunAsAccountDeleteView.as_view(), name="runas_delete"),
     path("audit/", views.AuditLogView.as_view(), name="audit_list"),
+    # Adding machines by discovery (administrator) and refreshing them (operator): both run as jobs
+    path("clusters/add/", discovery.AddClusterView.as_view(), name="cluster_add"),
+    path("fileservers/add/", discovery.AddFileServerView.as_view(), name="fileserver_add"),
+    path("servers/add/", discovery.AddHostView.as_view(), name="host_add"),
+    path("update-servers/add/", discovery.AddUpdateServerView.as_view(), name="updateserver_add"),
+    path("deployment-servers/discover/", discovery.AddDeploymentServerView.as_view(),
+         name="deploymentserver_discover_add"),
+    path("clusters/<int:pk>/refresh/", discovery.ClusterRefreshView.as_view(), name="cluster_refresh"),
+    path("servers/<int:pk>/refresh/", discovery.HostRefreshView.as_view(), name="host_refresh"),
 ]

@@ -9,6 +9,7 @@ from fabric.urls import urlpatterns
 
 READ_SUFFIXES = ("_list", "_detail")
 CHANGE_SUFFIXES = ("_add", "_edit", "_delete")
+OPERATOR_SUFFIXES = ("_refresh",)  # POST-only actions that start a job: operator and up
 
 
 def _object_for(name: str, inv):
@@ -35,7 +36,11 @@ def every_route(inv) -> list[tuple[str, str]]:
     routes = []
     for pattern in urlpatterns:
         name = pattern.name
-        assert name.endswith(READ_SUFFIXES + CHANGE_SUFFIXES), f"fabric:{name} is neither a read nor a change URL"
+        assert name.endswith(READ_SUFFIXES + CHANGE_SUFFIXES + OPERATOR_SUFFIXES), (
+            f"fabric:{name} is neither a read, a change nor an operator action URL"
+        )
+        if name.endswith(OPERATOR_SUFFIXES):
+            continue
         routes.append((name, reverse(f"fabric:{name}", kwargs=_kwargs(pattern, inv))))
     return routes
 
@@ -46,3 +51,11 @@ def read_routes(inv):
 
 def change_routes(inv):
     return [(n, u) for n, u in every_route(inv) if n.endswith(CHANGE_SUFFIXES)]
+
+
+def operator_routes(inv):
+    return [
+        (p.name, reverse(f"fabric:{p.name}", kwargs=_kwargs(p, inv)))
+        for p in urlpatterns
+        if p.name.endswith(OPERATOR_SUFFIXES)
+    ]

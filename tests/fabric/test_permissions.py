@@ -2,7 +2,7 @@
 import pytest
 
 from fabric.models import AuditEntry, Host, HostGroup, LibraryImage, RunAsAccount
-from tests.fabric.routes import change_routes, every_route, read_routes
+from tests.fabric.routes import change_routes, every_route, operator_routes, read_routes
 
 ADMIN_ONLY_READS = {"runas_list"}
 
@@ -65,3 +65,10 @@ def test_administrator_reads_every_page_and_every_form(admin_client_ferry, inven
 def test_navigation_hides_run_as_accounts_from_viewers(viewer_client, admin_client_ferry, inventory):
     assert b"Run As accounts" not in viewer_client.get("/fabric/servers/").content
     assert b"Run As accounts" in admin_client_ferry.get("/fabric/servers/").content
+
+
+def test_viewer_gets_403_on_every_operator_action(viewer_client, inventory):
+    routes = operator_routes(inventory)
+    assert {name for name, _ in routes} == {"cluster_refresh", "host_refresh"}
+    for name, url in routes:
+        assert viewer_client.post(url).status_code == 403, (name, url)

@@ -1,0 +1,276 @@
+"""Failover cluster operations (module FailoverClusters), run on any node or the cluster name."""
+from dataclasses import dataclass
+
+from fabric.agents.connection import Connection
+from fabric.agents.parsing import (
+    CLUSTER_GROUP_STATE,
+    CLUSTER_NODE_STATE,
+    DRAIN_STATUS,
+    GROUP_TYPE,
+    NETWORK_INTERFACE_STATE,
+    Reader,
+)
+from fabric.agents.quoting import ps_choice, ps_str
+from fabric.agents.runner import run_script
+from fabric.agents.scripting import as_int, as_string, select
+
+NODE_NOT_FOUND = ("ClusterObjectNotFound", "NodeNotFound")
+GROUP_NOT_FOUND = ("ClusterObjectNotFound", "GroupNotFound")
+MIGRATION_TYPES = ("Live", "Quick", "Shutdown", "TurnOff")
+FAILBACK = ("NoFailback", "Immediate", "Policy")
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    name: str
+    id: str
+    domain: str
+    functional_level: int | None
+    upgrade_version: int | None
+
+
+@dataclass(frozen=True)
+class ClusterNode:
+    name: str
+    id: str
+    state: str  # Up, Down, Paused, Joining, Unknown
+    drain_status: str  # NotInitiated, InProgress, Completed, Failed
+    status_information: int  # flags: Isolated=1, Quarantined=2, DrainInProgress=4, ...
+    major_version: int | None
+    minor_version: int | None
+    build_number: int | None
+
+
+@dataclass(frozen=True)
+class NetworkInterface:
+    name: str
+    node: str
+    address: str
+    network: str
+    adapter: str
+    state: str  # Up, Failed, Unreachable, Unavailable
+
+
+@dataclass(frozen=True)
+class ClusterGroup:
+    name: str
+    id: str
+    owner_node: str
+    state: str  # Online, Offline, Failed, PartialOnline, Pending
+    group_type: str  # VirtualMachine, ScaleoutFileServer, Cluster, ...
+    is_core_group: bool
+
+
+_CLUSTER = select("Name", as_string("Id"), as_string("Domain"), as_int("ClusterFunctionalLevel"),
+                  as_int("ClusterUpgradeVersion"))
+_NODE = select("Name", as_string("Id"), as_string("State"), as_string("DrainStatus"),
+               as_int("StatusInformation"), "MajorVersion", "MinorVersion", "BuildNumber")
+_GROUP = select("Name", as_string("Id"), as_string("OwnerNode", "OwnerNode.Name"), as_string("State"),
+                as_string("GroupType"), "IsCoreGroup")
+_INTERFACE = select("Name", as_string("Node"), as_string("Address"), as_string("Network", "Network.Name"),
+                    as_string("Adapter"), as_string("State"))
+
+
+def _cluster(r: Reader, value) -> ClusterInfo:
+    rec = r.record(value)
+    return ClusterInfo(
+        name=r.get(rec, "Name"),
+        id=r.get(rec, "Id", required=False, default=""),
+        domain=r.get(rec, "Domain", required=False, default=""),
+        functional_level=r.get(rec, "ClusterFunctionalLevel", int, required=False),
+        upgrade_version=r.get(rec, "ClusterUpgradeVersion", int, required=False),
+    )
+
+
+def _node(r: Reader, rec: dict) -> ClusterNode:
+    return ClusterNode(
+        name=r.get(rec, "Name"),
+        id=r.get(rec, "Id", required=False, default=""),
+        state=r.enum(rec, "State", CLUSTER_NODE_STATE),
+        drain_status=r.enum(rec, "DrainStatus", DRAIN_STATUS, required=False, default="NotInitiated"),
+        status_information=r.get(rec, "StatusInformation", int, required=False, default=0),
+        major_version=r.get(rec, "MajorVersion", int, required=False),
+        minor_version=r.get(rec, "MinorVersion", int, required=False),
+        build_number=r.get(rec, "BuildNumber", int, required=False),
+    )
+
+
+def _interface(r: Reader, rec: dict) -> NetworkInterface:
+    return NetworkInterface(
+        name=r.get(rec, "Name"),
+        node=r.get(rec, "Node"),
+        address=r.get(rec, "Address", required=False, default=""),
+        network=r.get(rec, "Network", required=False, default=""),
+        adapter=r.get(rec, "Adapter", required=False, default=""),
+        state=r.enum(rec, "State", NETWORK_INTERFACE_STATE, required=False),
+    )
+
+
+def _group(r: Reader, rec: dict) -> ClusterGroup:
+    return ClusterGroup(
+        name=r.get(rec, "Name"),
+        id=r.get(rec, "Id", required=False, default=""),
+        owner_node=r.get(rec, "OwnerNode", required=False, default=""),
+        state=r.enum(rec, "State", CLUSTER_GROUP_STATE),
+        group_type=r.enum(rec, "GroupType", GROUP_TYPE, required=False, default="Unknown"),
+        is_core_group=r.get(rec, "IsCoreGroup", bool, required=False, default=False),
+    )
+
+
+def get_cluster(conn: Connection) -> ClusterInfo:
+    op = "Get-Cluster"
+    value = run_script(conn, f"$result = Get-Cluster | {_CLUSTER}", operation=op)
+    return _cluster(Reader(op, conn.where), value)
+
+
+def get_cluster_nodes(conn: Connection) -> list[ClusterNode]:
+    op = "Get-ClusterNode"
+    value = run_script(conn, f"$result = @(Get-ClusterNode | {_NODE})", operation=op)
+    r = Reader(op, conn.where)
+    return [_node(r, rec) for rec in r.records(value)]
+
+
+def get_cluster_node(conn: Connection, node: str) -> ClusterNode:
+    op = f"Get-ClusterNode {node}"
+    value = run_script(conn, f"$result = Get-ClusterNode -Name {ps_str(node, what='node name')} | {_NODE}",
+                       operation=op, not_found_fqids=NODE_NOT_FOUND)
+    r = Reader(op, conn.where)
+    return _node(r, r.record(value))
+
+
+def get_cluster_network_interfaces(conn: Connection) -> list[NetworkInterface]:
+    op = "Get-ClusterNetworkInterface"
+    value = run_script(conn, f"$result = @(Get-ClusterNetworkInterface | {_INTERFACE})", operation=op)
+    r = Reader(op, conn.where)
+    return [_interface(r, rec) for rec in r.records(value)]
+
+
+def get_cluster_groups(conn: Connection) -> list[ClusterGroup]:
+    op = "Get-ClusterGroup"
+    value = run_script(conn, f"$result = @(Get-ClusterGroup | {_GROUP})", operation=op)
+    r = Reader(op, conn.where)
+    return [_group(r, rec) for rec in r.records(value)]
+
+
+def suspend_node(conn: Connection, node: str, *, drain: bool = True, force_drain: bool = False,
+                 target_node: str | None = None, timeout: float = 3600) -> ClusterNode:
+    """Pause `node`; with drain, move its roles off first and wait until that finished.
+
+    Already paused → nothing is done (the returned state says Paused).
+    """
+    name = ps_str(node, what="node name")
+    switches = ""
+    if drain:
+        switches += " -ForceDrain" if force_drain else " -Drain"
+        switches += " -Wait"
+    if target_node:
+        switches += f" -TargetNode {ps_str(target_node, what='target node name')}"
+    body = (
+        f"$node = Get-ClusterNode -Name {name}\n"
+        f"if ([string]$node.State -ne 'Paused') {{ $null = Suspend-ClusterNode -Name {name}{switches} }}\n"
+        f"$result = Get-ClusterNode -Name {name} | {_NODE}"
+    )
+    op = f"Suspend-ClusterNode {node}"
+    value = run_script(conn, body, operation=op, timeout=timeout, not_found_fqids=NODE_NOT_FOUND)
+    r = Reader(op, conn.where)
+    return _node(r, r.record(value))
+
+
+def resume_node(conn: Connection, node: str, *, failback: str = "NoFailback", timeout: float = 600) -> ClusterNode:
+    """Resume a paused node (no-op when it is already up); failback: NoFailback, Immediate, Policy."""
+    name = ps_str(node, what="node name")
+    mode = ps_choice(failback, FAILBACK, what="failback")
+    body = (
+        f"$node = Get-ClusterNode -Name {name}\n"
+        f"if ([string]$node.State -eq 'Paused') {{ $null = Resume-ClusterNode -Name {name} -Failback {mode} }}\n"
+        f"$result = Get-ClusterNode -Name {name} | {_NODE}"
+    )
+    op = f"Resume-ClusterNode {node}"
+    value = run_script(conn, body, operation=op, timeout=timeout, not_found_fqids=NODE_NOT_FOUND)
+    r = Reader(op, conn.where)
+    return _node(r, r.record(value))
+
+
+def remove_node(conn: Connection, node: str, *, timeout: float = 600) -> None:
+    """Evict `node` from the cluster (run on another node). Already gone → nothing to do."""
+    name = ps_str(node, what="node name")
+    body = (
+        f"$present = @(Get-ClusterNode | Where-Object {{ $_.Name -eq {name} }})\n"
+        f"if ($present.Count -gt 0) {{ Remove-ClusterNode -Name {name} -Force }}\n"
+        f"$result = @{{ Removed = $present.Count -gt 0 }}"
+    )
+    run_script(conn, body, operation=f"Remove-ClusterNode {node}", timeout=timeout, idempotent=True,
+               second_hop=True)
+
+
+def add_node(conn: Connection, node: str, *, timeout: float = 900) -> ClusterNode:
+    """Join `node` to the cluster of `conn` (no-op if it is already a member)."""
+    name = ps_str(node, what="node name")
+    body = (
+        f"$present = @(Get-ClusterNode | Where-Object {{ $_.Name -eq {name} }})\n"
+        f"if ($present.Count -eq 0) {{ $null = Add-ClusterNode -Name {name} -NoStorage }}\n"
+        f"$result = Get-ClusterNode -Name {name} | {_NODE}"
+    )
+    op = f"Add-ClusterNode {node}"
+    value = run_script(conn, body, operation=op, timeout=timeout, second_hop=True)
+    r = Reader(op, conn.where)
+    return _node(r, r.record(value))
+
+
+def update_functional_level(conn: Connection, *, what_if: bool = False, timeout: float = 600) -> ClusterInfo:
+    """Raise the cluster functional level (permanent); what_if only checks that it would succeed."""
+    action = "Update-ClusterFunctionalLevel -WhatIf" if what_if else "$null = Update-ClusterFunctionalLevel -Force"
+    body = f"{action}\n$result = Get-Cluster | {_CLUSTER}"
+    op = "Update-ClusterFunctionalLevel" + (" -WhatIf" if what_if else "")
+    value = run_script(conn, body, operation=op, timeout=timeout, idempotent=True)
+    return _cluster(Reader(op, conn.where), value)
+
+
+def move_vm_role(conn: Connection, role: str, node: str, *, migration_type: str = "Live",
+                 timeout: float = 3600) -> ClusterGroup:
+    """Move a clustered VM role to `node` and wait; already there → nothing moves."""
+    name = ps_str(role, what="VM role name")
+    target = ps_str(node, what="node name")
+    kind = ps_choice(migration_type, MIGRATION_TYPES, what="migration type")
+    body = (
+        f"$group = Get-ClusterGroup -Name {name}\n"
+        f"if ($group.OwnerNode.Name -ne {target}) {{ "
+        f"$null = Move-ClusterVirtualMachineRole -Name {name} -Node {target} -MigrationType {kind} }}\n"
+        f"$result = Get-ClusterGroup -Name {name} | {_GROUP}"
+    )
+    op = f"Move-ClusterVirtualMachineRole {role} → {node}"
+    value = run_script(conn, body, operation=op, timeout=timeout, idempotent=True, second_hop=True,
+                       not_found_fqids=GROUP_NOT_FOUND)
+    r = Reader(op, conn.where)
+    return _group(r, r.record(value))
+
+
+def cluster_inventory(conn: Connection) -> dict:
+    """Cluster, nodes, network interfaces and groups in one round trip (discovery and refresh)."""
+    body = (
+        f"$cluster = Get-Cluster | {_CLUSTER}\n"
+        f"$nodes = @(Get-ClusterNode | {_NODE})\n"
+        f"$interfaces = @(Get-ClusterNetworkInterface | {_INTERFACE})\n"
+        f"$groups = @(Get-ClusterGroup | {_GROUP})\n"
+        "$result = @{ Cluster = $cluster; Nodes = $nodes; Interfaces = $interfaces; Groups = $groups }"
+    )
+    op = "cluster inventory"
+    value = run_script(conn, body, operation=op)
+    r = Reader(op, conn.where)
+    rec = r.record(value)
+    nodes = [_node(r, n) for n in r.records(rec.get("Nodes"))]
+    if not nodes:
+        raise r.fail("the cluster reports no nodes")
+    return {
+        "cluster": _cluster(r, rec.get("Cluster")),
+        "nodes": nodes,
+        "interfaces": [_interface(r, i) for i in r.records(rec.get("Interfaces"))],
+        "groups": [_group(r, g) for g in r.records(rec.get("Groups"))],
+    }
+
+
+__all__ = [
+    "ClusterGroup", "ClusterInfo", "ClusterNode", "NetworkInterface", "add_node", "cluster_inventory",
+    "get_cluster", "get_cluster_groups", "get_cluster_network_interfaces", "get_cluster_node",
+    "get_cluster_nodes", "move_vm_role", "remove_node", "resume_node", "suspend_node", "update_functional_level",
+]

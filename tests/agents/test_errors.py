@@ -1,0 +1,69 @@
+"""How what PowerShell printed becomes a typed error an operator can act on."""
+import json
+
+import pytest
+
+from fabric import agents
+from fabric.agents.runner import _interpret
+
+NTLM = agents.Connection("hv01.contoso.com", username="CONTOSO\\svc", password="pw", account="svc")
+CREDSSP = agents.Connection("hv01.contoso.com", transport="credssp", username="CONTOSO\\svc", password="pw")
+
+
+def failure(message, category, fqid, type_="System.Exception") -> bytes:
+    return (json.dumps({"error": message, "category": category, "fqid": fqid, "type": type_}) + "\r\n").encode()
+
+
+def interpret(conn=NTLM, exit_code=1, stdout=b"", stderr=b"", second_hop=False, not_found=()):
+    return _interpret(conn, "op", exit_code, stdout, stderr, second_hop, not_found)
+
+
+def test_missing_object_is_not_found_with_powershells_words():
+    out = failure('Hyper-V was unable to find a virtual machine with name "web01".', "InvalidArgument",
+                  "InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM")
+    with pytest.raises(agents.NotFound) as info:
+        interpret(stdout=out, not_found=("InvalidParameter,Microsoft.HyperV.PowerShell.Commands",))
+    error = info.value
+    assert error.category == "InvalidArgument" and error.fqid.startswith("InvalidParameter")
+    assert 'unable to find a virtual machine with name "web01"' in str(error) and "hv01" in str(error)
+
+
+def test_access_denied_on_a_second_hop_says_how_to_allow_delegation():
+    out = failure("Access is denied.", "PermissionDenied", "UnauthorizedAccess,Move-ClusterVirtualMachineRole")
+    with pytest.raises(agents.SecondHopDenied) as info:
+        interpret(stdout=out, second_hop=True)
+    assert isinstance(info.value, agents.AccessDenied) and isinstance(info.value, agents.CmdletError)
+    assert "CredSSP" in str(info.value) and "Kerberos constrained delegation" in str(info.value)
+    with pytest.raises(agents.CmdletError) as plain:  # with CredSSP already, it is a plain refusal
+        interpret(conn=CREDSSP, stdout=out, second_hop=True)
+    assert not isinstance(plain.value, agents.SecondHopDenied)
+
+
+def test_a_missing_module_is_named():
+    out = failure("The term 'Get-WsusServer' is not recognized as the name of a cmdlet.", "ObjectNotFound",
+                  "CommandNotFoundException")
+    with pytest.raises(agents.CmdletError, match="module that provides it is not installed") as info:
+        interpret(stdout=out)
+    assert not isinstance(info.value, agents.NotFound)
+
+
+def test_a_parse_error_on_stderr_in_clixml():
+    stderr = (b'#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+              b'<S S="Error">Unexpected token \'}\' in expression or statement._x000D__x000A_</S>'
+              b'<S S="Error">    + CategoryInfo          : ParserError: (:) [], ParentContainsErrorRecordException'
+              b'_x000D__x000A_</S><S S="Error">    + FullyQualifiedErrorId : UnexpectedToken_x000D__x000A_</S></Objs>')
+    with pytest.raises(agents.CmdletError) as info:
+        interpret(stderr=stderr)
+    assert info.value.fqid == "UnexpectedToken" and info.value.category == "ParserError"
+    assert "Unexpected token" in info.value.ps_message
+
+
+def test_output_that_is_not_json_is_bad_output_and_shows_a_sample():
+    with pytest.raises(agents.BadOutput, match="WARNING: 8 objects"):
+        interpret(exit_code=0, stdout=b"WARNING: 8 objects were not serialised\r\n{\"Name\":")
+    with pytest.raises(agents.BadOutput):
+        interpret(exit_code=0, stdout=b"")
+
+
+def test_stray_lines_before_the_result_are_ignored():
+    assert interpret(exit_code=0, stdout=b"What if: Performing the operation\r\n[1,2]\r\n") == [1, 2]
