@@ -117,6 +117,11 @@ TEMPLATES = [
 
 _default_db = f"sqlite:///{VAR_DIR / 'ferry.sqlite3'}"
 DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db), conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A web process runs all websocket database work on one thread; opening a connection for each
+    # call (~15 ms) made a burst of 100 viewers miss daphne's handshake timeout. Keep them open.
+    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("FERRY_DB_CONN_MAX_AGE", "60"))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "transaction_mode": "IMMEDIATE",

@@ -1,2 +1,12 @@
+from django.urls import path
+
+from jobs import views
+
 app_name = "jobs"
-urlpatterns = []
+urlpatterns = [
+    path("", views.JobListView.as_view(), name="job_list"),
+    path("<int:pk>/", views.JobDetailView.as_view(), name="job_detail"),
+    path("<int:pk>/live/", views.JobLiveView.as_view(), name="job_live"),
+    path("<int:pk>/cancel/", views.JobCancelView.as_view(), name="job_cancel"),
+    path("<int:pk>/restart/", views.JobRestartView.as_view(), name="job_restart"),
+]

@@ -156,7 +156,9 @@ def install_updates(conn: Connection, updates: list[str], *, timeout: float = 72
         raise UpdateInstallFailed(
             f"Installing updates on {conn.where} failed: {describe_hresult(result.hresult)}. "
             f"Look at the host's Windows Update log (Get-WindowsUpdateLog) for the failing update.",
-            hresult=result.hresult, installed=result.installed, target=conn.where, operation=op,
+            # Windows Update reports one code for the whole call, not which update failed: after a
+            # failure nothing is known installed until the host is scanned again.
+            hresult=result.hresult, installed=[], target=conn.where, operation=op,
         )
     return result
 

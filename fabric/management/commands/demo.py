@@ -57,6 +57,9 @@ class Command(BaseCommand):
                 lab, endpoints = self._start_lab(topology, lab_port_base, speed, env)
                 children.append(lab)
                 self._discover(endpoints)
+                from compliance.demo import prepare
+
+                prepare(write=self.stdout.write)
             from fabric.tasks import ensure_refresh_schedule
 
             ensure_refresh_schedule()

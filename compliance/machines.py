@@ -1,0 +1,82 @@
+"""How the compliance steps reach hosts and read a cluster's live state (through fabric.agents only)."""
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from fabric import agents
+from fabric.models import Cluster, Host
+from fabric.planner import PlanHost, PlanVM
+
+
+def poll_seconds() -> float:
+    """How often waits ask the machines again (FERRY_COMPLIANCE_POLL_SECONDS; small in the lab)."""
+    return float(os.environ.get("FERRY_COMPLIANCE_POLL_SECONDS", "2"))
+
+
+def host_connection(host: Host) -> agents.Connection:
+    run_as = host.run_as or (host.cluster.run_as if host.cluster_id else None)
+    return agents.Connection.for_endpoint(host, run_as=run_as)
+
+
+def cluster_connection(cluster: Cluster, *, avoid: str = "", states: dict[str, str] | None = None) -> agents.Connection:
+    """A node to run cluster cmdlets on: an Up one other than `avoid` (the node being worked on).
+
+    Falls back to the cluster's own address when no other node is known to be up.
+    """
+    nodes = list(cluster.nodes.order_by("name"))
+    for node in nodes:
+        state = (states or {}).get(node.name, node.node_state)
+        if node.name.lower() != avoid.lower() and state in ("Up", "Paused"):
+            return host_connection(node)
+    return agents.Connection.for_endpoint(cluster)
+
+
+@dataclass
+class LiveVM:
+    name: str
+    owner: str
+    state: str
+    memory_bytes: int
+    highly_available: bool
+
+
+@dataclass
+class LiveCluster:
+    """What the cluster reports now: node states and, per reachable node, its VMs."""
+
+    nodes: dict[str, str]  # node name → Up / Down / Paused / Joining
+    vms: list[LiveVM]
+    hosts: dict[str, Host]  # node name → inventory row (memory, migration limit)
+
+    def plan_inputs(self) -> tuple[list[PlanHost], list[PlanVM]]:
+        plan_hosts = [
+            PlanHost(name, (self.hosts[name].memory_bytes or 0) if name in self.hosts else 0,
+                     self.hosts[name].live_migration_limit if name in self.hosts else 1, state)
+            for name, state in sorted(self.nodes.items())
+        ]
+        plan_vms = [PlanVM(vm.name, vm.memory_bytes, vm.owner, running=vm.state == "Running",
+                           highly_available=vm.highly_available) for vm in self.vms]
+        return plan_hosts, plan_vms
+
+
+def read_live_cluster(cluster: Cluster, *, avoid: str = "") -> LiveCluster:
+    """Get-ClusterNode from one node, then Get-VM on every node that is up or paused (in parallel)."""
+    conn = cluster_connection(cluster, avoid=avoid)
+    nodes = {n.name: n.state for n in agents.cluster.get_cluster_nodes(conn)}
+    hosts = {h.name: h for h in cluster.nodes.select_related("run_as", "cluster__run_as")}
+    by_lower = {h.lower(): h for h in hosts}
+    readable = [name for name, state in nodes.items() if state in ("Up", "Paused") and name.lower() in by_lower]
+
+    def vms_of(name):
+        host = hosts[by_lower[name.lower()]]
+        return name, agents.hyperv.get_vms(host_connection(host))
+
+    vms = []
+    with ThreadPoolExecutor(max_workers=max(1, min(8, len(readable)))) as pool:
+        for name, found in pool.map(vms_of, readable):
+            for vm in found:
+                vms.append(LiveVM(vm.name, name, vm.state, vm.memory_assigned or vm.memory_startup, vm.is_clustered))
+    return LiveCluster(nodes=nodes, vms=vms, hosts={name: hosts[by_lower[name.lower()]] for name in nodes
+                                                     if name.lower() in by_lower})

@@ -1,0 +1,76 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from compliance.management.commands._common import finish, follow, resolve_target
+from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
+from compliance.orchestration import submit_cluster_remediation, submit_host_remediation
+from fabric.audit import record
+from fabric.choices import AuditAction
+from fabric.models import Cluster, Host
+
+
+class Command(BaseCommand):
+    help = ("Remediate a cluster node by node (live migration by default), or one host as a standalone "
+            "host. Prints the dry-run plan; refuses with the reason when it does not fit.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("target", help="cluster or host (cluster:NAME / host:NAME when ambiguous)")
+        parser.add_argument("--save-state", action="store_true", help="save the VMs instead of live-migrating them")
+        parser.add_argument("--no-restart", action="store_true", help="do not restart; hosts stay Pending Reboot")
+        parser.add_argument("--allow-maintenance", action="store_true",
+                            help="go on although some nodes are already in maintenance (paused)")
+        parser.add_argument("--max-failed-nodes", type=int, default=0, metavar="N",
+                            help="nodes that may fail before the job stops (default 0)")
+        parser.add_argument("--retries", type=int, default=3, metavar="N", help="max retries per node (default 3)")
+        parser.add_argument("--reboot-timeout", type=float, default=15, metavar="MINUTES",
+                            help="how long to wait for a node to come back (default 15)")
+        parser.add_argument("--order", default="", help="explicit node order, comma separated")
+        parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
+        parser.add_argument("--wait", action="store_true", help="follow the job; exit 0 only if it succeeded")
+
+    def handle(self, *args, target, **o):
+        where = resolve_target(target)
+        if o["retries"] < 0 or o["max_failed_nodes"] < 0 or o["reboot_timeout"] <= 0:
+            raise CommandError("--retries and --max-failed-nodes must be ≥ 0 and --reboot-timeout > 0.")
+        options = RemediationOptions(
+            no_restart=o["no_restart"], allow_maintenance=o["allow_maintenance"], save_state=o["save_state"],
+            max_retries_per_node=o["retries"], max_failed_nodes=o["max_failed_nodes"],
+            reboot_timeout_minutes=o["reboot_timeout"],
+            node_order=[n.strip() for n in o["order"].split(",") if n.strip()],
+        )
+        if isinstance(where, Cluster):
+            problems = self._print_cluster_plan(where, options)
+        elif isinstance(where, Host):
+            problems = standalone_problems(where)
+            self.stdout.write(f"Plan for {where.name} (standalone): save its running VMs, install the missing "
+                              f"updates{'' if options.no_restart else ', restart'}, start the VMs, check.")
+        else:
+            raise CommandError("Remediate a cluster (node by node) or a host, not a host group.")
+        if problems:
+            raise CommandError("Refused: " + " ".join(problems))
+        if o["dry_run"]:
+            self.stdout.write("Dry run: nothing was started.")
+            return
+        if isinstance(where, Cluster):
+            job, created = submit_cluster_remediation(where, options)
+        else:
+            job, created = submit_host_remediation([where], options)
+        if created:
+            record(None, AuditAction.ACTION, job, f"remediation requested: {job.title} ({options.describe()})")
+            self.stdout.write(f"Started: job #{job.pk} {job.title}")
+        else:
+            self.stdout.write(f"{where} already has an active job: #{job.pk} {job.title}")
+        if o["wait"]:
+            finish(self, follow(job, self.stdout.write))
+
+    def _print_cluster_plan(self, cluster, options) -> list[str]:
+        dry = cluster_dry_run(cluster, options)
+        self.stdout.write(f"Plan for {cluster.name} ({options.describe()}):")
+        for i, node in enumerate(dry.nodes, 1):
+            if node.skipped:
+                self.stdout.write(f"  {i}. {node.name}: skipped ({node.action.removeprefix('skip: ')})")
+                continue
+            evacuation = node.evacuation
+            moves = ", ".join(f"{m.vm}→{m.target}" for m in evacuation.migration_order()) if evacuation else ""
+            saved = f" save {', '.join(evacuation.saved)}" if evacuation and evacuation.saved else ""
+            self.stdout.write(f"  {i}. {node.name}: {moves or 'no VM to move'}{saved}")
+        return dry.problems

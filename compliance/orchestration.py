@@ -1,0 +1,128 @@
+"""Starting the compliance jobs: catalog sync, scan, cluster remediation, standalone remediation.
+
+Each builds the whole plan up front (the job page shows every step before the first runs) and
+takes the lock that keeps one active job per target.
+"""
+from __future__ import annotations
+
+import os
+
+from compliance.baselines import baselines_by_host, target_hosts
+from compliance.remediation import RemediationOptions, cluster_dry_run
+from compliance.models import UpdateServer
+from fabric.models import Cluster, Host, HostGroup
+from jobs.engine import PlanStep, submit_job
+
+
+def scan_concurrency() -> int:
+    """Hosts scanned at once (FERRY_SCAN_CONCURRENCY)."""
+    return max(1, int(os.environ.get("FERRY_SCAN_CONCURRENCY", "32")))
+
+
+def submit_sync(server: UpdateServer, user=None):
+    plan = [PlanStep("compliance.sync_catalog", title=f"Synchronize the catalog of {server.name}",
+                     target=server.name, params={"server_id": server.pk})]
+    return submit_job(kind="update_sync", title=f"Synchronize updates from {server.name}", target=server,
+                      lock_key=f"updateserver:{server.pk}", requested_by=user, plan=plan)
+
+
+def scan_scope(target) -> tuple[list[Host], str, str]:
+    """(hosts with a baseline, title, lock key) for a host, cluster, host group or None (everything)."""
+    if target is None:
+        hosts, title, lock = Host.objects.all(), "Scan every host", "scan:all"
+    elif isinstance(target, Cluster):
+        hosts, title, lock = target_hosts(target), f"Scan cluster {target.name}", f"scan:cluster:{target.pk}"
+    elif isinstance(target, Host):
+        hosts, title, lock = target_hosts(target), f"Scan {target.name}", f"scan:host:{target.pk}"
+    elif isinstance(target, HostGroup):
+        hosts, title, lock = target_hosts(target), f"Scan host group {target.path()}", f"scan:group:{target.pk}"
+    else:
+        raise TypeError(f"cannot scan {target!r}")
+    hosts = list(hosts.order_by("name"))
+    in_force = baselines_by_host(hosts)
+    return [h for h in hosts if in_force[h.pk]], title, lock
+
+
+class NothingToDo(ValueError):
+    """The request is valid but has nothing to act on; the message says why."""
+
+
+def submit_scan(target, user=None):
+    hosts, title, lock = scan_scope(target)
+    if not hosts:
+        raise NothingToDo(f"{title}: no host there has a baseline assigned.")
+    width = scan_concurrency()
+    plan = [PlanStep("compliance.scan_host", title=f"Scan {h.name}", target=h.name, params={"host_id": h.pk},
+                     parallel_group="scan", max_parallel=width) for h in hosts]
+    return submit_job(kind="compliance_scan", title=title, target=target, lock_key=lock, requested_by=user,
+                      plan=plan, params={"host_ids": [h.pk for h in hosts]})
+
+
+def _policy(options: RemediationOptions) -> dict:
+    return {"max_retries_per_node": options.max_retries_per_node, "max_failed_nodes": options.max_failed_nodes}
+
+
+def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool) -> list[PlanStep]:
+    name = host.name
+    base = {"host_id": host.pk}
+    retries = options.max_retries_per_node
+    clustered = host.cluster_id is not None
+    if standalone:
+        evacuate = f"Save the running VMs of {name}" + (" and pause it" if clustered else "")
+        back = f"Start the saved VMs of {name}"
+    elif options.save_state:
+        evacuate, back = f"Pause {name} and save its VMs", f"Start the saved VMs of {name}"
+    else:
+        evacuate, back = f"Pause {name} and live-migrate its VMs", f"Bring the VMs back to {name}"
+    restart = f"Restart {name} and wait until it is back" if not options.no_restart else f"Restart {name} (not: Do not restart)"
+    steps = [
+        ("compliance.check_node", f"Check {name}", 0),
+        ("compliance.evacuate_node", evacuate, retries),
+        ("compliance.install_updates", f"Install the missing updates on {name}", retries),
+        ("compliance.restart_node", restart, retries),
+    ]
+    if clustered:
+        steps.append(("compliance.resume_node", f"Resume {name}", retries))
+    steps += [
+        ("compliance.return_vms", back, retries),
+        ("compliance.verify_node", f"Check {name} against its baselines", 0),
+    ]
+    params = dict(base, standalone=standalone)
+    return [PlanStep(step, title=title, target=name, params=params, group=name, retries=r) for step, title, r in steps]
+
+
+def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, user=None):
+    """Remediate a cluster node by node. The order is the dry run's (fewest VMs first or explicit)."""
+    dry = cluster_dry_run(cluster, options)
+    order = [n.name for n in dry.nodes]
+    hosts = {h.name: h for h in cluster.nodes.all()}
+    plan = [PlanStep("compliance.precheck", title=f"Scan the nodes of {cluster.name} and check the plan",
+                     target=cluster.name, params={"cluster_id": cluster.pk})]
+    for name in order:
+        plan += _node_steps(hosts[name], options, standalone=False)
+    plan.append(PlanStep("compliance.finish_remediation", title="Refresh the inventory", target=cluster.name,
+                         params={"cluster_id": cluster.pk}))
+    return submit_job(
+        kind="remediation", title=f"Remediate cluster {cluster.name}", target=cluster,
+        lock_key=f"cluster:{cluster.pk}", requested_by=user, failure_policy=_policy(options), plan=plan,
+        params={"cluster_id": cluster.pk, "options": options.as_params(), "order": order},
+    )
+
+
+def submit_host_remediation(hosts: list[Host], options: RemediationOptions, user=None):
+    """Remediate hosts one by one as standalone hosts (running VMs saved, started again)."""
+    hosts = sorted(hosts, key=lambda h: h.name.lower())
+    first = hosts[0]
+    lock = f"cluster:{first.cluster_id}" if first.cluster_id else f"host:{first.pk}"
+    title = f"Remediate {', '.join(h.name for h in hosts)}"
+    plan = [PlanStep("compliance.precheck", title="Scan the hosts", target=title[10:],
+                     params={"host_ids": [h.pk for h in hosts]})]
+    for host in hosts:
+        plan += _node_steps(host, options, standalone=True)
+    plan.append(PlanStep("compliance.finish_remediation", title="Summarize", target=title[10:],
+                         params={"host_ids": [h.pk for h in hosts]}))
+    return submit_job(
+        kind="remediation", title=title, target=first if len(hosts) == 1 else (first.cluster or title[10:]),
+        lock_key=lock, requested_by=user, failure_policy=_policy(options), plan=plan,
+        params={"host_ids": [h.pk for h in hosts], "options": options.as_params(), "standalone": True},
+    )

@@ -1,0 +1,227 @@
+"""What the remediation steps do to one node, as plain functions over the agents.
+
+Every function looks at the real state first, so running it again (a retry, a resumed job) does
+only what is still needed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from compliance.evacuation import run_moves
+from compliance.machines import LiveCluster, cluster_connection, host_connection, read_live_cluster
+from fabric import agents
+from fabric.models import Cluster, Host
+from fabric.planner import Move, PlanRefused, plan_evacuation, quorum_problem
+from jobs.engine import StepFailed
+
+
+# One request per host more than it runs at once: the host queues it and starts it as soon as a
+# slot frees (see compliance.evacuation).
+MIGRATIONS_QUEUED = 2
+
+
+def gib(value: int) -> str:
+    return f"{value / 2**30:.1f} GiB"
+
+
+@dataclass
+class NodeTarget:
+    """The node a step works on, with the names the cluster itself uses."""
+
+    host: Host
+    cluster: Cluster | None
+    was_paused: bool = False  # in maintenance before the job started: left paused at the end
+
+    @property
+    def name(self) -> str:
+        return self.host.name
+
+    def cluster_conn(self, live: LiveCluster | None = None) -> agents.Connection:
+        return cluster_connection(self.cluster, avoid=self.name, states=live.nodes if live else None)
+
+    def live_name(self, live: LiveCluster) -> str:
+        for name in live.nodes:
+            if name.lower() == self.name.lower():
+                return name
+        raise StepFailed(f"{self.name} is no longer a node of {self.cluster.name}.", retry=False)
+
+
+def limits_of(live: LiveCluster) -> dict[str, int]:
+    return {name: (live.hosts[name].live_migration_limit if name in live.hosts else 1) for name in live.nodes}
+
+
+def migrate(cluster_conn: agents.Connection, move: Move) -> None:
+    group = agents.cluster.move_vm_role(cluster_conn, move.vm, move.target, migration_type="Live")
+    if group.owner_node.lower() != move.target.lower():
+        raise agents.AgentError(f"the cluster reports {move.vm} on {group.owner_node or 'no node'} after the move")
+
+
+def run_migrations(ctx, moves: list[Move], limits: dict[str, int], conn: agents.Connection, record) -> list[str]:
+    """Run moves at once within every host's limit; returns one message per failed VM."""
+    failures = []
+
+    def finished(outcome):
+        if outcome.ok:
+            record(outcome.move)
+            ctx.log(f"{outcome.move.vm} ({gib(outcome.move.memory_bytes)}) is on {outcome.move.target}.")
+        else:
+            reason = str(outcome.error)
+            failures.append(f"VM {outcome.move.vm} could not be live-migrated from {outcome.move.source} "
+                            f"to {outcome.move.target}: {reason}")
+            ctx.log(failures[-1], "error")
+
+    run_moves(moves, limits, lambda move: migrate(conn, move),
+              before_start=lambda move: ctx.ensure_lease(), on_finish=finished, queued=MIGRATIONS_QUEUED)
+    return failures
+
+
+def save_vms(ctx, host: Host, names: list[str]) -> list[str]:
+    conn = host_connection(host)
+    saved = []
+    for name in names:
+        ctx.ensure_lease()
+        vm = agents.hyperv.save_vm(conn, name)
+        if vm.state not in ("Saved", "Off"):
+            raise StepFailed(f"VM {name} on {host.name} is {vm.state} after Save-VM; it must be saved before the host restarts.")
+        saved.append(name)
+        ctx.log(f"Saved {name} on {host.name}.")
+    return saved
+
+
+def pause(ctx, node: NodeTarget, live: LiveCluster) -> None:
+    name = node.live_name(live)
+    if live.nodes[name] == "Paused":
+        return
+    ctx.ensure_lease()
+    result = agents.cluster.suspend_node(node.cluster_conn(live), name, drain=False)
+    if result.state != "Paused":
+        raise StepFailed(f"{name} is {result.state} after Suspend-ClusterNode; it should be Paused.")
+    ctx.log(f"Paused {name} (no new roles are placed on it).")
+
+
+def resume(ctx, node: NodeTarget) -> str:
+    conn = cluster_connection(node.cluster, avoid=node.name)
+    current = agents.cluster.get_cluster_node(conn, node.name)
+    if current.state == "Up":
+        return "Up"
+    if current.state != "Paused":
+        raise StepFailed(f"{node.name} is {current.state} in the cluster; it can only be resumed once it is back (Paused).")
+    ctx.ensure_lease()
+    result = agents.cluster.resume_node(conn, node.name, failback="NoFailback")
+    ctx.log(f"Resumed {node.name}: {result.state}.")
+    return result.state
+
+
+def plan_node(node: NodeTarget, live: LiveCluster, save_state: bool):
+    name = node.live_name(live)
+    hosts, vms = live.plan_inputs()
+    problem = quorum_problem(hosts, name)
+    if problem:
+        raise StepFailed(problem, retry=False)
+    try:
+        return plan_evacuation(name, hosts, vms, save_state=save_state)
+    except PlanRefused as refused:
+        raise StepFailed("The evacuation does not fit: " + "; ".join(refused.problems), retry=False) from None
+
+
+def evacuate_cluster_node(ctx, node: NodeTarget, save_state: bool) -> str:
+    """Pause the node, then live-migrate its running VMs where the plan says (or save them)."""
+    live = read_live_cluster(node.cluster, avoid=node.name)
+    name = node.live_name(live)
+    if live.nodes[name] == "Down":
+        raise StepFailed(f"{name} is Down in the cluster: nothing can be moved off it.", retry=False)
+    plan = plan_node(node, live, save_state)
+    moved = dict(ctx.step.data.get("moved", {}))
+    saved = list(ctx.step.data.get("saved", []))
+    pause(ctx, node, live)
+    conn = node.cluster_conn(live)
+
+    def record(move: Move):
+        moved[move.vm] = [move.target, move.memory_bytes]
+        ctx.save_checkpoint(moved=moved)
+
+    failures = run_migrations(ctx, plan.migration_order(), limits_of(live), conn, record)
+    if failures:
+        rollback_pause(ctx, node)
+        raise StepFailed("; ".join(failures) + f". {name} was resumed; the VMs already moved stay where they are.")
+    if plan.saved:
+        saved += [vm for vm in save_vms(ctx, node.host, plan.saved) if vm not in saved]
+        ctx.save_checkpoint(saved=saved)
+    left = [vm for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state == "Running"]
+    if left:
+        rollback_pause(ctx, node)
+        raise StepFailed(f"{', '.join(vm.name for vm in left)} still run on {name} after the evacuation; "
+                         f"{name} was resumed.")
+    parts = []
+    if plan.moves:
+        targets = sorted({m.target for m in plan.moves})
+        parts.append(f"{len(plan.moves)} VMs live-migrated to {', '.join(targets)}")
+    if plan.saved:
+        parts.append(f"{len(plan.saved)} saved ({', '.join(plan.saved)})")
+    return f"{name} paused; " + ("; ".join(parts) or "no running VMs")
+
+
+def rollback_pause(ctx, node: NodeTarget) -> None:
+    """Resume a node whose evacuation failed, unless it was in maintenance before the job."""
+    if node.was_paused:
+        return
+    try:
+        resume(ctx, node)
+    except (agents.AgentError, StepFailed) as error:
+        ctx.log(f"Could not resume {node.name} after the failed evacuation: {error}", "error")
+
+
+def vm_roles(cluster: Cluster, conn: agents.Connection | None = None) -> dict:
+    """The cluster's VM roles by lower-case name (owner node and state), in one round trip."""
+    conn = conn or cluster_connection(cluster)
+    return {g.name.lower(): g for g in agents.cluster.get_cluster_groups(conn) if g.group_type == "VirtualMachine"}
+
+
+def return_vms(ctx, node: NodeTarget, moved: dict, saved: list[str]) -> str:
+    """Live-migrate back the VMs that left the node; start the ones that were saved."""
+    conn = cluster_connection(node.cluster)
+    state = agents.cluster.get_cluster_node(conn, node.name).state
+    if state != "Up":
+        raise StepFailed(f"{node.name} is {state}: VMs return only to a node that is Up.")
+    roles = vm_roles(node.cluster, conn)
+    moves = []
+    for vm_name, entry in moved.items():
+        memory = entry[1] if isinstance(entry, list) else 0
+        role = roles.get(vm_name.lower())
+        if role is None:
+            ctx.log(f"{vm_name} is no longer in the cluster; not brought back.", "warning")
+        elif role.owner_node.lower() != node.name.lower() and role.state == "Online":
+            moves.append(Move(role.name, role.owner_node, node.name, memory))
+    capacity = node.host.memory_bytes or 0
+    here = sum(vm.memory_assigned or vm.memory_startup
+               for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state == "Running")
+    load = here + sum(m.memory_bytes for m in moves)
+    if capacity and load > capacity:
+        raise StepFailed(f"Bringing the VMs back would put {gib(load)} on {node.name}, which has {gib(capacity)}.",
+                         retry=False)
+    limits = dict(node.cluster.nodes.values_list("name", "live_migration_limit"))
+    failures = run_migrations(ctx, sorted(moves, key=lambda m: (-m.memory_bytes, m.vm)), limits, conn,
+                              lambda move: None)
+    started = start_saved(ctx, node, saved, roles)
+    if failures:
+        raise StepFailed("; ".join(failures))
+    return f"{len(moves)} VMs back on {node.name}" + (f"; started {', '.join(started)}" if started else "")
+
+
+def start_saved(ctx, node: NodeTarget, saved: list[str], roles: dict | None) -> list[str]:
+    """Start the saved VMs: a clustered one where its role is now, a standalone one on the node."""
+    started = []
+    for vm_name in saved:
+        owner = node.host
+        role = (roles or {}).get(vm_name.lower())
+        if role is not None:
+            if role.state == "Online":
+                continue
+            owner = node.cluster.nodes.filter(name__iexact=role.owner_node).first() or node.host
+        ctx.ensure_lease()
+        result = agents.hyperv.start_vm(host_connection(owner), vm_name)
+        if result.state != "Running":
+            raise StepFailed(f"VM {vm_name} is {result.state} after Start-VM on {owner.name}.")
+        started.append(vm_name)
+        ctx.log(f"Started {vm_name} on {owner.name}.")
+    return started

@@ -1,0 +1,401 @@
+"""The rolling remediation: a cluster node by node (or chosen hosts one by one).
+
+Plan per node (one swimlane each): check → evacuate → install → restart → resume → return VMs →
+verify. The first step of the job scans every node and proves the plan fits; each node's check
+decides, from the real state, whether the node needs anything (a compliant node is skipped
+without being drained) and later steps of a skipped node skip too.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from fabric.agents.updates import get_installed_updates
+from compliance.choices import ComplianceState, UpdateState
+from compliance.evaluation import record_install, update_key
+from compliance.machines import host_connection, poll_seconds, read_live_cluster
+from compliance.models import HostCompliance, UpdateStatus
+from compliance.remediation import RemediationOptions, rolling_dry_run
+from compliance.scanning import ask, check_installed, interpret
+from compliance.steps.nodework import (
+    NodeTarget,
+    cluster_connection,
+    evacuate_cluster_node,
+    pause,
+    resume,
+    return_vms,
+    rollback_pause,
+    save_vms,
+    start_saved,
+    vm_roles,
+)
+from fabric import agents
+from fabric.models import Cluster, Host
+from jobs.engine import StepFailed, StepResult, register_step
+from jobs.models import JobStep
+
+PRECHECK = "compliance.precheck"
+CHECK = "compliance.check_node"
+EVACUATE = "compliance.evacuate_node"
+INSTALL = "compliance.install_updates"
+SCAN_PARALLEL = 8
+
+
+# --- helpers shared by the node steps ----------------------------------------------------------
+
+def _options(ctx) -> RemediationOptions:
+    return RemediationOptions.from_params(ctx.params.get("options", {}))
+
+
+def _job_step_data(ctx, name: str, *, same_node: bool) -> dict:
+    steps = JobStep.objects.filter(job_id=ctx.job.pk, name=name)
+    if same_node:
+        steps = steps.filter(parent_id=ctx.step.parent_id)
+    return steps.values_list("data", flat=True).first() or {}
+
+
+def _node(ctx) -> NodeTarget:
+    host = Host.objects.select_related("cluster").get(pk=ctx.params["host_id"])
+    cluster = host.cluster  # a clustered host chosen on its own is still paused and resumed
+    paused = _job_step_data(ctx, PRECHECK, same_node=False).get("paused_before", [])
+    return NodeTarget(host, cluster, was_paused=host.name.lower() in {p.lower() for p in paused})
+
+
+def _skip_unless_needed(ctx) -> StepResult | None:
+    check = _job_step_data(ctx, CHECK, same_node=True)
+    if not check.get("needed"):
+        return StepResult(check.get("reason", "nothing to do on this node"), skipped=True)
+    return None
+
+
+def _is_last_attempt(ctx) -> bool:
+    step = ctx.step
+    if step.attempts > step.retries:
+        return True
+    limit = (ctx.job.failure_policy or {}).get("max_retries_per_node")
+    if limit is not None and step.parent_id:
+        used = JobStep.objects.filter(pk=step.parent_id).values_list("attempts", flat=True).first() or 0
+        return used >= limit
+    return False
+
+
+def _agent_failure(what: str, error: agents.AgentError) -> StepFailed:
+    return StepFailed(f"{what}: {error}")
+
+
+def _missing_updates(host: Host) -> list[dict]:
+    """The baseline updates the last scan found missing (exemptions are already left out)."""
+    rows = (UpdateStatus.objects.filter(host=host, state__in=(UpdateState.MISSING, UpdateState.FAILED))
+            .select_related("update").order_by("update__release_date", "update__kb"))
+    seen, result = set(), []
+    for row in rows:
+        if row.update_id not in seen:
+            seen.add(row.update_id)
+            result.append({"id": row.update.update_id, "kb": row.update.kb})
+    return result
+
+
+# --- the first step ----------------------------------------------------------------------------
+
+def _scan_all(ctx, hosts: list[Host]) -> dict[str, str]:
+    """Full Windows Update scan of every node at once; returns node → state (or the error)."""
+    from compliance.evaluation import record_scan, record_scan_error
+
+    ctx.ensure_lease()
+    results = {}
+    with ThreadPoolExecutor(max_workers=max(1, min(SCAN_PARALLEL, len(hosts)))) as pool:
+        futures = {h.name: pool.submit(ask, h) for h in hosts}
+        for host in hosts:
+            try:
+                answer = futures[host.name].result()
+            except agents.AgentError as error:
+                record_scan_error(host, str(error))
+                results[host.name] = ComplianceState.ERROR
+                ctx.log(f"{host.name} could not be scanned: {error}", "warning")
+                continue
+            results[host.name] = record_scan(host, interpret(host, answer))
+    return results
+
+
+@register_step(PRECHECK, retries=1, retry_delay=2, title="Scan the nodes and check the plan")
+def precheck(ctx) -> StepResult:
+    """Before anything moves: every node scanned, every node Up (unless allowed), quorum with one
+    node out, and for every node that needs work, where each VM goes without over-committing."""
+    options = _options(ctx)
+    order = ctx.params.get("order", [])
+    if ctx.params.get("cluster_id"):
+        cluster = Cluster.objects.get(pk=ctx.params["cluster_id"])
+        hosts = list(cluster.nodes.select_related("run_as", "cluster__run_as"))
+    else:
+        cluster = None
+        hosts = list(Host.objects.filter(pk__in=ctx.params["host_ids"]).select_related("run_as", "cluster__run_as"))
+    states = _scan_all(ctx, hosts)
+    if cluster is None:
+        paused = [h.name for h in hosts if h.cluster_id and h.node_state == "Paused"]
+        ctx.save_checkpoint(paused_before=paused)
+        summary = ", ".join(f"{n}: {ComplianceState(s).label}" for n, s in states.items())
+        return StepResult(summary)
+    try:
+        live = read_live_cluster(cluster)
+    except agents.AgentError as error:
+        raise _agent_failure(f"Could not read the state of {cluster.name}", error) from error
+    plan_hosts, plan_vms = live.plan_inputs()
+    by_lower = {n.lower(): n for n in live.nodes}
+    live_order = [by_lower[n.lower()] for n in order if n.lower() in by_lower]
+    live_states = {by_lower[n.lower()]: s for n, s in states.items() if n.lower() in by_lower}
+    options.node_order = live_order if sorted(live_order) == sorted(live.nodes) else []
+    dry = rolling_dry_run(cluster.name, plan_hosts, plan_vms, live_states, options)
+    paused = [n for n, s in live.nodes.items() if s == "Paused"]
+    ctx.save_checkpoint(paused_before=paused)
+    problems = [p for p in dry.problems if dry.to_remediate]
+    if problems:
+        raise StepFailed("Refused before anything moved: " + " ".join(problems), retry=False)
+    for node in dry.nodes:
+        if node.skipped:
+            ctx.log(f"{node.name}: {ComplianceState(node.state).label}; it will be skipped.")
+        elif node.evacuation is not None:
+            moves = ", ".join(f"{m.vm}→{m.target}" for m in node.evacuation.migration_order()) or "no VM to move"
+            saved = f"; save {', '.join(node.evacuation.saved)}" if node.evacuation.saved else ""
+            ctx.log(f"{node.name}: {moves}{saved}")
+    return StepResult(f"{len(dry.to_remediate)} of {len(dry.nodes)} nodes need remediation; the plan fits")
+
+
+# --- per node ------------------------------------------------------------------------------------
+
+@register_step(CHECK, title="Check the node")
+def check_node(ctx) -> StepResult:
+    options = _options(ctx)
+    node = _node(ctx)
+    ctx.ensure_lease()
+    try:
+        scan = check_installed(node.host)
+    except agents.AgentError as error:
+        raise _agent_failure(f"Could not check {node.name}", error) from error
+    updates = _missing_updates(node.host)
+    restart = scan.result.reboot_pending and not options.no_restart
+    needed = bool(updates) or restart
+    label = ComplianceState(scan.state).label
+    if not needed:
+        reason = f"{node.name} is {label}: nothing to install; not drained"
+        if scan.result.reboot_pending:
+            reason = f"{node.name} only waits for a restart, and Do not restart was chosen; not drained"
+        ctx.save_checkpoint(needed=False, reason=reason)
+        return StepResult(reason, skipped=True)
+    ctx.save_checkpoint(needed=True, updates=updates, reason="")
+    what = f"{len(updates)} updates to install ({', '.join('KB' + u['kb'] for u in updates if u['kb'])})" if updates else "a restart is pending"
+    return StepResult(f"{node.name} is {label}: {what}")
+
+
+@register_step(EVACUATE, title="Evacuate the node")
+def evacuate_node(ctx) -> StepResult:
+    skipped = _skip_unless_needed(ctx)
+    if skipped:
+        return skipped
+    options = _options(ctx)
+    node = _node(ctx)
+    try:
+        if node.cluster is not None and not ctx.params.get("standalone"):
+            return StepResult(evacuate_cluster_node(ctx, node, options.save_state))
+        # a standalone host (or a cluster node chosen on its own): save what runs, then pause it
+        running = [vm.name for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state == "Running"]
+        saved = list(ctx.step.data.get("saved", []))
+        saved += [vm for vm in save_vms(ctx, node.host, running) if vm not in saved]
+        ctx.save_checkpoint(saved=saved)
+        if node.cluster is not None:
+            pause(ctx, node, read_live_cluster(node.cluster, avoid=node.name))
+        return StepResult(f"saved {', '.join(saved)}" if saved else "no running VMs")
+    except agents.AgentError as error:
+        if node.cluster is not None:
+            rollback_pause(ctx, node)
+        raise _agent_failure(f"Evacuating {node.name} failed", error) from error
+
+
+def _recover(ctx, node: NodeTarget) -> str:
+    """After the last failed attempt on a drained node: resume it and bring its VMs back, so the
+    cluster is as it was (the node stays non-compliant)."""
+    evacuated = _job_step_data(ctx, EVACUATE, same_node=True)
+    try:
+        if node.cluster is not None:
+            if not node.was_paused:
+                resume(ctx, node)
+            if ctx.params.get("standalone") or node.was_paused:
+                start_saved(ctx, node, evacuated.get("saved", []), vm_roles(node.cluster))
+            else:
+                return_vms(ctx, node, evacuated.get("moved", {}), evacuated.get("saved", []))
+        else:
+            start_saved(ctx, node, evacuated.get("saved", []), None)
+        if node.was_paused:
+            return f" {node.name} stays paused as it was found; it is still not compliant."
+        return f" {node.name} was resumed and its VMs brought back; it is still not compliant."
+    except (agents.AgentError, StepFailed) as error:
+        return f" Bringing {node.name} back into service failed too: {error}"
+
+
+def _record_failed_install(host: Host, wanted: list[dict], reason: str) -> None:
+    """Windows Update gives one result code for the whole install: look at what the host has now."""
+    try:
+        now = get_installed_updates(host_connection(host))
+        installed_kbs, pending = now.kbs, now.pending_reboot
+    except agents.AgentError:
+        installed_kbs, pending = set(), False
+    done, failed = set(), {}
+    for u in wanted:
+        keys = update_key(u["id"], u["kb"])
+        if u["kb"] and u["kb"] in installed_kbs:
+            done |= keys
+        else:
+            failed.update({k: reason for k in keys})
+    record_install(host, done, failed, reboot_required=pending and bool(done))
+
+
+@register_step(INSTALL, title="Install updates")
+def install_updates(ctx) -> StepResult:
+    skipped = _skip_unless_needed(ctx)
+    if skipped:
+        return skipped
+    node = _node(ctx)
+    wanted = _job_step_data(ctx, CHECK, same_node=True).get("updates", [])
+    if not wanted:
+        return StepResult("nothing to install (only a restart is pending)", skipped=True)
+    refs = [u["id"] for u in wanted]
+    kbs = ", ".join("KB" + u["kb"] for u in wanted if u["kb"])
+    ctx.ensure_lease()
+    ctx.progress(5, f"Installing {len(refs)} updates: {kbs}")
+    conn = host_connection(node.host)
+    try:
+        result = agents.updates.install_updates(conn, refs)
+    except agents.AgentError as error:
+        _record_failed_install(node.host, wanted, str(error))
+        message = f"Installing updates on {node.name} failed: {error}"
+        if _is_last_attempt(ctx):
+            message += _recover(ctx, node)
+        raise StepFailed(message) from error
+    installed = {k for ref in result.installed for k in update_key(ref)}
+    record_install(node.host, installed, {}, reboot_required=result.reboot_required)
+    ctx.save_checkpoint(reboot_required=result.reboot_required)
+    restart = "; a restart is required" if result.reboot_required else ""
+    return StepResult(f"installed {len(result.installed)} of {len(refs)} ({kbs}){restart}")
+
+
+@register_step("compliance.restart_node", title="Restart the node")
+def restart_node(ctx) -> StepResult:
+    skipped = _skip_unless_needed(ctx)
+    if skipped:
+        return skipped
+    options = _options(ctx)
+    node = _node(ctx)
+    conn = host_connection(node.host)
+    if options.no_restart:
+        return StepResult(f"not restarted (Do not restart was chosen): {node.name} stays Pending Reboot", skipped=True)
+    data = ctx.step.data
+    if not data.get("restart_issued"):
+        try:
+            if not agents.hostinfo.is_pending_reboot(conn):
+                return StepResult(f"{node.name} needs no restart", skipped=True)
+            before = agents.hostinfo.get_os(conn).last_boot
+        except agents.AgentError as error:
+            raise _agent_failure(f"Could not prepare the restart of {node.name}", error) from error
+        ctx.save_checkpoint(restart_issued=True, boot_before=before.isoformat() if before else "")
+        ctx.ensure_lease()
+        try:
+            agents.hostinfo.restart_computer(conn)
+        except agents.AgentError as error:
+            ctx.save_checkpoint(restart_issued=False)
+            raise _agent_failure(f"Restart-Computer on {node.name} failed", error) from error
+        ctx.log(f"Restart-Computer sent to {node.name}.")
+    stored = ctx.step.data.get("boot_before") or ""
+    boot_before = datetime.fromisoformat(stored) if stored else None
+    timeout = float(options.reboot_timeout_minutes) * 60
+
+    def back():
+        try:
+            booted = agents.hostinfo.get_os(conn).last_boot
+        except agents.AgentError:
+            return False
+        if booted is None or (boot_before is not None and booted <= boot_before):
+            return False
+        if node.cluster is None:
+            return True
+        try:
+            state = agents.cluster.get_cluster_node(cluster_connection(node.cluster, avoid=node.name), node.name).state
+        except agents.AgentError:
+            return False
+        return state in ("Up", "Paused") and state
+
+    where = f"{node.name} to restart and rejoin {node.cluster.name}" if node.cluster else f"{node.name} to restart"
+    state = ctx.wait_until(back, timeout, poll_seconds(), waiting_for=where)
+    return StepResult(f"{node.name} is back" + (f" ({state} in the cluster)" if isinstance(state, str) else ""))
+
+
+@register_step("compliance.resume_node", title="Resume the node")
+def resume_node(ctx) -> StepResult:
+    skipped = _skip_unless_needed(ctx)
+    if skipped:
+        return skipped
+    node = _node(ctx)
+    if node.cluster is None:
+        return StepResult("not a cluster node", skipped=True)
+    if node.was_paused:
+        return StepResult(f"{node.name} was in maintenance before remediation; left paused", skipped=True)
+    try:
+        state = resume(ctx, node)
+    except agents.AgentError as error:
+        raise _agent_failure(f"Resuming {node.name} failed", error) from error
+    return StepResult(f"{node.name} is {state}")
+
+
+@register_step("compliance.return_vms", title="Bring the VMs back")
+def return_vms_step(ctx) -> StepResult:
+    skipped = _skip_unless_needed(ctx)
+    if skipped:
+        return skipped
+    node = _node(ctx)
+    evacuated = _job_step_data(ctx, EVACUATE, same_node=True)
+    moved, saved = evacuated.get("moved", {}), evacuated.get("saved", [])
+    if not moved and not saved:
+        return StepResult("no VM left this node", skipped=True)
+    try:
+        if node.cluster is not None and not ctx.params.get("standalone"):
+            if node.was_paused:
+                started = start_saved(ctx, node, saved, vm_roles(node.cluster))
+                return StepResult(f"started {', '.join(started)}" if started else "left in maintenance")
+            return StepResult(return_vms(ctx, node, moved, saved))
+        roles = vm_roles(node.cluster) if node.cluster is not None else None
+        started = start_saved(ctx, node, saved, roles)
+        return StepResult(f"started {', '.join(started)}" if started else "the saved VMs were already running")
+    except agents.AgentError as error:
+        raise _agent_failure(f"Bringing the VMs back to {node.name} failed", error) from error
+
+
+@register_step("compliance.verify_node", title="Check against the baselines")
+def verify_node(ctx) -> StepResult:
+    skipped = _skip_unless_needed(ctx)
+    if skipped:
+        return skipped
+    options = _options(ctx)
+    node = _node(ctx)
+    try:
+        scan = check_installed(node.host)
+    except agents.AgentError as error:
+        raise _agent_failure(f"Could not check {node.name} after remediation", error) from error
+    label = ComplianceState(scan.state).label
+    if scan.state == ComplianceState.COMPLIANT or (scan.state == ComplianceState.PENDING_REBOOT and options.no_restart):
+        return StepResult(f"{node.name} is {label}")
+    missing = HostCompliance.objects.filter(host=node.host).values_list("missing_count", flat=True).first()
+    raise StepFailed(f"{node.name} is {label} after remediation ({missing or 0} baseline updates missing).",
+                     retry=False)
+
+
+@register_step("compliance.finish_remediation", title="Refresh the inventory")
+def finish(ctx) -> StepResult:
+    cluster = Cluster.objects.filter(pk=ctx.params.get("cluster_id")).first()
+    hosts = list(cluster.nodes.all()) if cluster else list(Host.objects.filter(pk__in=ctx.params.get("host_ids", [])))
+    from fabric.inventory.refresh import refresh_cluster, refresh_host
+
+    ctx.ensure_lease()
+    problems = refresh_cluster(cluster) if cluster else [p for h in hosts for p in refresh_host(h)]
+    for problem in problems:
+        ctx.log(f"Inventory refresh: {problem}", "warning")
+    states = dict(HostCompliance.objects.filter(host__in=hosts).values_list("host__name", "state"))
+    summary = ", ".join(f"{h.name}: {ComplianceState(states.get(h.name, 'unknown')).label}" for h in hosts)
+    return StepResult(summary)

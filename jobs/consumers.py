@@ -1,0 +1,192 @@
+"""Websocket consumers: the job page (`/ws/jobs/<id>/`) and every other page (`/ws/jobs/`, the
+running-jobs indicator and, on the list page, the job table).
+
+Only signed-in users with a role may connect (the ASGI stack already checked the origin). A
+consumer never builds HTML: it re-reads the database and sends rendered partials whose top-level
+elements carry an id and `hx-swap-oob`. It sends a snapshot on connect, then coalesces doorbells
+and skips any it already covered. Doorbells reach it through this process's hub, rung by the
+process's channel-layer listener (jobs.live.listener), by commits made in this process, and by
+the database watcher (jobs.live.watcher).
+"""
+import asyncio
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.http import QueryDict
+
+from fabric.roles import OPERATOR, VIEWER, has_role
+from jobs.filters import clean_params
+from jobs.live import hub, listener, render
+from jobs.models import Job
+
+logger = logging.getLogger("ferry.jobs")
+
+CLOSE_NOT_SIGNED_IN = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+
+_rendering: dict[tuple, asyncio.Future] = {}  # renders in progress in this process
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_NOT_SIGNED_IN)
+            return
+        refusal = await database_sync_to_async(self.refusal)(user)
+        if refusal:
+            await self.close(code=refusal)
+            return
+        self.loop = asyncio.get_running_loop()
+        self.wake = asyncio.Event()
+        self.generation = hub.current_generation()
+        self.indicator_dirty = True
+        self.last_sent: dict[str, str] = {}
+        await self.accept()
+        listener.ensure_started()
+        hub.subscribe(self, *self.hub_keys())
+        self.pump_task = asyncio.create_task(self.pump())
+        self.wake.set()  # the snapshot
+
+    async def disconnect(self, code):
+        hub.unsubscribe(self)
+        task = getattr(self, "pump_task", None)
+        if task is not None:
+            task.cancel()
+
+    async def receive(self, text_data=None, bytes_data=None):
+        pass  # the browser only listens
+
+    def ring(self, job_id: int, seq: int, generation: int) -> None:
+        """Called on this consumer's loop for every doorbell it may care about."""
+        self.generation = max(self.generation, generation)
+        self.indicator_dirty = True
+        self.wake.set()
+
+    async def pump(self):
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            # Taken here, on the loop: a doorbell arriving while the frame is made sets it again.
+            indicator, self.indicator_dirty = self.indicator_dirty, False
+            try:
+                frame = await self.next_frame(indicator)
+            except Exception:
+                self.indicator_dirty = self.indicator_dirty or indicator
+                logger.exception("Could not render a live update for %s", self.scope.get("path"))
+                await asyncio.sleep(1)
+                self.wake.set()
+                continue
+            if frame:
+                await self.send(text_data=frame)
+
+    async def next_frame(self, indicator: bool) -> str:
+        """Most viewers want a render another viewer of this process already made: take it from
+        the cache without a thread hop; if it is being made right now, wait for that one."""
+        frame = self.frame(indicator, cached_only=True)
+        if frame is not render.MISS:
+            return frame
+        key = self.render_key()
+        leader = _rendering.get(key)
+        if leader is not None:
+            await asyncio.shield(leader)
+            frame = self.frame(indicator, cached_only=True)
+            if frame is not render.MISS:
+                return frame
+        done = self.loop.create_future()
+        _rendering[key] = done
+        try:
+            return await database_sync_to_async(self.frame)(indicator)
+        finally:
+            _rendering.pop(key, None)
+            done.set_result(None)
+
+    def render_key(self):
+        return ("indicator", self.generation)
+
+    def refusal(self, user) -> int | None:
+        return None if has_role(user, VIEWER) else CLOSE_FORBIDDEN
+
+    def hub_keys(self):
+        return [hub.ALL]
+
+    def indicator_part(self, wanted: bool, cached_only: bool):
+        return render.indicator_frame(self.generation, cached_only) if wanted else ""
+
+    def unless_sent(self, part: str, html: str) -> str:
+        """Send a part only when it differs from what this browser already shows."""
+        if not html or self.last_sent.get(part) == html:
+            return ""
+        self.last_sent[part] = html
+        return html
+
+
+class JobsConsumer(LiveConsumer):
+    """Every page: the running-jobs indicator; the list page (?view=list&filters) also its table."""
+
+    async def connect(self):
+        query = QueryDict(self.scope.get("query_string", b"").decode("latin-1"))
+        self.is_list = query.get("view") == "list"
+        self.params = clean_params(query)
+        await super().connect()
+
+    def render_key(self):
+        return ("list", self.params.urlencode(), self.scope["user"].pk, self.generation)
+
+    def frame(self, indicator: bool, cached_only: bool = False):
+        indicator = self.indicator_part(indicator, cached_only)
+        table = ""
+        if self.is_list:
+            table = render.job_table_frame(self.params, self.scope["user"], self.generation, cached_only)
+        if render.MISS in (indicator, table):
+            return render.MISS
+        return self.unless_sent("indicator", indicator) + self.unless_sent("table", table)
+
+
+class JobConsumer(LiveConsumer):
+    """The job page: header, changed steps, new log lines (and the indicator)."""
+
+    async def connect(self):
+        self.job_id = int(self.scope["url_route"]["kwargs"]["job_id"])
+        self.sent_seq = 0
+        self.wanted_seq = 0
+        await super().connect()
+
+    def refusal(self, user) -> int | None:
+        job = Job.objects.filter(pk=self.job_id).first()
+        if job is None:
+            return CLOSE_NOT_FOUND
+        if not job.can_view(user):
+            return CLOSE_FORBIDDEN
+        self.can_operate = has_role(user, OPERATOR)
+        return None
+
+    def hub_keys(self):
+        return [self.job_id, hub.ALL]
+
+    def ring(self, job_id: int, seq: int, generation: int) -> None:
+        # A doorbell this viewer's job part already covers still refreshes the indicator: the
+        # frame that covered it may have read the indicator just before that commit.
+        if job_id == self.job_id and seq > self.sent_seq:
+            self.wanted_seq = max(self.wanted_seq, seq)
+        super().ring(job_id, seq, generation)
+
+    def render_key(self):
+        return ("job", self.job_id, self.sent_seq, self.can_operate, self.wanted_seq)
+
+    def frame(self, indicator: bool, cached_only: bool = False):
+        indicator = self.indicator_part(indicator, cached_only)
+        update = None
+        if self.wanted_seq > self.sent_seq or self.sent_seq == 0:
+            update = render.job_frames(self.job_id, self.sent_seq, self.wanted_seq, self.can_operate, cached_only)
+        if render.MISS in (indicator, update):
+            return render.MISS
+        parts = [self.unless_sent("indicator", indicator)]
+        if update is not None:
+            seq, html = update
+            if seq > self.sent_seq:
+                self.sent_seq = seq
+                parts.append(html)
+        return "".join(parts)

@@ -1,0 +1,76 @@
+"""Two users in two real Chromium contexts watch one job run by a real worker process; both see
+every step change without reloading."""
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from fabric.roles import OPERATOR, VIEWER
+from jobs.engine import PlanStep, submit_job
+from jobs.models import JobStep
+from tests.helpers import require_binary
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.usefixtures("live_db")]
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 20_000
+
+
+def session_id(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def test_two_users_see_every_step_change_live(procs, trace, make_user):
+    chromium = require_binary("chromium")
+    from playwright.sync_api import sync_playwright
+
+    users = {"vera": make_user("vera", VIEWER), "otto": make_user("otto", OPERATOR)}
+    sessions = {name: session_id(user) for name, user in users.items()}
+    plan = [
+        PlanStep("tests.jobs.sample_steps.gated", title=f"{verb} {node}", group=node, params={"key": f"{verb}-{node}"})
+        for node in ("hv01", "hv02") for verb in ("drain", "patch")
+    ]
+    job, _ = submit_job(kind="remediation", title="Watched together", plan=plan, params=trace, requested_by=users["otto"])
+    steps = [(s.pk, s.params["key"]) for s in JobStep.objects.filter(job=job, is_group=False).order_by("order")]
+    lanes = list(JobStep.objects.filter(job=job, is_group=True).values_list("pk", flat=True))
+    _, port = procs.daphne()
+    procs.qcluster()
+    base = f"http://127.0.0.1:{port}"
+
+    # Playwright's sync API runs an event loop in this thread: no ORM calls from here on.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        pages = {}
+        for name, session in sessions.items():
+            context = browser.new_context()
+            context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(f"{base}/jobs/{job.pk}/")
+            page.evaluate("window.loadedOnce = true")
+            page.wait_for_function("window.ferryLive && window.ferryLive.open")
+            pages[name] = page
+
+        for pk, key in steps:
+            for page in pages.values():
+                page.wait_for_selector(f"#step-{pk}[data-status=running] >> text=Waiting for gate {key}")
+                assert "waiting for gate " + key in page.inner_text("#job-header")
+            Path(trace["gates"], key).touch()
+            for page in pages.values():
+                page.wait_for_selector(f"#step-{pk}[data-status=succeeded]")
+                page.wait_for_selector(f"#job-log-entries >> text={key} passed its gate")
+
+        for name, page in pages.items():
+            page.wait_for_selector("#job-header[data-status=succeeded]")
+            for lane in lanes:
+                assert page.get_attribute(f"#step-{lane}", "data-status") == "succeeded"
+            assert page.evaluate("window.loadedOnce") is True  # never reloaded
+            assert page.evaluate("window.ferryLive.open") is True  # it was the socket, not polling
+            assert "100%" in page.inner_text("#job-header")
+            assert page.locator("#running-jobs").get_attribute("data-count") == "0"
+        browser.close()

@@ -1,0 +1,219 @@
+"""The live sockets through the real ASGI stack (origin check, session auth, routing)."""
+import threading
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
+from channels.testing import WebsocketCommunicator
+from django.db import connection, transaction
+from django.db.models import F
+from django.db.models.functions import Now
+from django.test import Client
+
+from config.asgi import application
+from jobs.choices import StepStatus
+from jobs.engine import PlanStep, submit_job
+from jobs.live import watcher
+from jobs.models import Job, JobLogEntry, JobStep
+
+pytestmark = pytest.mark.usefixtures("live_db", "fast_jobs")
+
+RECORD = "tests.jobs.sample_steps.record"
+ORIGIN = (b"origin", b"http://testserver")
+
+
+@pytest.fixture(autouse=True)
+def fresh_watcher():
+    watcher.stop()
+    yield
+    watcher.stop()
+
+
+def session_cookie(user) -> tuple[bytes, bytes]:
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+def make_job(title="Remediate hv-a"):
+    plan = [
+        PlanStep(RECORD, title="Pause hv01", group="hv01", params={"key": "p1"}),
+        PlanStep(RECORD, title="Patch hv01", group="hv01", params={"key": "u1"}),
+    ]
+    job, _ = submit_job(kind="remediation", title=title, plan=plan)
+    return job
+
+
+def in_other_thread(func):
+    """Commit from another thread, as a worker would (its own connection and transaction)."""
+    def target():
+        try:
+            func()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(10)
+
+
+def connect(path, headers):
+    async def attempt():
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        connected, code = await communicator.connect(timeout=5)
+        await communicator.disconnect()
+        return connected, code
+
+    return async_to_sync(attempt)()
+
+
+def test_anonymous_is_refused():
+    job = make_job()
+    assert connect(f"/ws/jobs/{job.pk}/", [ORIGIN]) == (False, 4401)
+    assert connect("/ws/jobs/", [ORIGIN]) == (False, 4401)
+
+
+def test_a_foreign_origin_is_refused(viewer):
+    job = make_job()
+    connected, _ = connect(f"/ws/jobs/{job.pk}/", [(b"origin", b"http://evil.example"), session_cookie(viewer)])
+    assert not connected
+    connected, _ = connect(f"/ws/jobs/{job.pk}/", [session_cookie(viewer)])  # no origin at all
+    assert not connected
+
+
+def test_a_user_without_a_role_is_refused(make_user):
+    job = make_job()
+    nobody = make_user("nobody", role=None)
+    assert connect(f"/ws/jobs/{job.pk}/", [ORIGIN, session_cookie(nobody)]) == (False, 4403)
+    assert connect("/ws/jobs/", [ORIGIN, session_cookie(nobody)]) == (False, 4403)
+
+
+def test_an_unknown_job_is_refused(viewer):
+    assert connect("/ws/jobs/999999/", [ORIGIN, session_cookie(viewer)]) == (False, 4404)
+
+
+def test_snapshot_then_only_what_changed(viewer):
+    job = make_job()
+    steps = list(JobStep.objects.filter(job=job).order_by("order"))
+    lane, pause, patch = steps
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/", headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        assert (await ws.connect())[0]
+        snapshot = await ws.receive_from(timeout=5)
+        assert '<div id="job-header"' in snapshot and 'hx-swap-oob="true"' in snapshot
+        assert '<div id="job-steps"' in snapshot and f'id="step-{patch.pk}"' in snapshot
+        assert '<ol id="job-log-entries" class="job-log" hx-swap-oob="true"' in snapshot
+        assert "Queued by the system with 2 steps." in snapshot
+        assert 'id="running-jobs"' in snapshot and 'data-count="1"' in snapshot
+
+        await sync_to_async(in_other_thread)(lambda: pause.transition(StepStatus.RUNNING, log="Started: Pause hv01."))
+        update = await ws.receive_from(timeout=5)
+        assert f'<div id="step-{pause.pk}" class="step running"' in update
+        assert f'id="step-{lane.pk}" class="step running lane-head"' in update  # the swimlane rolled up
+        assert f'id="step-{patch.pk}"' not in update and 'id="job-steps"' not in update
+        assert 'hx-swap-oob="beforeend"' in update and "Started: Pause hv01." in update
+        assert "Queued by the system" not in update  # old log lines are not sent again
+
+        seq = await sync_to_async(lambda: Job.objects.get(pk=job.pk).seq)()
+        layer = get_channel_layer()
+        await layer.group_send("jobs", {"type": "job.changed", "job": job.pk, "seq": seq})
+        assert await ws.receive_nothing(timeout=0.3)  # a doorbell for what it already sent is skipped
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_two_viewers_both_get_every_change(viewer, operator):
+    job = make_job()
+    pause = JobStep.objects.filter(job=job, is_group=False).order_by("order").first()
+
+    async def scenario():
+        cookies = [await sync_to_async(session_cookie)(user) for user in (viewer, operator)]
+        sockets = [WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/", headers=[ORIGIN, c]) for c in cookies]
+        for ws in sockets:
+            assert (await ws.connect())[0]
+            await ws.receive_from(timeout=5)
+        await sync_to_async(in_other_thread)(lambda: pause.transition(StepStatus.RUNNING))
+        for ws in sockets:
+            assert f'id="step-{pause.pk}" class="step running"' in await ws.receive_from(timeout=5)
+        await sync_to_async(in_other_thread)(lambda: pause.transition(StepStatus.SUCCEEDED, message="paused"))
+        frames = [await ws.receive_from(timeout=5) for ws in sockets]
+        for frame in frames:
+            assert f'id="step-{pause.pk}" class="step succeeded"' in frame and "paused" in frame
+        assert 'name="cancel"' not in frames[0] and 'name="cancel"' in frames[1]  # viewer vs operator
+        for ws in sockets:
+            await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def _change_without_doorbell(job_id, message):
+    """What a worker in another process does, as far as this process can tell: rows change, no
+    doorbell reaches the in-memory layer here."""
+    with transaction.atomic():
+        Job.objects.filter(pk=job_id).update(seq=F("seq") + 1, changed_at=Now())
+        seq = Job.objects.get(pk=job_id).seq
+        JobLogEntry.objects.create(job_id=job_id, message=message, seq=seq)
+    return seq
+
+
+def test_the_database_watcher_delivers_changes_made_by_other_processes(viewer):
+    job = make_job()
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/", headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        assert (await ws.connect())[0]
+        await ws.receive_from(timeout=5)
+        await sync_to_async(in_other_thread)(lambda: _change_without_doorbell(job.pk, "written by another process"))
+        frame = await ws.receive_from(timeout=5)
+        assert "written by another process" in frame
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_channel_layer_doorbell_is_enough_without_the_watcher(viewer, fast_jobs):
+    fast_jobs["WATCH_SECONDS"] = 0
+    job = make_job()
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/", headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        assert (await ws.connect())[0]
+        await ws.receive_from(timeout=5)
+        seq = await sync_to_async(_change_without_doorbell)(job.pk, "rung through the layer")
+        assert await ws.receive_nothing(timeout=0.3)  # no watcher, no doorbell: nothing yet
+        await get_channel_layer().group_send("jobs", {"type": "job.changed", "job": job.pk, "seq": seq})
+        assert "rung through the layer" in await ws.receive_from(timeout=5)
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_the_list_socket_sends_the_table_and_new_jobs(viewer):
+    make_job("First job")
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, "/ws/jobs/?view=list&status=active", headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        assert (await ws.connect())[0]
+        snapshot = await ws.receive_from(timeout=5)
+        assert '<div id="job-table" hx-swap-oob="true"' in snapshot and "First job" in snapshot
+        await sync_to_async(in_other_thread)(lambda: make_job("Second job"))
+        frame = await ws.receive_from(timeout=5)
+        assert "Second job" in frame and 'data-count="2"' in frame
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_the_indicator_socket_alone_sends_no_table(viewer):
+    make_job()
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, "/ws/jobs/", headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        assert (await ws.connect())[0]
+        snapshot = await ws.receive_from(timeout=5)
+        assert 'id="running-jobs"' in snapshot and "job-table" not in snapshot
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
