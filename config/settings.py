@@ -175,6 +175,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at start-up when it is missing
 WHITENOISE_USE_FINDERS = True
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
