@@ -5,7 +5,7 @@ from django.urls import reverse
 from fabric.models import Cluster, HostGroup, RunAsAccount
 from jobs.models import Job
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.agents.urls")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_refresh_from_htmx_navigates_to_the_job(operator_client, run_as):
 
 @pytest.mark.parametrize("name,title", [
     ("fabric:fileserver_add", "Add Scale-Out File Server"), ("fabric:host_add", "Add Hyper-V host"),
-    ("fabric:updateserver_add", "Add update server"), ("fabric:deploymentserver_discover", "Add deployment server"),
+    ("fabric:updateserver_add", "Add update server"), ("fabric:deploymentserver_discover_add", "Add deployment server"),
 ])
 def test_every_add_page_renders(admin_client_ferry, run_as, name, title):
     page = admin_client_ferry.get(reverse(name))
