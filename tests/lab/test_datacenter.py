@@ -8,6 +8,7 @@ import pytest
 
 from lab.datacenter import Datacenter, OperationError
 from lab.topology import load_topology, loads_topology
+from tests.lab.unattend import answer_file
 
 TESTS = Path(__file__).resolve().parents[2] / "lab" / "topologies" / "tests.toml"
 
@@ -186,7 +187,7 @@ def test_pxe_boot_with_a_staged_deployment_reimages_the_host(dc):
 
 def test_reimaging_a_host_that_still_has_vms_loses_them(dc):
     wds = dc.hosts["TWDS"]
-    dc.write_file(wds, "D:\\RemoteInstall\\n1.xml", UNATTEND.replace("00-15-5D-71-00-99", "00-15-5D-71-00-01"))
+    dc.write_file(wds, "D:\\RemoteInstall\\n1.xml", answer_file("HV22-NEW", "00-15-5D-71-00-01", "127.0.10.200"))
     dc.stage(wds, "00-15-5D-71-00-01", "T19-N1", "n1.xml", None, "NoPrompt", True, "contoso.com", None)
     dc.set_boot_device("T19-N1", "network")
     dc.bmc_power("T19-N1", "cycle")
@@ -238,37 +239,5 @@ def test_faults_from_the_topology_are_active_at_start():
         center.stop()
 
 
-UNATTEND = """<?xml version="1.0" encoding="utf-8"?>
-<unattend xmlns="urn:schemas-microsoft-com:unattend">
-  <settings pass="windowsPE">
-    <component name="Microsoft-Windows-Setup" processorArchitecture="amd64">
-      <WindowsDeploymentServices><ImageSelection><InstallImage>
-        <ImageName>Windows Server 2022 SERVERDATACENTER</ImageName><ImageGroup>WS2022</ImageGroup>
-      </InstallImage></ImageSelection></WindowsDeploymentServices>
-    </component>
-  </settings>
-  <settings pass="specialize">
-    <component name="Microsoft-Windows-Shell-Setup" processorArchitecture="amd64">
-      <ComputerName>HV22-NEW</ComputerName>
-    </component>
-    <component name="Microsoft-Windows-UnattendedJoin" processorArchitecture="amd64">
-      <Identification><JoinDomain>contoso.com</JoinDomain></Identification>
-    </component>
-    <component name="Microsoft-Windows-TCPIP" processorArchitecture="amd64">
-      <Interfaces><Interface>
-        <Ipv4Settings><DhcpEnabled>false</DhcpEnabled></Ipv4Settings>
-        <Identifier>00-15-5D-71-00-99</Identifier>
-        <UnicastIpAddresses><IpAddress wcm:action="add" wcm:keyValue="1"
-          xmlns:wcm="http://schemas.microsoft.com/WMIConfig/2002/State">127.0.10.200/24</IpAddress></UnicastIpAddresses>
-        <Routes><Route><Identifier>0</Identifier><Metric>10</Metric><NextHopAddress>127.0.10.254</NextHopAddress>
-          <Prefix>0.0.0.0/0</Prefix></Route></Routes>
-      </Interface></Interfaces>
-    </component>
-    <component name="Microsoft-Windows-DNS-Client" processorArchitecture="amd64">
-      <Interfaces><Interface><Identifier>00-15-5D-71-00-99</Identifier>
-        <DNSServerSearchOrder><IpAddress>127.0.10.253</IpAddress></DNSServerSearchOrder>
-      </Interface></Interfaces>
-    </component>
-  </settings>
-</unattend>
-"""
+UNATTEND = answer_file("HV22-NEW", "00-15-5D-71-00-99", "127.0.10.200", gateway="127.0.10.254",
+                       dns="127.0.10.253")

@@ -8,35 +8,12 @@ import requests
 from winrm.exceptions import WinRMError
 
 from lab.testing import ipmi
+from tests.lab.unattend import answer_file
 
 pytestmark = pytest.mark.lab
 IDIOM = "$ErrorActionPreference = 'Stop'; $ProgressPreference = 'SilentlyContinue'; "
 
-ANSWER_FILE = """<?xml version="1.0" encoding="utf-8"?>
-<unattend xmlns="urn:schemas-microsoft-com:unattend">
-  <settings pass="windowsPE">
-    <component name="Microsoft-Windows-Setup" processorArchitecture="amd64">
-      <WindowsDeploymentServices><ImageSelection><InstallImage>
-        <ImageName>Windows Server 2022 SERVERDATACENTER</ImageName><ImageGroup>WS2022</ImageGroup>
-      </InstallImage></ImageSelection></WindowsDeploymentServices>
-    </component>
-  </settings>
-  <settings pass="specialize">
-    <component name="Microsoft-Windows-Shell-Setup" processorArchitecture="amd64">
-      <ComputerName>T22-N4</ComputerName>
-    </component>
-    <component name="Microsoft-Windows-UnattendedJoin" processorArchitecture="amd64">
-      <Identification><JoinDomain>contoso.com</JoinDomain></Identification>
-    </component>
-    <component name="Microsoft-Windows-TCPIP" processorArchitecture="amd64">
-      <Interfaces><Interface>
-        <Ipv4Settings><DhcpEnabled>false</DhcpEnabled></Ipv4Settings>
-        <Identifier>00-15-5D-71-00-99</Identifier>
-        <UnicastIpAddresses><IpAddress>127.0.10.201/24</IpAddress></UnicastIpAddresses>
-      </Interface></Interfaces>
-    </component>
-  </settings>
-</unattend>"""
+ANSWER_FILE = answer_file("T22-N4", "00-15-5D-71-00-99", "127.0.10.201")
 
 
 def answers(lab, url_host, address):
