@@ -7,6 +7,7 @@ without being drained) and later steps of a skipped node skip too.
 """
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -61,11 +62,17 @@ def _node(ctx) -> NodeTarget:
     return NodeTarget(host, cluster, was_paused=host.name.lower() in {p.lower() for p in paused})
 
 
-def _skip_unless_needed(ctx) -> StepResult | None:
-    check = _job_step_data(ctx, CHECK, same_node=True)
-    if not check.get("needed"):
-        return StepResult(check.get("reason", "nothing to do on this node"), skipped=True)
-    return None
+def only_if_needed(step):
+    """A node step that runs only when the check step found work on the node."""
+
+    @functools.wraps(step)
+    def run(ctx) -> StepResult:
+        check = _job_step_data(ctx, CHECK, same_node=True)
+        if not check.get("needed"):
+            return StepResult(check.get("reason", "nothing to do on this node"), skipped=True)
+        return step(ctx)
+
+    return run
 
 
 def _is_last_attempt(ctx) -> bool:
@@ -187,10 +194,8 @@ def check_node(ctx) -> StepResult:
 
 
 @register_step(EVACUATE, title="Evacuate the node")
+@only_if_needed
 def evacuate_node(ctx) -> StepResult:
-    skipped = _skip_unless_needed(ctx)
-    if skipped:
-        return skipped
     options = _options(ctx)
     node = _node(ctx)
     try:
@@ -249,10 +254,8 @@ def _record_failed_install(host: Host, wanted: list[dict], reason: str) -> None:
 
 
 @register_step(INSTALL, title="Install updates")
+@only_if_needed
 def install_updates(ctx) -> StepResult:
-    skipped = _skip_unless_needed(ctx)
-    if skipped:
-        return skipped
     node = _node(ctx)
     wanted = _job_step_data(ctx, CHECK, same_node=True).get("updates", [])
     if not wanted:
@@ -278,10 +281,8 @@ def install_updates(ctx) -> StepResult:
 
 
 @register_step("compliance.restart_node", title="Restart the node")
+@only_if_needed
 def restart_node(ctx) -> StepResult:
-    skipped = _skip_unless_needed(ctx)
-    if skipped:
-        return skipped
     options = _options(ctx)
     node = _node(ctx)
     conn = host_connection(node.host)
@@ -328,10 +329,8 @@ def restart_node(ctx) -> StepResult:
 
 
 @register_step("compliance.resume_node", title="Resume the node")
+@only_if_needed
 def resume_node(ctx) -> StepResult:
-    skipped = _skip_unless_needed(ctx)
-    if skipped:
-        return skipped
     node = _node(ctx)
     if node.cluster is None:
         return StepResult("not a cluster node", skipped=True)
@@ -345,10 +344,8 @@ def resume_node(ctx) -> StepResult:
 
 
 @register_step("compliance.return_vms", title="Bring the VMs back")
+@only_if_needed
 def return_vms_step(ctx) -> StepResult:
-    skipped = _skip_unless_needed(ctx)
-    if skipped:
-        return skipped
     node = _node(ctx)
     evacuated = _job_step_data(ctx, EVACUATE, same_node=True)
     moved, saved = evacuated.get("moved", {}), evacuated.get("saved", [])
@@ -368,10 +365,8 @@ def return_vms_step(ctx) -> StepResult:
 
 
 @register_step("compliance.verify_node", title="Check against the baselines")
+@only_if_needed
 def verify_node(ctx) -> StepResult:
-    skipped = _skip_unless_needed(ctx)
-    if skipped:
-        return skipped
     options = _options(ctx)
     node = _node(ctx)
     try:
