@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views import View
 from django.views.generic import TemplateView
+from django_htmx.http import HttpResponseClientRedirect
 
 from fabric import audit
 from fabric.choices import AuditAction
@@ -69,7 +70,7 @@ class JobCancelView(OperatorRequiredMixin, View):
             detail = "cancelled" if job.status == JobStatus.CANCELLED else "cancel requested"
             audit.record(request, AuditAction.ACTION, job, detail=f"Job {detail}")
             messages.info(request, f"Job #{job.pk}: {detail}.")
-        return redirect(job)
+        return _back_to(request, job)
 
 
 class JobRestartView(OperatorRequiredMixin, View):
@@ -84,7 +85,14 @@ class JobRestartView(OperatorRequiredMixin, View):
             how = "restarted skipping the failed step" if skip else "restarted from the last good step"
             audit.record(request, AuditAction.ACTION, job, detail=f"Job {how}")
             messages.info(request, f"Job #{job.pk} {how}.")
-        return redirect(job)
+        return _back_to(request, job)
+
+
+def _back_to(request, job: Job):
+    """The job page again: htmx (the live page's buttons) follows HX-Redirect, a plain form a 302."""
+    if request.htmx:
+        return HttpResponseClientRedirect(job.get_absolute_url())
+    return redirect(job)
 
 
 def _visible_job(request, pk) -> Job:

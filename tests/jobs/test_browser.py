@@ -1,5 +1,5 @@
-"""Two users in two real Chromium contexts watch one job run by a real worker process; both see
-every step change without reloading."""
+"""Two users in two real Chromium contexts watch jobs run by a real worker process: both see every
+step change without reloading, and the job page's buttons work after live updates replaced them."""
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,24 @@ def session_id(user) -> str:
     return client.cookies["sessionid"].value
 
 
+def open_live_page(browser, base, session, job_pk):
+    context = browser.new_context()
+    context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{base}/jobs/{job_pk}/")
+    page.evaluate("window.loadedOnce = true")
+    page.wait_for_function("window.ferryLive && window.ferryLive.open")
+    return page
+
+
+def press(page, button_name):
+    """Press a job button; the page follows the answer's HX-Redirect back to the job page."""
+    with page.expect_navigation():
+        page.click(f"#job-header button[name={button_name}]")
+    page.wait_for_function("window.ferryLive && window.ferryLive.open")
+
+
 def test_two_users_see_every_step_change_live(procs, trace, make_user):
     chromium = require_binary("chromium")
     from playwright.sync_api import sync_playwright
@@ -45,16 +63,7 @@ def test_two_users_see_every_step_change_live(procs, trace, make_user):
     # Playwright's sync API runs an event loop in this thread: no ORM calls from here on.
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        pages = {}
-        for name, session in sessions.items():
-            context = browser.new_context()
-            context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
-            page = context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(f"{base}/jobs/{job.pk}/")
-            page.evaluate("window.loadedOnce = true")
-            page.wait_for_function("window.ferryLive && window.ferryLive.open")
-            pages[name] = page
+        pages = {name: open_live_page(browser, base, session, job.pk) for name, session in sessions.items()}
 
         for pk, key in steps:
             for page in pages.values():
@@ -74,3 +83,54 @@ def test_two_users_see_every_step_change_live(procs, trace, make_user):
             assert "100%" in page.inner_text("#job-header")
             assert page.locator("#running-jobs").get_attribute("data-count") == "0"
         browser.close()
+
+
+def test_cancel_and_restart_work_on_a_page_live_updates_replaced(procs, trace, make_user):
+    chromium = require_binary("chromium")
+    from playwright.sync_api import sync_playwright
+
+    users = {"vera": make_user("vera", VIEWER), "otto": make_user("otto", OPERATOR)}
+    sessions = {name: session_id(user) for name, user in users.items()}
+    gated = "tests.jobs.sample_steps.gated"
+    plan = [PlanStep(gated, title=f"Step {key}", group="hv01", params={"key": key}) for key in ("a1", "a2")]
+    running, _ = submit_job(kind="remediation", title="To cancel", plan=plan, params=trace, requested_by=users["otto"])
+    first = JobStep.objects.filter(job=running, is_group=False).order_by("order").first()
+    plan = [PlanStep("tests.jobs.sample_steps.wait_forever", title="Never ready", group="hv02"),
+            PlanStep("tests.jobs.sample_steps.record", title="Afterwards", group="hv02", params={"key": "b2"})]
+    failing, _ = submit_job(kind="remediation", title="To restart", plan=plan, params=trace, requested_by=users["otto"])
+    _, port = procs.daphne()
+    procs.qcluster()
+    base = f"http://127.0.0.1:{port}"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        otto, vera = (open_live_page(browser, base, sessions[name], running.pk) for name in ("otto", "vera"))
+        otto.wait_for_selector(f"#step-{first.pk}[data-status=running]")
+        Path(trace["gates"], "a1").touch()
+        for page in (otto, vera):
+            page.wait_for_selector(f"#step-{first.pk}[data-status=succeeded]")
+            assert page.evaluate("window.loadedOnce") is True  # the header was replaced by the socket
+        press(otto, "cancel")
+        for page in (otto, vera):
+            page.wait_for_selector("#job-header[data-status=cancelled]")
+        assert "cancel requested" in otto.inner_text(".messages")
+        press(otto, "restart")
+        otto.wait_for_selector("#job-header >> text=Restarts")
+        vera.wait_for_selector("#job-header[data-status=running]")
+        Path(trace["gates"], "a2").touch()
+        for page in (otto, vera):
+            page.wait_for_selector("#job-header[data-status=succeeded]")
+
+        otto.goto(f"{base}/jobs/{failing.pk}/")
+        otto.wait_for_selector("#job-header[data-status=failed]")
+        press(otto, "restart")
+        otto.wait_for_selector("#job-header >> text=Restarts")
+        otto.wait_for_selector("#job-header[data-status=failed]")
+        press(otto, "restart_skip")
+        otto.wait_for_selector("#job-header[data-status=succeeded]")
+        assert "skipped" in otto.inner_text("#job-steps").lower()
+        browser.close()
+    running.refresh_from_db()
+    failing.refresh_from_db()
+    assert running.restarts == 1 and running.status == "succeeded"
+    assert failing.restarts == 2 and failing.status == "succeeded"

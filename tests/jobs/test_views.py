@@ -137,6 +137,29 @@ def test_operator_restarts_skipping_the_failed_step(operator_client):
     assert AuditEntry.objects.filter(detail="Job restarted skipping the failed step").exists()
 
 
+def test_live_renders_carry_no_csrf_token_and_post_with_the_pages_token(operator):
+    """The job header is rendered once for every viewer and pushed over the socket: no user's token
+    may be in it. Its buttons post through htmx with the token of the page they sit on."""
+    from django.test import Client
+
+    from jobs.live.render import job_frames
+
+    job = make_job(status=JobStatus.RUNNING)
+    _, frame = job_frames(job.pk, since=0, wanted=0, can_operate=True)
+    assert 'name="cancel"' in frame and "csrfmiddlewaretoken" not in frame
+    assert f'hx-post="/jobs/{job.pk}/cancel/"' in frame
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    token = page.split('"X-CSRFToken": "', 1)[1].split('"', 1)[0]
+    assert client.post(f"/jobs/{job.pk}/cancel/", HTTP_HX_REQUEST="true").status_code == 403  # no token: refused
+    response = client.post(f"/jobs/{job.pk}/cancel/", HTTP_HX_REQUEST="true", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200 and response["HX-Redirect"] == f"/jobs/{job.pk}/"
+    job.refresh_from_db()
+    assert job.status == JobStatus.CANCELLING
+
+
 def test_restarting_a_running_job_is_refused_with_a_message(operator_client):
     job = make_job(status=JobStatus.RUNNING)
     response = operator_client.post(f"/jobs/{job.pk}/restart/", follow=True)
