@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 
 from lab.cmdlets import wql
 from lab.cmdlets.binding import (
-    cdxml_not_found, cdxml_query_not_found, enum_values, has_wildcard, like_clause, matches, one_set, require, unsigned)
+    cdxml_not_found, cdxml_query_not_found, enum_values, has_wildcard, like_clause, matches, not_empty, one_set, require,
+    unsigned)
 from lab.cmdlets.common import cim_instance, cmdlet, dotnet, fail, names_of, ps_enum, truthy
 from lab.datacenter.model import Host
 
@@ -153,6 +153,15 @@ RESTART = "Microsoft.PowerShell.Commands.RestartComputerCommand"
 def restart_computer(ctx, ComputerName=None, Force=False, Wait=False, Confirm=None, Timeout=None, For=None,
                      Credential=None):
     host = ctx.host
+    if ComputerName is not None:
+        not_empty(ComputerName, "ComputerName", RESTART)
+    enum_values(For, {"Wmi": 0, "WinRM": 1, "PowerShell": 2}, "For", "Microsoft.PowerShell.Commands.WaitForServiceTypes",
+                RESTART)
+    if Timeout is not None and (not str(Timeout).lstrip("-").isdigit() or int(Timeout) < -1):
+        raise fail(f"Cannot validate argument on parameter 'Timeout'. The {Timeout} argument is less than the minimum "
+                   f"allowed range of -1. Supply an argument that is greater than or equal to -1 and then try the "
+                   f"command again.", "InvalidData", "ParameterArgumentValidationError", RESTART,
+                   "System.Management.Automation.ParameterBindingValidationException")
     names = names_of(ComputerName)
     if names:
         target = _target_host(ctx, names[0], RESTART)

@@ -120,3 +120,11 @@ def test_new_item_does_not_overwrite_an_existing_file(fresh_lab):
     assert ps(fresh_lab, "TWDS", f"Get-Content -Path '{path}' -Raw | ConvertTo-Json") == "first\r\n"
     ps(fresh_lab, "TWDS", f"$null = New-Item -Path '{path}' -ItemType File -Value 'second' -Force; '{{}}'")
     assert ps(fresh_lab, "TWDS", f"Get-Content -Path '{path}' -Raw | ConvertTo-Json") == "second"
+
+
+def test_restart_computer_validates_its_wait_parameters(lab):
+    error = error_of(lab, "T-SPARE", "Restart-Computer -Force -Wait -For Ping")
+    assert error["fqid"] == "CannotConvertArgumentNoMessage," + MGMT + "RestartComputerCommand"
+    error = error_of(lab, "T-SPARE", "Restart-Computer -Force -Timeout -5")
+    assert error["fqid"] == "ParameterArgumentValidationError," + MGMT + "RestartComputerCommand"
+    assert {h["name"]: h for h in lab.state()["hosts"]}["T-SPARE"]["online"]
