@@ -30,13 +30,48 @@ def _registry_path(path: str) -> str:
     return re.sub(r"^(registry::)?hkey_local_machine", "hklm:", path)
 
 
+# Folders every simulated server has; the deployment server adds RemoteInstall and the folders WDS
+# keeps in it. A folder made with New-Item is kept in host.files under its path and a trailing "\".
+SYSTEM_FOLDERS = ("c:", "c:\\windows", "c:\\windows\\temp", "c:\\windows\\system32", "c:\\users", "c:\\programdata",
+                  "c:\\program files", "d:")
+REMOTE_INSTALL_FOLDERS = ("boot", "images", "mgmt", "stores", "templates", "tmp", "wdsclientunattend")
+
+
+def _known_folders(ctx, host) -> set[str]:
+    folders = set(SYSTEM_FOLDERS)
+    if host.role == "deployment":
+        root = normalize_path(ctx.dc.topology.remote_install)
+        folders |= {root} | {root + "\\" + name for name in REMOTE_INSTALL_FOLDERS}
+    return folders
+
+
 def _is_directory(ctx, host, path: str) -> bool:
     norm = normalize_path(path)
-    if re.fullmatch(r"[a-z]:", norm):
-        return norm in ("c:", "d:")
-    if host.role == "deployment" and normalize_path(ctx.dc.topology.remote_install).startswith(norm):
-        return True
-    return any(key.startswith(norm + "\\") for key in host.files)
+    inside = norm + "\\"
+    return any(f == norm or f.startswith(inside) for f in _known_folders(ctx, host)) or \
+        any(key.startswith(inside) for key in host.files)
+
+
+def _parent_exists(ctx, path: str, command: str, error_id: str, category: str) -> None:
+    """Windows writes a file only into a folder that exists ("Could not find a part of the path")."""
+    norm = normalize_path(path)
+    if not re.match(r"^[a-z]:\\", norm):
+        return  # not a drive path: write_file answers DriveNotFound
+    with ctx.dc.lock:
+        exists = _is_directory(ctx, ctx.host, norm.rsplit("\\", 1)[0])
+    if not exists:
+        raise fail(f"Could not find a part of the path '{path}'.", category, error_id, MGMT + command,
+                   "System.IO.DirectoryNotFoundException", target=path)
+
+
+def _make_folders(ctx, path: str) -> None:
+    """New-Item -ItemType Directory (and -Force for a file): the folder and every missing parent."""
+    parts = normalize_path(path).split("\\")
+    with ctx.dc.lock:
+        for i in range(2, len(parts) + 1):
+            folder = "\\".join(parts[:i])
+            if not _is_directory(ctx, ctx.host, folder):
+                ctx.host.files[folder + "\\"] = (folder, None)
 
 
 def _not_found(path, command):
@@ -69,6 +104,7 @@ def set_content(ctx, Path=None, LiteralPath=None, Value=None, Encoding=None, For
     lines = ["" if v is None else str(v) for v in as_list(Value)]
     text = ("" if truthy(NoNewline) else "\r\n").join(lines) + ("" if truthy(NoNewline) else "\r\n")
     for path in paths:
+        _parent_exists(ctx, path, "SetContentCommand", "GetContentWriterDirectoryNotFoundError", "ObjectNotFound")
         ctx.dc.write_file(ctx.host, path, text)
     return None
 
@@ -119,7 +155,19 @@ def test_path(ctx, Path=None, LiteralPath=None, PathType=None):
         positional=("Path",), command_type=MGMT + "RemoveItemCommand")
 def remove_item(ctx, Path=None, LiteralPath=None, Force=False, Recurse=False, Confirm=None):
     for path in _paths(Path, LiteralPath, "RemoveItemCommand"):
-        if not ctx.dc.delete_file(ctx.host, path):
+        folder = normalize_path(path) + "\\"
+        with ctx.dc.lock:
+            made = folder in ctx.host.files
+            inside = [k for k in ctx.host.files if k.startswith(folder) and k != folder]
+        if made:
+            if inside and not truthy(Recurse):
+                raise fail(f"The item at {path} has children and the Recurse parameter was not specified.",
+                           "InvalidOperation", "RemoveItemNotRecursive", MGMT + "RemoveItemCommand",
+                           "System.Management.Automation.PSInvalidOperationException", target=path)
+            with ctx.dc.lock:
+                for key in [folder] + inside:
+                    ctx.host.files.pop(key, None)
+        elif not ctx.dc.delete_file(ctx.host, path):
             raise _not_found(path, "RemoveItemCommand")
     return None
 
@@ -145,12 +193,20 @@ def new_item(ctx, Path=None, ItemType=None, Value=None, Force=False, Name=None):
                    "System.Management.Automation.PSArgumentException")
     leaf = path.replace("/", "\\").rstrip("\\").rsplit("\\", 1)[-1]
     is_directory = item_type.lower() == "directory"
-    if not is_directory:
-        with ctx.dc.lock:
-            exists = normalize_path(path) in ctx.host.files
+    with ctx.dc.lock:
+        exists = _is_directory(ctx, ctx.host, path) if is_directory else normalize_path(path) in ctx.host.files
+    if is_directory:
+        if exists and not truthy(Force):
+            raise fail(f"An item with the specified name {path} already exists.", "ResourceExists",
+                       "DirectoryExist", command, "System.IO.IOException", target=path)
+        _make_folders(ctx, path)
+    else:
         if exists and not truthy(Force):
             raise fail(f"The file '{path}' already exists.", "WriteError", "NewItemIOError", command,
                        "System.IO.IOException", target=path)
+        if truthy(Force):
+            _make_folders(ctx, normalize_path(path).rsplit("\\", 1)[0])
+        _parent_exists(ctx, path, "NewItemCommand", "NewItemIOError", "WriteError")
         ctx.dc.write_file(ctx.host, path, "" if Value is None else str(Value))
     return {"Name": leaf, "FullName": path, "PSIsContainer": is_directory}
 

@@ -128,3 +128,27 @@ def test_restart_computer_validates_its_wait_parameters(lab):
     error = error_of(lab, "T-SPARE", "Restart-Computer -Force -Timeout -5")
     assert error["fqid"] == "ParameterArgumentValidationError," + MGMT + "RestartComputerCommand"
     assert {h["name"]: h for h in lab.state()["hosts"]}["T-SPARE"]["online"]
+
+
+def test_files_go_only_into_folders_that_exist(fresh_lab):
+    missing = "D:\\RemoteInstall\\NoSuchFolder\\node.xml"
+    error = error_of(fresh_lab, "TWDS", f"Set-Content -Path '{missing}' -Value 'x'")
+    assert error == {"category": "ObjectNotFound",
+                     "fqid": "GetContentWriterDirectoryNotFoundError," + MGMT + "SetContentCommand",
+                     "type": "System.IO.DirectoryNotFoundException",
+                     "message": f"Could not find a part of the path '{missing}'."}
+    assert error_of(fresh_lab, "TWDS", f"New-Item -Path '{missing}' -ItemType File")["fqid"] == \
+        "NewItemIOError," + MGMT + "NewItemCommand"
+    assert ps(fresh_lab, "TWDS", f"Test-Path -Path '{missing}' | ConvertTo-Json") is False
+    # a folder made first takes the file; -Force makes the missing folders for a file
+    ps(fresh_lab, "TWDS", "$null = New-Item -Path 'D:\\RemoteInstall\\NoSuchFolder' -ItemType Directory; "
+                          f"Set-Content -Path '{missing}' -Value 'x'; '{{}}'")
+    assert ps(fresh_lab, "TWDS", f"Get-Content -Path '{missing}' -Raw | ConvertTo-Json") == "x\r\n"
+    ps(fresh_lab, "TWDS", "$null = New-Item -Path 'C:\\Ferry\\Staging\\a.txt' -ItemType File -Force; '{}'")
+    assert ps(fresh_lab, "TWDS", "@(Test-Path -Path 'C:\\Ferry\\Staging' -PathType Container; "
+                                 "Test-Path -Path 'C:\\Ferry\\Staging\\a.txt' -PathType Leaf) | ConvertTo-Json -Compress") \
+        == [True, True]
+    error = error_of(fresh_lab, "TWDS", "New-Item -Path 'C:\\Ferry' -ItemType Directory")
+    assert error["fqid"] == "DirectoryExist," + MGMT + "NewItemCommand"
+    # the deployment folder Ferry writes answer files into is there from the start
+    ps(fresh_lab, "TWDS", "Set-Content -Path 'D:\\RemoteInstall\\WdsClientUnattend\\n.xml' -Value 'x'; '{}'")
