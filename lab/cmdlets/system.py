@@ -72,7 +72,10 @@ def _instances(ctx, host, namespace: str, class_name: str) -> tuple[str, list[di
         name, build = CIMV2_CLASSES[lowered]
         return name, [build(ctx.dc, host)]
     if namespace == CIMV2 and lowered == "win32_quickfixengineering":
-        return "Win32_QuickFixEngineering", [dict(h) for h in hotfixes(ctx.dc, host)]
+        # WMI keeps InstalledOn as text ("12/10/2024"); only Get-HotFix makes a DateTime of it.
+        return "Win32_QuickFixEngineering", [
+            dict(h, InstalledOn=f"{h['InstalledOn'].month}/{h['InstalledOn'].day}/{h['InstalledOn'].year}")
+            for h in hotfixes(ctx.dc, host)]
     if namespace == WU_NAMESPACE and lowered in ("msft_wusettings", "msft_wuoperations"):
         raise _cim_error("Not supported ", 0x8004100C, "NotImplemented", GET_CIM)
     if namespace not in (CIMV2, WU_NAMESPACE, "root/microsoft/windows/storage", "root/standardcimv2"):

@@ -152,3 +152,10 @@ def test_files_go_only_into_folders_that_exist(fresh_lab):
     assert error["fqid"] == "DirectoryExist," + MGMT + "NewItemCommand"
     # the deployment folder Ferry writes answer files into is there from the start
     ps(fresh_lab, "TWDS", "Set-Content -Path 'D:\\RemoteInstall\\WdsClientUnattend\\n.xml' -Value 'x'; '{}'")
+
+
+def test_wmi_keeps_the_install_date_of_a_hotfix_as_text(lab):
+    dates = ps(lab, "T19-N3", "@(Get-CimInstance -ClassName Win32_QuickFixEngineering | Select-Object -First 1 | "
+                              "ForEach-Object { $_.InstalledOn.GetType().Name }; Get-HotFix | Select-Object -First 1 | "
+                              "ForEach-Object { $_.InstalledOn.GetType().Name }) | ConvertTo-Json -Compress")
+    assert dates == ["String", "DateTime"]
