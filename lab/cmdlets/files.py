@@ -5,10 +5,12 @@ import fnmatch
 import re
 import uuid
 
+from lab.cmdlets.binding import cdxml_not_found, enum_values, not_empty, one_set, require
 from lab.cmdlets.common import as_list, cim_instance, cmdlet, dotnet, fail, names_of, ps_enum, truthy
 from lab.datacenter.deployment import normalize_path
 
 MGMT = "Microsoft.PowerShell.Commands."
+PATH_TYPES = {"Any": 0, "Container": 1, "Leaf": 2}
 REBOOT_KEYS = (
     "hklm:\\software\\microsoft\\windows\\currentversion\\windowsupdate\\auto update\\rebootrequired",
     "hklm:\\software\\microsoft\\windows\\currentversion\\component based servicing\\rebootpending",
@@ -28,13 +30,48 @@ def _registry_path(path: str) -> str:
     return re.sub(r"^(registry::)?hkey_local_machine", "hklm:", path)
 
 
+# Folders every simulated server has; the deployment server adds RemoteInstall and the folders WDS
+# keeps in it. A folder made with New-Item is kept in host.files under its path and a trailing "\".
+SYSTEM_FOLDERS = ("c:", "c:\\windows", "c:\\windows\\temp", "c:\\windows\\system32", "c:\\users", "c:\\programdata",
+                  "c:\\program files", "d:")
+REMOTE_INSTALL_FOLDERS = ("boot", "images", "mgmt", "stores", "templates", "tmp", "wdsclientunattend")
+
+
+def _known_folders(ctx, host) -> set[str]:
+    folders = set(SYSTEM_FOLDERS)
+    if host.role == "deployment":
+        root = normalize_path(ctx.dc.topology.remote_install)
+        folders |= {root} | {root + "\\" + name for name in REMOTE_INSTALL_FOLDERS}
+    return folders
+
+
 def _is_directory(ctx, host, path: str) -> bool:
     norm = normalize_path(path)
-    if re.fullmatch(r"[a-z]:", norm):
-        return norm in ("c:", "d:")
-    if host.role == "deployment" and normalize_path(ctx.dc.topology.remote_install).startswith(norm):
-        return True
-    return any(key.startswith(norm + "\\") for key in host.files)
+    inside = norm + "\\"
+    return any(f == norm or f.startswith(inside) for f in _known_folders(ctx, host)) or \
+        any(key.startswith(inside) for key in host.files)
+
+
+def _parent_exists(ctx, path: str, command: str, error_id: str, category: str) -> None:
+    """Windows writes a file only into a folder that exists ("Could not find a part of the path")."""
+    norm = normalize_path(path)
+    if not re.match(r"^[a-z]:\\", norm):
+        return  # not a drive path: write_file answers DriveNotFound
+    with ctx.dc.lock:
+        exists = _is_directory(ctx, ctx.host, norm.rsplit("\\", 1)[0])
+    if not exists:
+        raise fail(f"Could not find a part of the path '{path}'.", category, error_id, MGMT + command,
+                   "System.IO.DirectoryNotFoundException", target=path)
+
+
+def _make_folders(ctx, path: str) -> None:
+    """New-Item -ItemType Directory (and -Force for a file): the folder and every missing parent."""
+    parts = normalize_path(path).split("\\")
+    with ctx.dc.lock:
+        for i in range(2, len(parts) + 1):
+            folder = "\\".join(parts[:i])
+            if not _is_directory(ctx, ctx.host, folder):
+                ctx.host.files[folder + "\\"] = (folder, None)
 
 
 def _not_found(path, command):
@@ -42,13 +79,18 @@ def _not_found(path, command):
                 MGMT + command, "System.Management.Automation.ItemNotFoundException", target=path)
 
 
-def _one_path(Path, LiteralPath, command) -> str:
-    paths = names_of(Path if Path is not None else LiteralPath)
-    if not paths:
-        raise fail("Cannot process command because of one or more missing mandatory parameters: Path.",
-                   "InvalidArgument", "MissingMandatoryParameter", MGMT + command,
-                   "System.Management.Automation.ParameterBindingException")
-    return paths[0]
+ENCODINGS = {"Unknown": 0, "String": 1, "Unicode": 2, "Byte": 3, "BigEndianUnicode": 4, "UTF8": 5, "UTF7": 6,
+             "UTF32": 7, "Ascii": 8, "Default": 9, "Oem": 10, "BigEndianUTF32": 11}
+ENCODING_TYPE = "Microsoft.PowerShell.Commands.FileSystemCmdletProviderEncoding"
+
+
+def _paths(Path, LiteralPath, command) -> list[str]:
+    """-Path or -LiteralPath (parameter sets of their own; one of them is mandatory, never empty)."""
+    one_set(MGMT + command, {"Path": Path}, {"LiteralPath": LiteralPath})
+    value = Path if Path is not None else LiteralPath
+    require(MGMT + command, Path=value)
+    not_empty(value, "Path" if Path is not None else "LiteralPath", MGMT + command)
+    return names_of(value)
 
 
 @cmdlet("Microsoft.PowerShell.Management", "Set-Content",
@@ -56,10 +98,14 @@ def _one_path(Path, LiteralPath, command) -> str:
          "NoNewline": "switch"},
         positional=("Path", "Value"), pipeline="Value", command_type=MGMT + "SetContentCommand")
 def set_content(ctx, Path=None, LiteralPath=None, Value=None, Encoding=None, Force=False, NoNewline=False):
-    path = _one_path(Path, LiteralPath, "SetContentCommand")
+    paths = _paths(Path, LiteralPath, "SetContentCommand")
+    require(MGMT + "SetContentCommand", Value=Value)
+    enum_values(Encoding, ENCODINGS, "Encoding", ENCODING_TYPE, MGMT + "SetContentCommand")
     lines = ["" if v is None else str(v) for v in as_list(Value)]
     text = ("" if truthy(NoNewline) else "\r\n").join(lines) + ("" if truthy(NoNewline) else "\r\n")
-    ctx.dc.write_file(ctx.host, path, text)
+    for path in paths:
+        _parent_exists(ctx, path, "SetContentCommand", "GetContentWriterDirectoryNotFoundError", "ObjectNotFound")
+        ctx.dc.write_file(ctx.host, path, text)
     return None
 
 
@@ -67,7 +113,8 @@ def set_content(ctx, Path=None, LiteralPath=None, Value=None, Encoding=None, For
                                                            "Encoding": "value"},
         positional=("Path",), command_type=MGMT + "GetContentCommand")
 def get_content(ctx, Path=None, LiteralPath=None, Raw=False, Encoding=None):
-    path = _one_path(Path, LiteralPath, "GetContentCommand")
+    path = _paths(Path, LiteralPath, "GetContentCommand")[0]
+    enum_values(Encoding, ENCODINGS, "Encoding", ENCODING_TYPE, MGMT + "GetContentCommand")
     text = ctx.dc.read_file(ctx.host, path)
     if text is None:
         raise _not_found(path, "GetContentCommand")
@@ -83,20 +130,22 @@ def get_content(ctx, Path=None, LiteralPath=None, Raw=False, Encoding=None):
                                                          "PathType": "value"},
         positional=("Path",), command_type=MGMT + "TestPathCommand")
 def test_path(ctx, Path=None, LiteralPath=None, PathType=None):
+    paths = _paths(Path, LiteralPath, "TestPathCommand")
+    kind = enum_values(PathType if PathType is not None else "Any", PATH_TYPES, "PathType",
+                       "Microsoft.PowerShell.Commands.TestPathType", MGMT + "TestPathCommand")[0]
     out = []
     host = ctx.host
-    kind = str(PathType or "Any").lower()
-    for path in names_of(Path if Path is not None else LiteralPath):
+    for path in paths:
         registry = _registry_path(path)
         if registry.startswith("hklm:"):
             with ctx.dc.lock:
                 exists = registry in EXISTING_KEYS or (registry in REBOOT_KEYS and host.pending_reboot)
-            out.append(exists and kind in ("any", "container"))
+            out.append(exists and kind != PATH_TYPES["Leaf"])
             continue
         with ctx.dc.lock:
             is_file = normalize_path(path) in host.files
             is_dir = _is_directory(ctx, host, path)
-        out.append((is_file and kind in ("any", "leaf")) or (is_dir and kind in ("any", "container")))
+        out.append((is_file and kind != PATH_TYPES["Container"]) or (is_dir and kind != PATH_TYPES["Leaf"]))
     return out
 
 
@@ -105,23 +154,61 @@ def test_path(ctx, Path=None, LiteralPath=None, PathType=None):
                                                            "Confirm": "switch"},
         positional=("Path",), command_type=MGMT + "RemoveItemCommand")
 def remove_item(ctx, Path=None, LiteralPath=None, Force=False, Recurse=False, Confirm=None):
-    for path in names_of(Path if Path is not None else LiteralPath):
-        if not ctx.dc.delete_file(ctx.host, path):
+    for path in _paths(Path, LiteralPath, "RemoveItemCommand"):
+        folder = normalize_path(path) + "\\"
+        with ctx.dc.lock:
+            made = folder in ctx.host.files
+            inside = [k for k in ctx.host.files if k.startswith(folder) and k != folder]
+        if made:
+            if inside and not truthy(Recurse):
+                raise fail(f"The item at {path} has children and the Recurse parameter was not specified.",
+                           "InvalidOperation", "RemoveItemNotRecursive", MGMT + "RemoveItemCommand",
+                           "System.Management.Automation.PSInvalidOperationException", target=path)
+            with ctx.dc.lock:
+                for key in [folder] + inside:
+                    ctx.host.files.pop(key, None)
+        elif not ctx.dc.delete_file(ctx.host, path):
             raise _not_found(path, "RemoveItemCommand")
     return None
+
+
+ITEM_TYPES = ("File", "Directory", "SymbolicLink", "Junction", "HardLink")
 
 
 @cmdlet("Microsoft.PowerShell.Management", "New-Item", {"Path": "value", "ItemType": "value", "Value": "value",
                                                         "Force": "switch", "Name": "value"},
         positional=("Path",), command_type=MGMT + "NewItemCommand")
 def new_item(ctx, Path=None, ItemType=None, Value=None, Force=False, Name=None):
-    path = _one_path(Path, None, "NewItemCommand")
+    command = MGMT + "NewItemCommand"
+    if Name is None:
+        require(command, Path=Path)
+    not_empty(Path if Path is not None else "C:\\", "Path", command)
+    path = names_of(Path)[0] if Path is not None else "C:\\"
     if Name is not None:
         path = path.rstrip("\\") + "\\" + str(Name)
+    item_type = str(ItemType or "File")
+    if item_type.lower() not in [t.lower() for t in ITEM_TYPES]:
+        raise fail('The type is not a known type for the file system. Only "file","directory","symboliclink",'
+                   '"junction","hardlink" can be specified.', "InvalidArgument", "Argument", command,
+                   "System.Management.Automation.PSArgumentException")
     leaf = path.replace("/", "\\").rstrip("\\").rsplit("\\", 1)[-1]
-    if str(ItemType or "File").lower() != "directory":
+    is_directory = item_type.lower() == "directory"
+    with ctx.dc.lock:
+        exists = _is_directory(ctx, ctx.host, path) if is_directory else normalize_path(path) in ctx.host.files
+    if is_directory:
+        if exists and not truthy(Force):
+            raise fail(f"An item with the specified name {path} already exists.", "ResourceExists",
+                       "DirectoryExist", command, "System.IO.IOException", target=path)
+        _make_folders(ctx, path)
+    else:
+        if exists and not truthy(Force):
+            raise fail(f"The file '{path}' already exists.", "WriteError", "NewItemIOError", command,
+                       "System.IO.IOException", target=path)
+        if truthy(Force):
+            _make_folders(ctx, normalize_path(path).rsplit("\\", 1)[0])
+        _parent_exists(ctx, path, "NewItemCommand", "NewItemIOError", "WriteError")
         ctx.dc.write_file(ctx.host, path, "" if Value is None else str(Value))
-    return {"Name": leaf, "FullName": path, "PSIsContainer": str(ItemType or "").lower() == "directory"}
+    return {"Name": leaf, "FullName": path, "PSIsContainer": is_directory}
 
 
 # -- SMB ----------------------------------------------------------------------------------------------------
@@ -167,9 +254,7 @@ def get_smb_share(ctx, Name=None, ScopeName=None, Special=None):
         for name in names_of(Name):
             found = [s for s in shares if s["Name"].lower() == name.lower()]
             if not found:
-                raise fail(f"No MSFT_SMBShare objects found with property 'Name' equal to '{name}'.  Verify the "
-                           f"value of the property and retry.", "ObjectNotFound", "CmdletizationQuery_NotFound_Name",
-                           "Get-SmbShare", "Microsoft.Management.Infrastructure.CimException", target=name)
+                raise cdxml_not_found("MSFT_SMBShare", "Name", name, "Get-SmbShare")
             out.extend(found)
         return out
 
@@ -205,6 +290,9 @@ def _ad_object(dc, name) -> dict:
                                               "Server": "value"},
         positional=("Identity",), command_type=AD)
 def get_ad_computer(ctx, Identity=None, Filter=None, Properties=None, Server=None):
+    one_set(AD, {"Identity": Identity}, {"Filter": Filter})
+    if Identity is None:
+        require(AD, Filter=Filter)
     dc = ctx.dc
     with dc.lock:
         directory = _directory(dc)
