@@ -190,7 +190,7 @@ def test_wsus_catalog(lab):
                                "@{n='Superseded';e={$_.Update.IsSuperseded}}, "
                                "ComputersNeedingThisUpdate, UpdatesSupersedingThisUpdate)")
     by_kb = {u["KB"]: u for u in updates}          # one KB: the calculated property unrolls it
-    assert set(by_kb) == {"5046615", "5048661", "5049983", "5048654", "890830"}
+    assert set(by_kb) == {"5046615", "5048661", "5049983", "5048654", "890830", "5048671"}
     assert by_kb["5046615"]["Superseded"] is True
     assert by_kb["5046615"]["UpdatesSupersedingThisUpdate"] == [by_kb["5048661"]["Title"]]
     assert by_kb["5048661"]["ComputersNeedingThisUpdate"] == 2      # T19-N1 and T19-N2
