@@ -1,6 +1,6 @@
-"""Windows Update on a Server 2016 host (build 14393) against the lab: the MSFT_WUOperationsSession
-path, where a failure is in HResult (ReturnValue stays 0) and a restart is known only from the
-pending-reboot check."""
+"""Against the lab: Windows Update on a Server 2016 host (build 14393), through
+MSFT_WUOperationsSession, where a failure is in HResult (ReturnValue stays 0) and a restart is known
+only from the pending-reboot check; and the WSUS catalog read with the UpdateServices API's names."""
 import pytest
 
 from fabric import agents
@@ -49,3 +49,12 @@ def test_the_2019_class_is_refused_on_2016_and_the_2016_class_on_2019(lab):
     code, _, err = lab.run_ps("T19-N1", "New-CimInstance -Namespace root/Microsoft/Windows/WindowsUpdate "
                                         "-ClassName MSFT_WUOperationsSession")
     assert code == 1 and "Invalid class" in err and "NewCimInstanceCommand" in err
+
+
+def test_the_wsus_catalog_names_superseding_updates_by_id(lab):
+    wsus = connection(lab, "TWSUS")
+    assert agents.wsus.get_wsus_server(wsus).use_ssl is False  # IsConnectionSecureForApiRemoting over HTTP
+    catalog = {u.kb: u for u in agents.wsus.get_wsus_updates(wsus)}
+    assert catalog["5046615"].is_superseded and catalog["5046615"].superseded_by == [catalog["5048661"].update_id]
+    assert catalog["5048661"].superseded_by == []  # never the text "None"
+    assert catalog["5049983"].msrc_severity == "" and catalog["5048671"].msrc_severity == "Critical"
