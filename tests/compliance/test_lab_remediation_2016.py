@@ -33,6 +33,14 @@ def cluster(lab2016):
     return cluster
 
 
+def test_the_synced_catalog_stores_superseding_updates_by_id(lab2016, cluster):
+    from compliance.models import Update
+
+    november, december = Update.objects.get(kb="5046612"), Update.objects.get(kb="5048671")
+    assert november.superseded and november.superseded_by == [december.update_id.lower()]
+    assert december.superseded_by == []
+
+
 def test_a_2016_cluster_is_remediated_and_ends_compliant(lab2016, cluster):
     running = running_vms(lab2016)
     booted = {h["name"]: h["last_boot"] for h in lab2016.state()["hosts"]}
