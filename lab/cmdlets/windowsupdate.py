@@ -55,6 +55,16 @@ def _update_refs(value) -> list[str]:
     return refs
 
 
+def _require_update_instances(arguments: dict) -> None:
+    """The Updates argument of the CIM methods is MSFT_WUUpdate[]: the objects a scan returned, not
+    ids or KB numbers (unconfirmed which error Windows gives for those; the lab refuses them)."""
+    if "updates" not in arguments:
+        raise _error("Invalid method Parameter(s) ", 0x8004102F, "InvalidArgument")
+    for item in as_list(arguments["updates"]):
+        if not (isinstance(item, dict) and str(item.get("CimClass", "")).endswith(":MSFT_WUUpdate")):
+            raise _error("Invalid method Parameter(s) ", 0x8004102F, "InvalidArgument")
+
+
 def _arguments(value) -> dict:
     if value is None:
         return {}
@@ -91,11 +101,11 @@ def session_method(ctx, host, method, arguments):
         hresult, updates = scan(ctx, host, arguments)
         return {"HResult": _signed(hresult), "Updates": updates, "ReturnValue": 0, "PSComputerName": None}
     if method == "downloadupdates":
-        if "updates" not in arguments:
-            raise _error("Invalid method Parameter(s) ", 0x8004102F, "InvalidArgument")
+        _require_update_instances(arguments)
         hresult = 0 if _update_refs(arguments["updates"]) else WU_E_NO_UPDATE
         return {"HResult": _signed(hresult), "ReturnValue": 0, "PSComputerName": None}
     if method == "installupdates":
+        _require_update_instances(arguments)
         hresult, _ = install(ctx, host, arguments)
         return {"HResult": _signed(hresult), "ReturnValue": 0, "PSComputerName": None}
     raise _error("Method not found ", 0x80041055, "MetadataError")
@@ -124,6 +134,7 @@ def invoke_cim_method(ctx, ClassName=None, Namespace=None, MethodName=None, Argu
                 hresult, updates = scan(ctx, host, arguments)
                 return {"ReturnValue": hresult, "Updates": updates, "PSComputerName": None}
             if method == "installupdates":
+                _require_update_instances(arguments)
                 hresult, reboot = install(ctx, host, arguments)
                 return {"RebootRequired": reboot, "ReturnValue": hresult, "PSComputerName": None}
             raise _error("Method not found ", 0x80041055, "MetadataError")

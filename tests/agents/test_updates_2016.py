@@ -58,3 +58,11 @@ def test_the_wsus_catalog_names_superseding_updates_by_id(lab):
     assert catalog["5046615"].is_superseded and catalog["5046615"].superseded_by == [catalog["5048661"].update_id]
     assert catalog["5048661"].superseded_by == []  # never the text "None"
     assert catalog["5049983"].msrc_severity == "" and catalog["5048671"].msrc_severity == "Critical"
+
+
+def test_the_session_class_takes_the_update_objects_a_scan_returned_not_kb_numbers(lab):
+    script = ("$s = New-CimInstance -Namespace root/Microsoft/Windows/WindowsUpdate -ClassName MSFT_WUOperationsSession\n"
+              "Invoke-CimMethod -InputObject $s -MethodName InstallUpdates -Arguments @{Updates=@('KB5048671')}")
+    code, _, err = lab.run_ps(HOST, script)
+    assert code == 1 and "HRESULT 0x8004102f" in err
+    assert next(h for h in lab.state()["hosts"] if h["name"] == HOST)["missing_updates"] == ["5048671"]
