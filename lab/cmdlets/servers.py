@@ -6,7 +6,7 @@ import datetime as dt
 
 from lab.cmdlets.common import as_list, choice, cim_instance, cmdlet, dotnet, fail, truthy
 from lab.datacenter.deployment import WDS_EXCEPTION, wds_device_guid
-from lab.powershell.errors import method_exception
+from lab.powershell.errors import runtime_error
 from lab.powershell.values import PSObject
 
 WSUS = "Microsoft.UpdateServices.Commands."
@@ -64,9 +64,13 @@ def _relationship(value) -> int:
     for name, number in RELATIONSHIPS.items():
         if text.lower() == name.lower() or text == str(number):
             return number
-    raise method_exception("GetRelatedUpdates", [value], f"Cannot convert argument \"relationship\", with value: "
-                           f"\"{value}\", for \"GetRelatedUpdates\" to type "
-                           "\"Microsoft.UpdateServices.Administration.UpdateRelationship\"")
+    target = "Microsoft.UpdateServices.Administration.UpdateRelationship"
+    raise runtime_error(f'Cannot convert argument "relationship", with value: "{value}", for "GetRelatedUpdates" '
+                        f'to type "{target}": "Cannot convert value "{value}" to type "{target}". Error: '
+                        f'"Unable to match the identifier name {value} to a valid enumerator name. Specify one of '
+                        f'the following enumerator names and try again: {", ".join(RELATIONSHIPS)}""',
+                        "MethodArgumentConversionInvalidCastArgument", "NotSpecified",
+                        "System.Management.Automation.MethodException")
 
 
 def superseding(dc, update) -> list:
