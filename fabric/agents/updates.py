@@ -1,7 +1,11 @@
 """Windows Update on a host through the CIM provider (root/Microsoft/Windows/WindowsUpdate).
 
-Server 2019 and later: the static class MSFT_WUOperations. Server 2016: an MSFT_WUOperationsSession
-instance with Scan/Download/Install methods. The script picks by the OS build on the machine.
+Server 2019 and later (build 17763 on): the static class MSFT_WUOperations, whose ReturnValue is the
+result code. Server 2016 (build 14393): an MSFT_WUOperationsSession instance (New-CimInstance) with
+ScanForUpdates, DownloadUpdates and InstallUpdates, which leave ReturnValue at 0 and give the result
+in HResult, and say nothing about a restart. The script reads the build on the host itself in the
+same round trip (a record kept by Ferry is stale after an in-place upgrade), judges every stage by its
+result code, and after an install asks the pending-reboot check whether the host must restart.
 """
 import re
 from dataclasses import dataclass
@@ -29,6 +33,10 @@ HRESULTS = {
     0x80070643: "ERROR_INSTALL_FAILURE: the installer reported a fatal error",
     0x800F0922: "CBS_E_INSTALLERS_FAILED: servicing could not complete (disk space, reserved partition?)",
 }
+
+
+STAGES = {"scan": "The Windows Update scan before the install", "download": "Downloading updates",
+          "install": "Installing updates"}
 
 
 @dataclass(frozen=True)
@@ -61,16 +69,23 @@ def describe_hresult(code: int) -> str:
     return f"0x{code:08X}" + (f" ({HRESULTS[code]})" if code in HRESULTS else "")
 
 
+# The result code of a CIM call: MSFT_WUOperations gives it in ReturnValue; the 2016 session class
+# leaves ReturnValue at 0 and gives it in HResult.
+_RESULT_CODE = """function Get-WUResultCode($answer) {
+    $code = [int64]$answer.ReturnValue
+    if ($code -eq 0 -and $answer.HResult) { $code = [int64]$answer.HResult }
+    $code
+}"""
+
 _SCAN = """$os = Get-CimInstance -ClassName Win32_OperatingSystem
-if ([int]$os.BuildNumber -ge 17763) {
+$modern = [int]$os.BuildNumber -ge 17763
+if ($modern) {
     $scan = Invoke-CimMethod -Namespace NS -ClassName 'MSFT_WUOperations' -MethodName 'ScanForUpdates' -Arguments @{ SearchCriteria = $criteria }
-    $code = [int64]$scan.ReturnValue
 } else {
     $session = New-CimInstance -Namespace NS -ClassName 'MSFT_WUOperationsSession'
     $scan = Invoke-CimMethod -InputObject $session -MethodName 'ScanForUpdates' -Arguments @{ SearchCriteria = $criteria; OnlineScan = $true }
-    $code = [int64]$scan.ReturnValue
-    if ($code -eq 0) { $code = [int64]$scan.HResult }
 }
+$code = Get-WUResultCode $scan
 $found = @()
 if ($scan.Updates) { $found = @($scan.Updates) }""".replace("NS", NAMESPACE)
 
@@ -79,13 +94,29 @@ _UPDATE = ("Select-Object -Property @{Name='UpdateID';Expression={[string]$_.Upd
            "@{Name='Title';Expression={[string]$_.Title}}, @{Name='KBArticleID';Expression={[string]$_.KBArticleID}}, "
            "@{Name='MsrcSeverity';Expression={[string]$_.MsrcSeverity}}")
 
-_INSTALL = """if ([int]$os.BuildNumber -ge 17763) {
+# Sets $stage (where it stopped), $installCode and $rebootSaid (what MSFT_WUOperations said; the 2016
+# class has no such output). Whether a restart is needed is decided afterwards by PENDING_REBOOT.
+_INSTALL = """$rebootSaid = $false
+if ($modern) {
+    $stage = 'install'
     $install = Invoke-CimMethod -Namespace NS -ClassName 'MSFT_WUOperations' -MethodName 'InstallUpdates' -Arguments @{ Updates = [ciminstance[]]$wanted; DownloadOnly = $false }
+    $installCode = Get-WUResultCode $install
+    $rebootSaid = [bool]$install.RebootRequired
 } else {
+    $stage = 'download'
     $download = Invoke-CimMethod -InputObject $session -MethodName 'DownloadUpdates' -Arguments @{ Updates = [ciminstance[]]$wanted }
-    $install = Invoke-CimMethod -InputObject $session -MethodName 'InstallUpdates' -Arguments @{ Updates = [ciminstance[]]$wanted }
-}
-$installCode = [int64]$install.ReturnValue""".replace("NS", NAMESPACE)
+    $installCode = Get-WUResultCode $download
+    if (-not ($installCode -band 0x80000000)) {
+        $stage = 'install'
+        $install = Invoke-CimMethod -InputObject $session -MethodName 'InstallUpdates' -Arguments @{ Updates = [ciminstance[]]$wanted }
+        $installCode = Get-WUResultCode $install
+    }
+}""".replace("NS", NAMESPACE)
+
+
+def failed(code: int) -> bool:
+    """An HRESULT reports a failure when its severity bit is set; 0x0024xxxx codes are successes."""
+    return bool(code & 0x80000000)
 
 
 def _read_update(r: Reader, rec: dict) -> AvailableUpdate:
@@ -101,17 +132,17 @@ def _read_update(r: Reader, rec: dict) -> AvailableUpdate:
 
 def scan_updates(conn: Connection, *, criteria: str = DEFAULT_CRITERIA, timeout: float = 1800) -> list[AvailableUpdate]:
     """What the host's Windows Update agent offers (by default: missing software updates)."""
-    body = (f"$criteria = {ps_str(criteria, what='search criteria')}\n{_SCAN}\n"
+    body = (f"{_RESULT_CODE}\n$criteria = {ps_str(criteria, what='search criteria')}\n{_SCAN}\n"
             f"$updates = @($found | {_UPDATE})\n"
             "$result = @{ HResult = $code; Updates = $updates }")
     op = "Windows Update scan"
     value = run_script(conn, body, operation=op, timeout=timeout)
     r = Reader(op, conn.where)
     rec = r.record(value)
-    code = r.get(rec, "HResult", int)
-    if code:
+    code = r.get(rec, "HResult", int) & 0xFFFFFFFF
+    if failed(code):
         raise UpdateInstallFailed(f"The Windows Update scan on {conn.where} failed: {describe_hresult(code)}.",
-                                  hresult=code & 0xFFFFFFFF, target=conn.where, operation=op)
+                                  hresult=code, target=conn.where, operation=op)
     return [_read_update(r, u) for u in r.records(rec.get("Updates"))]
 
 
@@ -131,15 +162,15 @@ def install_updates(conn: Connection, updates: list[str], *, timeout: float = 72
         else:
             raise UnsafeArgument(f"{ref!r} is neither an update id (GUID) nor a KB number.")
     body = (
-        f"$ids = {ps_array(ids)}\n$kbs = {ps_array(kbs)}\n"
+        f"{_RESULT_CODE}\n$ids = {ps_array(ids)}\n$kbs = {ps_array(kbs)}\n"
         f"$criteria = {ps_str(DEFAULT_CRITERIA)}\n{_SCAN}\n"
         "$wanted = @($found | Where-Object { ($ids -contains ([string]$_.UpdateID).ToLower()) -or "
         "($kbs -contains (([string]$_.KBArticleID) -replace '^KB', '')) })\n"
-        "if ($code -ne 0 -or $wanted.Count -eq 0) {\n"
-        "    $result = @{ HResult = $code; RebootRequired = $false; Installed = @() }\n"
+        "if (($code -band 0x80000000) -or $wanted.Count -eq 0) {\n"
+        "    $result = @{ Stage = 'scan'; HResult = $code; RebootRequired = $false; Installed = @() }\n"
         "} else {\n"
-        f"{_INSTALL}\n"
-        "    $result = @{ HResult = $installCode; RebootRequired = [bool]$install.RebootRequired; "
+        f"{_INSTALL}\n{PENDING_REBOOT}\n"
+        "    $result = @{ Stage = $stage; HResult = $installCode; RebootRequired = ($rebootSaid -or $pending); "
         "Installed = @($wanted | ForEach-Object { [string]$_.UpdateID }) }\n"
         "}"
     )
@@ -152,9 +183,10 @@ def install_updates(conn: Connection, updates: list[str], *, timeout: float = 72
         reboot_required=r.get(rec, "RebootRequired", bool, required=False, default=False),
         installed=r.strings(rec, "Installed"),
     )
-    if result.hresult:
+    if failed(result.hresult):
+        stage = STAGES.get(r.get(rec, "Stage", required=False, default="install"), "Installing updates")
         raise UpdateInstallFailed(
-            f"Installing updates on {conn.where} failed: {describe_hresult(result.hresult)}. "
+            f"{stage} on {conn.where} failed: {describe_hresult(result.hresult)}. "
             f"Look at the host's Windows Update log (Get-WindowsUpdateLog) for the failing update.",
             # Windows Update reports one code for the whole call, not which update failed: after a
             # failure nothing is known installed until the host is scanned again.
@@ -198,17 +230,17 @@ def get_installed_updates(conn: Connection) -> InstalledUpdates:
 def scan_compliance(conn: Connection, *, criteria: str = DEFAULT_CRITERIA, timeout: float = 1800) -> ComplianceScan:
     """What is missing (a Windows Update scan), what is installed (Get-HotFix) and whether a restart
     is pending, in one round trip: scanning a thousand hosts is one script per host."""
-    body = (f"$criteria = {ps_str(criteria, what='search criteria')}\n{_SCAN}\n"
+    body = (f"{_RESULT_CODE}\n$criteria = {ps_str(criteria, what='search criteria')}\n{_SCAN}\n"
             f"$updates = @($found | {_UPDATE})\n{PENDING_REBOOT}\n{_HOTFIXES}\n"
             "$result = @{ HResult = $code; Updates = $updates; HotFixes = $fixes; PendingReboot = $pending }")
     op = "Windows Update scan"
     value = run_script(conn, body, operation=op, timeout=timeout)
     r = Reader(op, conn.where)
     rec = r.record(value)
-    code = r.get(rec, "HResult", int)
-    if code:
+    code = r.get(rec, "HResult", int) & 0xFFFFFFFF
+    if failed(code):
         raise UpdateInstallFailed(f"The Windows Update scan on {conn.where} failed: {describe_hresult(code)}.",
-                                  hresult=code & 0xFFFFFFFF, target=conn.where, operation=op)
+                                  hresult=code, target=conn.where, operation=op)
     return ComplianceScan(
         missing=[_read_update(r, u) for u in r.records(rec.get("Updates"))],
         installed_kbs=_hotfix_kbs(r, rec),

@@ -1,4 +1,10 @@
-"""The update server (WSUS, module UpdateServices), reached over WinRM on the server itself."""
+"""The update server (WSUS, module UpdateServices), reached over WinRM on the server itself.
+
+Property names are those of the UpdateServices API: the server is an IUpdateServer (whether the API
+connection is secure is IsConnectionSecureForApiRemoting), each update of Get-WsusUpdate carries an
+IUpdate in .Update. Superseding updates are asked of IUpdate.GetRelatedUpdates, which gives update
+objects (their ids), not the WsusUpdate's UpdatesSupersedingThisUpdate (titles, or the text "None").
+"""
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,7 +23,7 @@ STATUSES = ("Any", "Needed", "FailedOrNeeded", "InstalledOrNotApplicableOrNoStat
 class WsusServerInfo:
     name: str
     port: int
-    use_ssl: bool
+    use_ssl: bool  # IsConnectionSecureForApiRemoting: the API connection Ferry made is over SSL
     version: str
 
 
@@ -35,7 +41,7 @@ class CatalogUpdate:
     is_approved: bool
     is_declined: bool
     reboot_behavior: str  # NeverReboots, AlwaysRequiresReboot, CanRequestReboot
-    superseded_by: list[str] = field(default_factory=list)
+    superseded_by: list[str] = field(default_factory=list)  # ids of the updates that supersede it
     computers_needing: int = 0
 
     @property
@@ -55,7 +61,7 @@ def get_wsus_server(conn: Connection, *, port: int = 8530, use_ssl: bool = False
     body = (f"{_server(port, use_ssl, name)}\n"
             "$result = $wsus | Select-Object -Property @{Name='Name';Expression={[string]$_.Name}}, "
             "@{Name='PortNumber';Expression={[int]$_.PortNumber}}, "
-            "@{Name='UseSecureConnection';Expression={[bool]$_.UseSecureConnection}}, "
+            "@{Name='IsConnectionSecureForApiRemoting';Expression={[bool]$_.IsConnectionSecureForApiRemoting}}, "
             "@{Name='Version';Expression={[string]$_.Version}}")
     op = "Get-WsusServer"
     value = run_script(conn, body, operation=op)
@@ -64,7 +70,7 @@ def get_wsus_server(conn: Connection, *, port: int = 8530, use_ssl: bool = False
     return WsusServerInfo(
         name=r.get(rec, "Name"),
         port=r.get(rec, "PortNumber", int, required=False, default=port),
-        use_ssl=r.get(rec, "UseSecureConnection", bool, required=False, default=use_ssl),
+        use_ssl=r.get(rec, "IsConnectionSecureForApiRemoting", bool, required=False, default=use_ssl),
         version=r.get(rec, "Version", required=False, default=""),
     )
 
@@ -81,7 +87,7 @@ _CATALOG = """Select-Object -Property @{Name='UpdateId';Expression={[string]$_.U
     @{Name='IsApproved';Expression={[bool]$_.Update.IsApproved}},
     @{Name='IsDeclined';Expression={[bool]$_.Update.IsDeclined}},
     @{Name='RebootBehavior';Expression={[string]$_.Update.InstallationBehavior.RebootBehavior}},
-    @{Name='SupersededBy';Expression={@($_.UpdatesSupersedingThisUpdate | ForEach-Object { [string]$_ })}},
+    @{Name='SupersededBy';Expression={@($_.Update.GetRelatedUpdates('UpdatesThatSupersedeThisUpdate') | ForEach-Object { [string]$_.Id.UpdateId })}},
     @{Name='ComputersNeeding';Expression={[int]$_.ComputersNeedingThisUpdate}}"""
 
 
@@ -104,14 +110,15 @@ def get_wsus_updates(conn: Connection, *, port: int = 8530, use_ssl: bool = Fals
             title=r.get(rec, "Title", required=False, default=""),
             kbs=[k.upper().removeprefix("KB") for k in r.strings(rec, "KnowledgebaseArticles")],
             classification=r.get(rec, "Classification", required=False, default=""),
-            msrc_severity=r.get(rec, "MsrcSeverity", required=False, default=""),
+            # an MsrcSeverity enum: Unspecified for updates without a security bulletin
+            msrc_severity=r.get(rec, "MsrcSeverity", required=False, default="").replace("Unspecified", ""),
             created=r.date(rec, "CreationDate"),
             arrived=r.date(rec, "ArrivalDate"),
             is_superseded=r.get(rec, "IsSuperseded", bool, required=False, default=False),
             is_approved=r.get(rec, "IsApproved", bool, required=False, default=False),
             is_declined=r.get(rec, "IsDeclined", bool, required=False, default=False),
             reboot_behavior=r.get(rec, "RebootBehavior", required=False, default=""),
-            superseded_by=r.strings(rec, "SupersededBy"),
+            superseded_by=[i.lower() for i in r.strings(rec, "SupersededBy")],
             computers_needing=r.get(rec, "ComputersNeeding", int, required=False, default=0),
         )
         for rec in r.records(value)

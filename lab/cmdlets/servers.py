@@ -6,10 +6,13 @@ import datetime as dt
 
 from lab.cmdlets.common import as_list, choice, cim_instance, cmdlet, dotnet, fail, truthy
 from lab.datacenter.deployment import WDS_EXCEPTION, wds_device_guid
+from lab.powershell.errors import runtime_error
+from lab.powershell.values import PSObject
 
 WSUS = "Microsoft.UpdateServices.Commands."
 CLASSIFICATIONS = {"all": None, "critical": "Critical Updates", "security": "Security Updates",
                    "wsus": "WSUS Infrastructure Updates"}
+WSUS_GROUPS = ("all computers", "unassigned computers")  # the groups every WSUS server has
 PRODUCTS = {"2016": "Windows Server 2016", "2019": "Windows Server 2019", "2022": "Microsoft Server operating "
             "system-21H2", "2025": "Microsoft Server operating system-24H2"}
 
@@ -35,12 +38,12 @@ def _wsus_server(ctx, Name, PortNumber, UseSsl, command):
         elif server is None or ctx.host is not server:
             raise fail("The request failed with HTTP status 503: Service Unavailable.", "ObjectNotFound",
                        "ServerNotFound", WSUS + command, "System.Net.WebException")
+        # IUpdateServer: a local connection is always secure; one by name is secure only over SSL.
         return dotnet("Microsoft.UpdateServices.Internal.BaseApi.UpdateServer",
                       "Microsoft.UpdateServices.Internal.BaseApi.UpdateServer", {
-                "Name": server.name, "PortNumber": dc.topology.wsus_port, "UseSecureConnection": False,
-                "Version": "10.0.17763.5830", "ServerProtocolVersion": "1.20", "PreferredCulture": "en",
-                "WebServiceUrl": f"http://{server.name}:{dc.topology.wsus_port}/ApiRemoting30/WebService.asmx",
-                "IsServerRoleReplica": False})
+                "Name": server.name, "PortNumber": dc.topology.wsus_port,
+                "IsConnectionSecureForApiRemoting": Name is None or truthy(UseSsl),
+                "Version": f"{server.os.version}.5830", "ServerProtocolVersion": "1.20", "PreferredCulture": "en"})
 
 
 @cmdlet("UpdateServices", "Get-WsusServer", {"Name": "value", "PortNumber": "value", "UseSsl": "switch"},
@@ -49,31 +52,77 @@ def get_wsus_server(ctx, Name=None, PortNumber=None, UseSsl=False):
     return _wsus_server(ctx, Name, PortNumber, UseSsl, "GetWsusServerCommand")
 
 
-def wsus_update_object(dc, update) -> dict:
-    counts = dc.wsus_counts(update)
-    superseding = [dc._update_ref(ref).title for ref in update.superseded_by if dc._update_ref(ref)]
-    superseded = [u.title for u in dc.updates.values()
-                  if any(dc._update_ref(r) is update for r in u.superseded_by)]
+RELATIONSHIPS = {"UpdatesThatBundleThisUpdate": 1, "UpdatesBundledByThisUpdate": 2,
+                 "UpdatesThatRequireThisUpdate": 3, "UpdatesRequiredByThisUpdate": 4,
+                 "UpdatesThatSupersedeThisUpdate": 5, "UpdatesSupersededByThisUpdate": 6,
+                 "AllRevisionsOfThisUpdate": 7}
+
+
+def _relationship(value) -> int:
+    """An UpdateRelationship as PowerShell converts a method argument: by name or by number."""
+    text = str(value).strip()
+    for name, number in RELATIONSHIPS.items():
+        if text.lower() == name.lower() or text == str(number):
+            return number
+    target = "Microsoft.UpdateServices.Administration.UpdateRelationship"
+    raise runtime_error(f'Cannot convert argument "relationship", with value: "{value}", for "GetRelatedUpdates" '
+                        f'to type "{target}": "Cannot convert value "{value}" to type "{target}". Error: '
+                        f'"Unable to match the identifier name {value} to a valid enumerator name. Specify one of '
+                        f'the following enumerator names and try again: {", ".join(RELATIONSHIPS)}""',
+                        "MethodArgumentConversionInvalidCastArgument", "NotSpecified",
+                        "System.Management.Automation.MethodException")
+
+
+def superseding(dc, update) -> list:
+    return [u for u in map(dc._update_ref, update.superseded_by) if u is not None]
+
+
+def superseded(dc, update) -> list:
+    return [u for u in dc.updates.values() if any(dc._update_ref(r) is update for r in u.superseded_by)]
+
+
+def iupdate(dc, update) -> dict:
+    """The IUpdate object (Microsoft.UpdateServices.Administration) of an update."""
     created = dt.datetime.combine(update.release_date, dt.time(17), dt.timezone.utc)
-    total = sum(counts.values())
-    ok = counts["installed"] + counts["not_applicable"]
-    approved = "Declined" if update.declined else ("Install" if update.approved else "NotApproved")
     reboot = "AlwaysRequiresReboot" if update.reboot_required else "NeverReboots"
     revision = dotnet("Microsoft.UpdateServices.Administration.UpdateRevisionId",
                       "Microsoft.UpdateServices.Administration.UpdateRevisionId",
                       {"UpdateId": update.id, "RevisionNumber": update.revision})
+
+    def related(relationship):
+        kind = _relationship(relationship)
+        with dc.lock:
+            found = {5: superseding, 6: superseded}.get(kind, lambda _dc, u: [u] if kind == 7 else [])(dc, update)
+            return [iupdate(dc, u) for u in found]
+
+    name = "Microsoft.UpdateServices.Internal.BaseApi.Update"
+    return PSObject({
+        "Title": update.title, "Id": revision, "Description": update.description or update.title,
+        "KnowledgebaseArticles": [update.kb], "SecurityBulletins": [],
+        "UpdateClassificationTitle": update.classification,
+        "MsrcSeverity": update.severity if update.classification == "Security Updates" else "Unspecified",
+        "CreationDate": created, "ArrivalDate": created + dt.timedelta(hours=7),
+        "IsSuperseded": bool(superseding(dc, update)), "HasSupersededUpdates": bool(superseded(dc, update)),
+        "IsApproved": update.approved, "IsDeclined": update.declined, "IsLatestRevision": True,
+        "HasEarlierRevision": update.revision > 1, "UpdateType": "Software",
+        "ProductTitles": [PRODUCTS[o] for o in update.applies_to], "ProductFamilyTitles": ["Windows"],
+        "CompanyTitles": ["Microsoft"], "PublicationState": "Published", "UpdateSource": "MicrosoftUpdate",
+        "IsWsusInfrastructureUpdate": update.classification == "WSUS Infrastructure Updates",
+        "RequiresLicenseAgreementAcceptance": False,
+        "InstallationBehavior": {"RebootBehavior": reboot, "CanRequestUserInput": False, "Impact": "Normal",
+                                 "RequiresNetworkConnectivity": False},
+    }, type_name=name, text=name, methods={"GetRelatedUpdates": related})
+
+
+def wsus_update_object(dc, update) -> dict:
+    """What Get-WsusUpdate writes: a WsusUpdate wrapping the IUpdate, with counts and display texts
+    (UpdatesSupersedingThisUpdate is a list of titles, or the text "None")."""
+    counts = dc.wsus_counts(update)
+    total = sum(counts.values())
+    ok = counts["installed"] + counts["not_applicable"]
+    approved = "Declined" if update.declined else ("Install" if update.approved else "NotApproved")
     return dotnet("Microsoft.UpdateServices.Commands.WsusUpdate", "Microsoft.UpdateServices.Commands.WsusUpdate", {
-        "Update": dotnet("Microsoft.UpdateServices.Internal.BaseApi.Update",
-                         "Microsoft.UpdateServices.Internal.BaseApi.Update", {
-            "Title": update.title, "Id": revision,
-            "KnowledgebaseArticles": [update.kb], "UpdateClassificationTitle": update.classification,
-            "MsrcSeverity": update.severity, "CreationDate": created, "ArrivalDate": created + dt.timedelta(hours=7),
-            "IsSuperseded": bool(update.superseded_by), "IsApproved": update.approved, "IsDeclined": update.declined,
-            "Description": update.description or update.title, "UpdateType": "Software",
-            "ProductTitles": [PRODUCTS[o] for o in update.applies_to],
-            "InstallationBehavior": {"RebootBehavior": reboot, "CanRequestUserInput": False},
-            "HasSupersededUpdates": bool(superseded), "IsLatestRevision": True,
-        }),
+        "Update": iupdate(dc, update),
         "Classification": update.classification, "Approved": approved,
         "InstalledOrNotApplicablePercentage": int(ok * 100 / total) if total else 100,
         "ComputersWithErrors": counts["failed"], "ComputersNeedingThisUpdate": counts["needing"],
@@ -82,8 +131,8 @@ def wsus_update_object(dc, update) -> dict:
         "RestartBehavior": "Required" if update.reboot_required else "Never restarts",
         "MayRequestUserInput": False, "LicenseAgreementRequired": False,
         "Products": ", ".join(PRODUCTS[o] for o in update.applies_to),
-        "UpdatesSupersedingThisUpdate": superseding or "None",
-        "UpdatesSupersededByThisUpdate": superseded or "None",
+        "UpdatesSupersedingThisUpdate": [u.title for u in superseding(dc, update)] or "None",
+        "UpdatesSupersededByThisUpdate": [u.title for u in superseded(dc, update)] or "None",
         "LanguagesSupported": "all", "UpdateId": update.id, "RevisionNumber": update.revision,
     })
 
@@ -154,11 +203,24 @@ def _update_ids(value) -> list[str]:
     return ids
 
 
+APPROVE = "ApproveWsusUpdateCommand"
+
+
 @cmdlet("UpdateServices", "Approve-WsusUpdate", {"Update": "value", "Action": "value", "TargetGroupName": "value"},
-        pipeline="Update", command_type=WSUS + "ApproveWsusUpdateCommand")
+        pipeline="Update", command_type=WSUS + APPROVE)
 def approve_wsus_update(ctx, Update=None, Action=None, TargetGroupName=None):
-    action = choice(Action or "Install", ("Install", "NotApproved", "Uninstall", "All"), "Action",
-                    WSUS + "ApproveWsusUpdateCommand")
+    # -Update, -Action and -TargetGroupName are all mandatory (no default action).
+    missing = [name for name, value in (("Update", Update), ("Action", Action), ("TargetGroupName", TargetGroupName))
+               if value is None]
+    if missing:
+        raise fail("Cannot process command because of one or more missing mandatory parameters: "
+                   f"{' '.join(missing)}.", "InvalidArgument", "MissingMandatoryParameter", WSUS + APPROVE,
+                   "System.Management.Automation.ParameterBindingException")
+    action = choice(Action, ("Install", "NotApproved", "Uninstall", "All"), "Action", WSUS + APPROVE)
+    if str(TargetGroupName).lower() not in WSUS_GROUPS:
+        raise fail(f"The computer target group '{TargetGroupName}' was not found.", "ObjectNotFound",
+                   "TargetGroupNotFound", WSUS + APPROVE,
+                   "Microsoft.UpdateServices.Administration.WsusObjectNotFoundException", target=str(TargetGroupName))
     for update_id in _update_ids(Update):
         ctx.dc.set_approval(update_id, approved=action in ("Install", "All"), declined=False)
     return None

@@ -1,8 +1,8 @@
 """Windows Update through CIM (root/Microsoft/Windows/WindowsUpdate) and the WindowsUpdateProvider module.
 
-Server 2019+: static class MSFT_WUOperations (ScanForUpdates, InstallUpdates) and MSFT_WUSettings
-(IsPendingReboot). Server 2016: an MSFT_WUOperationsSession instance made with New-CimInstance
-whose methods take the same arguments. Installing the updates found by a scan in the same script:
+Server 2019+ (build 17763 on): the static class MSFT_WUOperations (ScanForUpdates, InstallUpdates:
+ReturnValue is the result code, InstallUpdates also gives RebootRequired) and MSFT_WUSettings
+(IsPendingReboot). Installing the updates found by a scan in the same script:
 
     $criteria = "IsInstalled=0 and Type='Software' and IsHidden=0"
     $u = (Invoke-CimMethod -Namespace root/Microsoft/Windows/WindowsUpdate -ClassName MSFT_WUOperations `
@@ -10,11 +10,19 @@ whose methods take the same arguments. Installing the updates found by a scan in
          Where-Object { $_.UpdateID -in @('id1','id2') }
     Invoke-CimMethod -Namespace root/Microsoft/Windows/WindowsUpdate -ClassName MSFT_WUOperations `
         -MethodName InstallUpdates -Arguments @{Updates=[ciminstance[]]$u}
+
+Server 2016 (build 14393): neither of those classes; an MSFT_WUOperationsSession instance made with
+New-CimInstance, whose ScanForUpdates (SearchCriteria, OnlineScan → Updates, HResult),
+DownloadUpdates and InstallUpdates (Updates → HResult) report a failure in HResult while ReturnValue
+stays 0, and which says nothing about a restart: that is the pending-reboot check's job. The session
+class is refused from 17763 on (newer scripts fall back to MSFT_WUOperations when creating it fails;
+unconfirmed from Microsoft's documentation, so the lab is the stricter of the two possibilities).
 """
 from __future__ import annotations
 
 from lab.cmdlets.common import as_list, cim_instance, cmdlet, fail
 from lab.cmdlets.system import CIM, CIM_EXCEPTION, CIMV2, WU_NAMESPACE, _namespace, _target_host
+from lab.datacenter.updates import WU_E_NO_UPDATE
 
 INVOKE = "InvokeCimMethodCommand"
 NEW = "NewCimInstanceCommand"
@@ -47,6 +55,16 @@ def _update_refs(value) -> list[str]:
     return refs
 
 
+def _require_update_instances(arguments: dict) -> None:
+    """The Updates argument of the CIM methods is MSFT_WUUpdate[]: the objects a scan returned, not
+    ids or KB numbers (unconfirmed which error Windows gives for those; the lab refuses them)."""
+    if "updates" not in arguments:
+        raise _error("Invalid method Parameter(s) ", 0x8004102F, "InvalidArgument")
+    for item in as_list(arguments["updates"]):
+        if not (isinstance(item, dict) and str(item.get("CimClass", "")).endswith(":MSFT_WUUpdate")):
+            raise _error("Invalid method Parameter(s) ", 0x8004102F, "InvalidArgument")
+
+
 def _arguments(value) -> dict:
     if value is None:
         return {}
@@ -72,6 +90,27 @@ def install(ctx, host, arguments):
     return hresult, reboot
 
 
+def _signed(hresult: int) -> int:
+    """HResult as the session class gives it: a signed 32-bit number (0x80070643 is -2147023293)."""
+    return hresult - (1 << 32) if hresult & 0x80000000 else hresult
+
+
+def session_method(ctx, host, method, arguments):
+    """MSFT_WUOperationsSession (Server 2016): the result is in HResult, ReturnValue stays 0."""
+    if method == "scanforupdates":
+        hresult, updates = scan(ctx, host, arguments)
+        return {"HResult": _signed(hresult), "Updates": updates, "ReturnValue": 0, "PSComputerName": None}
+    if method == "downloadupdates":
+        _require_update_instances(arguments)
+        hresult = 0 if _update_refs(arguments["updates"]) else WU_E_NO_UPDATE
+        return {"HResult": _signed(hresult), "ReturnValue": 0, "PSComputerName": None}
+    if method == "installupdates":
+        _require_update_instances(arguments)
+        hresult, _ = install(ctx, host, arguments)
+        return {"HResult": _signed(hresult), "ReturnValue": 0, "PSComputerName": None}
+    raise _error("Method not found ", 0x80041055, "MetadataError")
+
+
 @cmdlet("CimCmdlets", "Invoke-CimMethod", {"ClassName": "value", "Namespace": "value", "MethodName": "value",
                                            "Arguments": "value", "InputObject": "value", "ComputerName": "value",
                                            "Query": "value"},
@@ -85,15 +124,7 @@ def invoke_cim_method(ctx, ClassName=None, Namespace=None, MethodName=None, Argu
         session = InputObject[0] if isinstance(InputObject, list) and InputObject else InputObject
         if not (isinstance(session, dict) and str(session.get("CimClass", "")).endswith("MSFT_WUOperationsSession")):
             raise _error("Invalid class ", 0x80041010, "MetadataError")
-        if method == "scanforupdates":
-            hresult, updates = scan(ctx, host, arguments)
-            return {"HResult": hresult, "Updates": updates, "ReturnValue": 0, "PSComputerName": None}
-        if method in ("installupdates", "downloadupdates"):
-            if method == "downloadupdates":
-                return {"HResult": 0, "ReturnValue": 0, "PSComputerName": None}
-            hresult, reboot = install(ctx, host, arguments)
-            return {"HResult": hresult, "RebootRequired": reboot, "ReturnValue": 0, "PSComputerName": None}
-        raise _error("Method not found ", 0x80041055, "MetadataError")
+        return session_method(ctx, host, method, arguments)
     namespace = _namespace(Namespace)
     class_name = str(ClassName or "").lower()
     if namespace == WU_NAMESPACE:
@@ -103,6 +134,7 @@ def invoke_cim_method(ctx, ClassName=None, Namespace=None, MethodName=None, Argu
                 hresult, updates = scan(ctx, host, arguments)
                 return {"ReturnValue": hresult, "Updates": updates, "PSComputerName": None}
             if method == "installupdates":
+                _require_update_instances(arguments)
                 hresult, reboot = install(ctx, host, arguments)
                 return {"RebootRequired": reboot, "ReturnValue": hresult, "PSComputerName": None}
             raise _error("Method not found ", 0x80041055, "MetadataError")
@@ -123,6 +155,8 @@ def invoke_cim_method(ctx, ClassName=None, Namespace=None, MethodName=None, Argu
 def new_cim_instance(ctx, ClassName=None, Namespace=None, Property=None, ClientOnly=False, ComputerName=None):
     host = _target_host(ctx, ComputerName, CIM + NEW)
     if _namespace(Namespace) == WU_NAMESPACE and str(ClassName or "").lower() == "msft_wuoperationssession":
+        if host.os.build >= 17763:
+            raise _error("Invalid class ", 0x80041010, "MetadataError", NEW)
         return cim_instance(WU_NS_DISPLAY, "MSFT_WUOperationsSession", host.name, {})
     raise _error("Not supported ", 0x8004100C, "NotImplemented", NEW)
 

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from django.db import connection
 
 TOPOLOGY = Path(__file__).resolve().parent / "lab" / "remediation.toml"
+TOPOLOGY_2016 = Path(__file__).resolve().parent / "lab" / "remediation2016.toml"
 SPEED = 100.0
 
 
@@ -17,18 +18,19 @@ def _https_port(entry: dict) -> int:
     return urlparse(entry["winrm"]["https_url"]).port
 
 
-def bring_in(lab, *, baseline="Sample Baseline for Security Updates"):
-    """Discover the cluster, the standalone host and the WSUS; sync; assign `baseline` to All Hosts."""
+def bring_in(lab, *, cluster="RCL", standalone="R-SA1", baseline="Sample Baseline for Security Updates"):
+    """Discover the cluster, the standalone host (if any) and the WSUS; sync; assign `baseline` to All Hosts."""
     from compliance import baselines as bl
     from compliance.models import Baseline
     from fabric.inventory.discovery import add_update_server, discover_cluster, discover_host
     from fabric.models import HostGroup, RunAsAccount
 
-    node = lab.entry("R-N1")["winrm"]
+    node = next(h for h in lab.endpoints["hosts"] if h["cluster"] == cluster)["winrm"]
     run_as = RunAsAccount.objects.create(name="lab", username=node["username"], password=node["password"])
     common = dict(https=True, transport="ntlm", ca_path=lab.endpoints["ca_path"])
-    cluster = discover_cluster(lab.entry("RCL")["address"], run_as, port=_https_port(lab.entry("RCL")), **common)
-    lone = discover_host(lab.entry("R-SA1")["address"], run_as, port=_https_port(lab.entry("R-SA1")), **common)
+    cluster = discover_cluster(lab.entry(cluster)["address"], run_as, port=_https_port(lab.entry(cluster)), **common)
+    lone = (discover_host(lab.entry(standalone)["address"], run_as, port=_https_port(lab.entry(standalone)), **common)
+            if standalone else None)
     wsus = lab.endpoints["update_server"]
     server = add_update_server(wsus["address"], run_as, port=_https_port(wsus), wsus_port=wsus["wsus_port"], **common)
     from compliance.orchestration import submit_sync

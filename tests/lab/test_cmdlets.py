@@ -190,7 +190,7 @@ def test_wsus_catalog(lab):
                                "@{n='Superseded';e={$_.Update.IsSuperseded}}, "
                                "ComputersNeedingThisUpdate, UpdatesSupersedingThisUpdate)")
     by_kb = {u["KB"]: u for u in updates}          # one KB: the calculated property unrolls it
-    assert set(by_kb) == {"5046615", "5048661", "5049983", "5048654", "890830"}
+    assert set(by_kb) == {"5046615", "5048661", "5049983", "5048654", "890830", "5048671"}
     assert by_kb["5046615"]["Superseded"] is True
     assert by_kb["5046615"]["UpdatesSupersedingThisUpdate"] == [by_kb["5048661"]["Title"]]
     assert by_kb["5048661"]["ComputersNeedingThisUpdate"] == 2      # T19-N1 and T19-N2
@@ -198,6 +198,32 @@ def test_wsus_catalog(lab):
     critical = ps(lab, "TWSUS", "ConvertTo-Json -Compress -InputObject @(Get-WsusServer -Name TWSUS -PortNumber 8530 | "
                                 "Get-WsusUpdate -Classification Critical | Select-Object Classification)")
     assert critical == [{"Classification": "Critical Updates"}]
+
+
+def test_wsus_objects_carry_the_update_services_api_names(lab):
+    server = ps(lab, "TWSUS", "Get-WsusServer -Name TWSUS -PortNumber 8530 | ConvertTo-Json -Compress")
+    assert server["IsConnectionSecureForApiRemoting"] is False and "UseSecureConnection" not in server
+    related = ps(lab, "TWSUS", "$all = @(Get-WsusServer -Name TWSUS -PortNumber 8530 | Get-WsusUpdate); "
+                               "$all | ForEach-Object { @{ Id = $_.Update.Id.UpdateId; "
+                               "By = @($_.Update.GetRelatedUpdates('UpdatesThatSupersedeThisUpdate') | "
+                               "ForEach-Object { $_.Id.UpdateId }); "
+                               "Texts = $_.UpdatesSupersedingThisUpdate; Severity = [string]$_.Update.MsrcSeverity; "
+                               "KB = @($_.Update.KnowledgebaseArticles)[0] } } | ConvertTo-Json -Compress")
+    by_kb = {u["KB"]: u for u in related}
+    assert by_kb["5046615"]["By"] == [by_kb["5048661"]["Id"]]       # ids of the superseding updates
+    assert by_kb["5048661"]["By"] == [] and by_kb["5048661"]["Texts"] == "None"  # the display text, not an id
+    assert by_kb["5048661"]["Severity"] == "Critical" and by_kb["5049983"]["Severity"] == "Unspecified"
+    code, _, err = lab.run_ps("TWSUS", IDIOM + "$u = @(Get-WsusServer -Name TWSUS -PortNumber 8530 | Get-WsusUpdate)[0]; "
+                                       "$u.Update.GetRelatedUpdates('Newest')")
+    assert code == 1 and "UpdateRelationship" in err and "MethodArgumentConversionInvalidCastArgument" in err
+
+
+def test_approve_wsus_update_needs_an_action_and_an_existing_group(lab):
+    pick = "Get-WsusServer -Name TWSUS -PortNumber 8530 | Get-WsusUpdate | Select-Object -First 1 | "
+    code, _, err = lab.run_ps("TWSUS", IDIOM + pick + "Approve-WsusUpdate -TargetGroupName 'All Computers'")
+    assert code == 1 and "missing mandatory parameters: Action." in err and "MissingMandatoryParameter" in err
+    code, _, err = lab.run_ps("TWSUS", IDIOM + pick + "Approve-WsusUpdate -Action Install -TargetGroupName Nowhere")
+    assert code == 1 and "WsusObjectNotFoundException" in err
 
 
 def test_wsus_needs_the_port_with_a_name(lab):

@@ -37,7 +37,7 @@ def test_state_describes_hosts_clusters_and_vms(lab):
     assert cluster["quorum"] and [n["state"] for n in cluster["nodes"]] == ["Up", "Up", "Up"]
     vm = next(v for v in state["vms"] if v["name"] == "t-vm4")
     assert (vm["host"], vm["state"], vm["memory_bytes"]) == ("T19-N2", "Running", 16 * 2**30)
-    assert len(state["vms"]) == 7
+    assert len(state["vms"]) == 8
 
 
 def test_timings_give_what_lower_bounds_need(lab):
@@ -91,10 +91,10 @@ def test_the_demo_datacenter_starts_and_every_endpoint_answers():
     with LabProcess("demo", speed=10) as demo:
         ready = time.monotonic() - started
         ep = demo.endpoints
-        assert len(ep["hosts"]) == 15 and len(ep["clusters"]) == 3
+        assert len(ep["hosts"]) == 18 and len(ep["clusters"]) == 4
         assert ep["update_server"]["name"] == "WSUS01" and ep["deployment_server"]["name"] == "WDS01"
         assert sum(1 for h in ep["hosts"] if h["cluster"] and h["bmc"] is None) == 1
-        for name in [h["name"] for h in ep["hosts"]] + ["WSUS01", "WDS01", "HVC19", "HVC22", "FSC19"]:
+        for name in [h["name"] for h in ep["hosts"]] + ["WSUS01", "WDS01", "HVC16", "HVC19", "HVC22", "FSC19"]:
             code, out, _ = demo.run_ps(name, "$env:COMPUTERNAME")
             assert code == 0
         demo.assert_invariants_held()

@@ -40,10 +40,12 @@ def test_demo_topology_has_the_datacenter_the_issue_describes():
     by_kind = {(c.kind, topo.host(c.nodes[0]).os.key, len(c.nodes)): c for c in topo.clusters}
     hv19 = by_kind[("hyperv", "2019", 4)]
     hv22 = by_kind[("hyperv", "2022", 6)]
+    hv16 = by_kind[("hyperv", "2016", 3)]  # where a rolling upgrade to 2019 starts from
     sofs = by_kind[("sofs", "2019", 3)]
     vms = lambda c: sum(len(topo.host(n).vms) for n in c.nodes)  # noqa: E731
     assert 25 <= vms(hv19) <= 35
     assert 45 <= vms(hv22) <= 55
+    assert vms(hv16) >= 3
     assert sofs.shares and sofs.sofs_roles
     standalone = [h for h in topo.hosts if h.cluster is None and h.role == "hyperv"]
     assert len(standalone) == 2
