@@ -157,7 +157,8 @@ class _Loader:
             for image in table.tables("images"):
                 images.append(ImageSpec(
                     name=image.get("name", str), os=_os(image.get("os", str), f"{image.where}.os"),
-                    group=image.get("group", str, "Images"), file=image.get("file", str, "install.wim")))
+                    group=image.get("group", str, "Images"), file=image.get("file", str, "install.wim"),
+                    imported=image.get("imported", bool, True)))
                 image.finish()
             host = self._host(table, role_default="deployment", cluster=None, fixed_role="deployment")
             hosts.append(host)

@@ -66,6 +66,7 @@ class NicSpec:
     gateway: str | None = None
     dns: list[str] = field(default_factory=list)
     link_speed_gbps: float = 10.0
+    dhcp: bool = False             # the address came from DHCP (a freshly deployed host)
 
 
 @dataclass
@@ -179,7 +180,8 @@ class ImageSpec:
     name: str
     os: OsRelease
     group: str = "Images"
-    file: str = "install.wim"
+    file: str = "install.wim"       # imported: the file name in the image store; media: its full path
+    imported: bool = True           # False: a WIM/VHDX on the server's disk, waiting for Import-WdsInstallImage
 
 
 @dataclass
