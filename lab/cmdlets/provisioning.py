@@ -302,7 +302,7 @@ def get_dhcp_server_v4_reservation(ctx, ScopeId=None, ClientId=None, IPAddress=N
     if (ClientId is not None or IPAddress is not None) and not found:
         what = ", ".join(names_of(ClientId) + names_of(IPAddress))
         raise fail(f"Failed to get reservation {what} on DHCP server {ctx.host.name}. The specified reserved IP "
-                   f"address or client does not exist.", "ObjectNotFound", "DHCP 20019", GET_RESERVATION,
+                   f"address or client does not exist.", "ObjectNotFound", "DHCP 20018", GET_RESERVATION,
                    DHCP_EXCEPTION)
     with ctx.dc.lock:
         return [reservation_object(ctx, r) for r in found]

@@ -53,7 +53,7 @@ class DhcpOps:
                 if existing.ip == str(address) or existing.client_id == mac:
                     raise _dhcp_error(f"Failed to add reservation {address} to scope {scope.network_address} on "
                                       f"DHCP server {server}. The specified IP address or hardware address is "
-                                      f"being used by another client.", 20022, "ResourceExists")
+                                      f"being used by another client.", 20019, "ResourceExists")
             reservation = Reservation(str(scope.network_address), str(address), mac, name or str(address),
                                       description, kind)
             self.reservations.append(reservation)
@@ -76,7 +76,7 @@ class DhcpOps:
             if (client_ids or ips) and not found:
                 what = ", ".join(list(client_ids) + list(ips))
                 raise _dhcp_error(f"Failed to delete reservation {what} on DHCP server {server}. The specified "
-                                  f"reserved IP address or client does not exist.", 20019, "ObjectNotFound")
+                                  f"reserved IP address or client does not exist.", 20018, "ObjectNotFound")
             for reservation in found:
                 self.reservations.remove(reservation)
                 self.event("dhcp-reservation-removed", ip=reservation.ip, client=reservation.client_id)

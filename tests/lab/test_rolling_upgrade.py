@@ -1,0 +1,126 @@
+"""What a cluster OS rolling upgrade needs from the lab, as Windows behaves: mixed mode (nodes of the
+functional level's release and the next one), Update-ClusterFunctionalLevel refusing while an older
+node remains, VHDX install images imported into WDS, DHCP reservations, and the new invariants."""
+import pytest
+
+from lab.testing import LabProcess, ipmi
+
+pytestmark = pytest.mark.lab
+IDIOM = "$ErrorActionPreference = 'Stop'; $ProgressPreference = 'SilentlyContinue'; "
+
+TOPOLOGY = """
+[lab]
+name = "upgrade"
+domain = "contoso.com"
+speed = 100.0
+
+[defaults]
+memory_gb = 64.0
+reboot_seconds = 20.0
+boot_seconds = 20.0
+deploy_seconds = 60.0
+shutdown_seconds = 2.0
+
+# A 2019 cluster with one node already on 2022 (mixed mode, functional level 10).
+[[clusters]]
+name = "UCL"
+kind = "hyperv"
+functional_level = 10
+witness = true
+vms = [{ name = "u-vm1", owner = "U-N1", memory_gb = 4.0 }]
+
+[[clusters.nodes]]
+name = "U-N1"
+os = "2022"
+
+[[clusters.nodes]]
+name = "U-N2"
+os = "2019"
+
+[[hosts]]
+name = "U-25"
+os = "2025"
+
+[deployment_server]
+name = "UWDS"
+os = "2022"
+bmc = false
+images = [
+  { name = "Windows Server 2022 SERVERDATACENTER", os = "2022", group = "WS2022", file = "WS2022.vhdx" },
+  { name = "Windows Server 2025 SERVERDATACENTER", os = "2025", file = "E:\\\\Media\\\\WS2025.vhdx", imported = false },
+]
+"""
+
+
+@pytest.fixture
+def lab():
+    with LabProcess(topology_text=TOPOLOGY, speed=100.0) as running:
+        yield running
+
+
+def test_mixed_mode_then_the_functional_level_rises_once_no_older_node_remains(lab):
+    versions = lab.run_json("U-N1", IDIOM + "Get-ClusterNodeSupportedVersion -Cluster UCL | ConvertTo-Json -Compress")
+    assert sorted(v["ClusterFunctionalLevel"] for v in versions) == [10, 11]
+    assert lab.run_json("U-N1", "(Get-Cluster).ClusterFunctionalLevel | ConvertTo-Json") == 10
+
+    code, _, err = lab.run_ps("U-N1", IDIOM + "Update-ClusterFunctionalLevel -WhatIf")
+    assert code == 1 and "U-N2" in err               # an older node remains
+    code, _, err = lab.run_ps("U-N1", IDIOM + "Add-ClusterNode -Name U-25")
+    assert code == 1 and "level 10 or 11" in err     # 2025 is two releases ahead of level 10
+
+    lab.run_json("U-N1", IDIOM + "Remove-ClusterNode -Name U-N2 -Force; @{ok=1} | ConvertTo-Json")
+    code, _, err = lab.run_ps("U-N1", IDIOM + "Update-ClusterFunctionalLevel -WhatIf")
+    assert code == 0, err
+    assert lab.run_json("U-N1", "(Get-Cluster).ClusterFunctionalLevel | ConvertTo-Json") == 10   # -WhatIf changed nothing
+    level = lab.run_json("U-N1", IDIOM + "(Update-ClusterFunctionalLevel -Force).ClusterFunctionalLevel | ConvertTo-Json")
+    assert level == 11
+    added = lab.run_json("U-N1", IDIOM + "(Add-ClusterNode -Name U-25).BuildNumber | ConvertTo-Json")
+    assert added == 26100                            # level 11 takes 2025 nodes (mixed mode again)
+    code, _, err = lab.run_ps("U-N2", IDIOM + "Add-ClusterNode -Name U-N2 -Cluster UCL")
+    assert code == 1 and "level 11 or 12" in err     # no way back for a 2019 node
+    lab.assert_invariants_held()
+
+
+def test_a_vhdx_on_the_deployment_server_is_imported_as_an_install_image(lab):
+    names = lab.run_json("UWDS", "(Get-WdsInstallImage).FileName | ConvertTo-Json")
+    assert names == "WS2022.vhdx"
+    code, _, err = lab.run_ps("UWDS", IDIOM + "Import-WdsInstallImage -Path 'E:\\Media\\Missing.vhdx'")
+    assert code == 1 and "cannot find the file" in err
+    code, _, err = lab.run_ps("UWDS", IDIOM + "Import-WdsInstallImage -Path 'E:\\Media\\WS2025.vhdx' -ImageGroup Nope")
+    assert code == 1 and "does not exist" in err
+    image = lab.run_json("UWDS", IDIOM + "Import-WdsInstallImage -Path 'E:\\Media\\WS2025.vhdx' | "
+                                         "Select-Object ImageName, ImageGroup, FileName, Version | ConvertTo-Json -Compress")
+    assert image == {"ImageName": "Windows Server 2025 SERVERDATACENTER", "ImageGroup": "WS2022",
+                     "FileName": "WS2025.vhdx", "Version": "10.0.26100"}
+    code, _, err = lab.run_ps("UWDS", IDIOM + "Import-WdsInstallImage -Path 'E:\\Media\\WS2025.vhdx'")
+    assert code == 1 and "already exists" in err
+    assert len(lab.run_json("UWDS", "@(Get-WdsInstallImage) | ConvertTo-Json -Depth 1")) == 2
+
+
+def test_dhcp_reservations_refuse_what_windows_refuses(lab):
+    mac = "00-15-5D-AA-00-01"
+    ok = lab.run_json("UWDS", IDIOM + f"Add-DhcpServerv4Reservation -ScopeId 127.0.0.0 -IPAddress 127.0.10.77 "
+                                      f"-ClientId {mac} -Name U-NEW -PassThru | Select-Object IPAddress, ClientId, "
+                                      "Name | ConvertTo-Json -Compress")
+    assert ok == {"IPAddress": "127.0.10.77", "ClientId": mac.lower(), "Name": "U-NEW"}
+    for script, message in [
+        (f"Add-DhcpServerv4Reservation 127.0.0.0 127.0.10.77 00-15-5D-AA-00-02", "being used by"),
+        (f"Add-DhcpServerv4Reservation 127.0.0.0 127.0.10.78 {mac}", "being used by"),
+        (f"Add-DhcpServerv4Reservation 10.0.0.0 10.0.0.5 00-15-5D-AA-00-03", "IPv4 subnet"),
+        (f"Add-DhcpServerv4Reservation 127.0.0.0 10.0.0.5 00-15-5D-AA-00-03", "not in the scope"),
+        ("Add-DhcpServerv4Reservation -ScopeId 127.0.0.0 -IPAddress 127.0.10.79", "ClientId"),
+        ("Remove-DhcpServerv4Reservation -ScopeId 127.0.0.0 -ClientId 00-15-5D-AA-00-09", "does not"),
+    ]:
+        code, _, err = lab.run_ps("UWDS", IDIOM + script)
+        assert code == 1 and message in err, (script, err)
+    code, _, err = lab.run_ps("U-N1", IDIOM + "Get-DhcpServerv4Reservation -ScopeId 127.0.0.0")
+    assert code == 1 and "is not recognized" in err   # only the deployment server runs DHCP
+    found = lab.run_json("UWDS", f"(Get-DhcpServerv4Reservation -ScopeId 127.0.0.0 -ClientId {mac}).IPAddress "
+                                 "| ConvertTo-Json")
+    assert found == "127.0.10.77"
+
+
+def test_powering_off_a_node_that_runs_vms_breaks_an_invariant(lab):
+    ipmi(lab.entry("U-N1")["bmc"], ("set_power", "off"))
+    rules = {v["rule"] for v in lab.invariants()["violations"]}
+    assert "host-off-with-running-vms" in rules
