@@ -18,7 +18,6 @@ RULES = {
     "vm-running-on-paused-node": "no running VM left on a paused node (except while it is being evacuated)",
     "quorum-lost": "cluster quorum held (node majority of Up and Paused members)",
     "memory-overcommitted": "no host over-committed on memory",
-    "host-off-with-running-vms": "no host powered off (BMC, console) while it runs VMs",
     "host-reimaged-with-vms": "no host re-imaged while it holds VMs",
     "node-below-functional-level": "no cluster node on an older release than the cluster's functional level",
 }

@@ -4,6 +4,7 @@ node remains, VHDX install images imported into WDS, DHCP reservations, and the 
 import pytest
 
 from lab.testing import LabProcess, ipmi
+from tests.lab.waiting import until
 
 pytestmark = pytest.mark.lab
 IDIOM = "$ErrorActionPreference = 'Stop'; $ProgressPreference = 'SilentlyContinue'; "
@@ -122,5 +123,17 @@ def test_dhcp_reservations_refuse_what_windows_refuses(lab):
 
 def test_powering_off_a_node_that_runs_vms_breaks_an_invariant(lab):
     ipmi(lab.entry("U-N1")["bmc"], ("set_power", "off"))
+    assert [v["rule"] for v in lab.invariants()["violations"]] == ["vm-running-on-down-host"]
+
+
+def test_re_imaging_a_node_that_holds_vms_breaks_an_invariant(lab):
+    node = lab.entry("U-N1")
+    code, _, err = lab.run_ps("UWDS", IDIOM + f"New-WdsClient -DeviceID '{node['mac']}' -DeviceName U-N1 -JoinDomain $true")
+    assert code == 0, err
+    ipmi(node["bmc"], ("set_bootdev", "network"), ("set_power", "reset"))
+    until(lambda: any(e["event"] == "host-reimaged" for e in lab.events()), what="the re-image")
     rules = {v["rule"] for v in lab.invariants()["violations"]}
-    assert "host-off-with-running-vms" in rules
+    assert "host-reimaged-with-vms" in rules
+    # Without a DHCP reservation the host comes back on an address nobody chose.
+    host = next(h for h in lab.state()["hosts"] if h["key"] == "U-N1")
+    assert host["ip"].startswith("127.0.250.")
