@@ -1,0 +1,33 @@
+"""The library lists the deployment server's install images, with their release and build."""
+import pytest
+
+from fabric.inventory import add_deployment_server, refresh_deployment_server
+from fabric.models import LibraryImage, PhysicalComputerProfile, HostGroup
+from tests.agents.conftest import https_target
+
+pytestmark = [pytest.mark.django_db, pytest.mark.lab]
+
+
+def library():
+    return {i.name: (i.os_build, i.vhd_path, i.image_group) for i in LibraryImage.objects.all()}
+
+
+def test_adding_and_refreshing_a_deployment_server_fills_the_library(lab, lab_run_as):
+    server = add_deployment_server(run_as=lab_run_as, **https_target(lab, "UWDS"))
+    assert library() == {
+        "Windows Server 2022 SERVERDATACENTER (WS2022 on UWDS)":
+            (20348, "D:\\RemoteInstall\\Images\\WS2022\\WS2022.vhdx", "WS2022"),
+        "Windows Server 2025 SERVERDATACENTER (WS2025 on UWDS)":
+            (26100, "D:\\RemoteInstall\\Images\\WS2025\\WS2025.vhdx", "WS2025"),
+    }
+    image = LibraryImage.objects.get(os_build=20348)
+    assert image.os_name == "Microsoft Windows Server 2022 Datacenter" and image.deployment_server == server
+    PhysicalComputerProfile.objects.create(name="WS2022 hosts", image=image, host_group=HostGroup.root())
+
+    code, _, err = lab.run_ps("UWDS", "Import-WdsInstallImage -Path 'E:\\Media\\WS2025-Std.vhdx' -ImageGroup WS2025")
+    assert code == 0, err
+    assert refresh_deployment_server(server) == []
+    assert len(library()) == 3 and LibraryImage.objects.get(image_name="Windows Server 2025 SERVERSTANDARD").os_build == 26100
+    # Refreshing again changes nothing and keeps the profile's image.
+    add_deployment_server(run_as=lab_run_as, **https_target(lab, "UWDS"))
+    assert len(library()) == 3 and PhysicalComputerProfile.objects.get().image == image
