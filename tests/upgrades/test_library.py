@@ -2,16 +2,17 @@
 import pytest
 
 from fabric.inventory import add_deployment_server, refresh_deployment_server
-from fabric.models import LibraryImage, PhysicalComputerProfile, HostGroup
+from fabric.models import HostGroup, LibraryImage, PhysicalComputerProfile
 from tests.agents.conftest import https_target
 
-pytestmark = [pytest.mark.django_db, pytest.mark.lab]
+pytestmark = [pytest.mark.django_db]
 
 
 def library():
     return {i.name: (i.os_build, i.vhd_path, i.image_group) for i in LibraryImage.objects.all()}
 
 
+@pytest.mark.lab
 def test_adding_and_refreshing_a_deployment_server_fills_the_library(lab, lab_run_as):
     server = add_deployment_server(run_as=lab_run_as, **https_target(lab, "UWDS"))
     assert library() == {
@@ -31,3 +32,14 @@ def test_adding_and_refreshing_a_deployment_server_fills_the_library(lab, lab_ru
     # Refreshing again changes nothing and keeps the profile's image.
     add_deployment_server(run_as=lab_run_as, **https_target(lab, "UWDS"))
     assert len(library()) == 3 and PhysicalComputerProfile.objects.get().image == image
+
+
+def test_an_image_typed_in_by_hand_is_a_vhdx_not_a_wim():
+    from django.core.exceptions import ValidationError
+
+    image = LibraryImage(name="by hand", vhd_path="D:\\Images\\install.wim", os_name="Windows Server 2022",
+                         os_version="10.0.20348", os_build=20348)
+    with pytest.raises(ValidationError, match="deployment server's image store"):
+        image.full_clean()
+    image.vhd_path = "D:\\Images\\ws2022.vhdx"
+    image.full_clean()
