@@ -161,7 +161,8 @@ def switch_object(ctx, switch) -> dict:
     host = ctx.host
     nic = next((n for n in host.nics if n.name == switch.adapter), None)
     return dotnet(HV + "VMSwitch", switch.name, {
-        "Name": switch.name, "Id": switch.id, "SwitchType": ps_enum(SWITCH_TYPES[switch.switch_type], switch.switch_type),
+        "Name": switch.name, "Id": switch.id,
+        "SwitchType": ps_enum(SWITCH_TYPES[switch.switch_type], switch.switch_type),
         "AllowManagementOS": switch.management_os, "NetAdapterInterfaceDescription":
             f"{host.manufacturer} {nic.link_speed_gbps:g}GbE Adapter #{host.nics.index(nic) + 1}" if nic else "",
         "NetAdapterInterfaceDescriptions": [] if nic is None else

@@ -213,7 +213,8 @@ class HostConfigOps:
             allow = (kind == "External") if management_os is None else bool(management_os)
             if kind == "Private":
                 allow = False
-            switch = VMSwitch(name=name, id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{host.key}/{name}/{len(host.switches)}")),
+            switch_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{host.key}/{name}/{len(host.switches)}"))
+            switch = VMSwitch(name=name, id=switch_id,
                               switch_type=kind, adapter=nic.name if nic else None, management_os=allow,
                               management_mac=nic.mac if nic and allow else None)
             host.switches.append(switch)

@@ -72,8 +72,10 @@ def test_mixed_mode_then_the_functional_level_rises_once_no_older_node_remains(l
     lab.run_json("U-N1", IDIOM + "Remove-ClusterNode -Name U-N2 -Force; @{ok=1} | ConvertTo-Json")
     code, _, err = lab.run_ps("U-N1", IDIOM + "Update-ClusterFunctionalLevel -WhatIf")
     assert code == 0, err
-    assert lab.run_json("U-N1", "(Get-Cluster).ClusterFunctionalLevel | ConvertTo-Json") == 10   # -WhatIf changed nothing
-    level = lab.run_json("U-N1", IDIOM + "(Update-ClusterFunctionalLevel -Force).ClusterFunctionalLevel | ConvertTo-Json")
+    # -WhatIf changed nothing
+    assert lab.run_json("U-N1", "(Get-Cluster).ClusterFunctionalLevel | ConvertTo-Json") == 10
+    level = lab.run_json("U-N1", IDIOM + "(Update-ClusterFunctionalLevel -Force).ClusterFunctionalLevel "
+                                         "| ConvertTo-Json")
     assert level == 11
     added = lab.run_json("U-N1", IDIOM + "(Add-ClusterNode -Name U-25).BuildNumber | ConvertTo-Json")
     assert added == 26100                            # level 11 takes 2025 nodes (mixed mode again)
@@ -90,7 +92,8 @@ def test_a_vhdx_on_the_deployment_server_is_imported_as_an_install_image(lab):
     code, _, err = lab.run_ps("UWDS", IDIOM + "Import-WdsInstallImage -Path 'E:\\Media\\WS2025.vhdx' -ImageGroup Nope")
     assert code == 1 and "does not exist" in err
     image = lab.run_json("UWDS", IDIOM + "Import-WdsInstallImage -Path 'E:\\Media\\WS2025.vhdx' | "
-                                         "Select-Object ImageName, ImageGroup, FileName, Version | ConvertTo-Json -Compress")
+                                         "Select-Object ImageName, ImageGroup, FileName, Version "
+                                         "| ConvertTo-Json -Compress")
     assert image == {"ImageName": "Windows Server 2025 SERVERDATACENTER", "ImageGroup": "WS2022",
                      "FileName": "WS2025.vhdx", "Version": "10.0.26100"}
     code, _, err = lab.run_ps("UWDS", IDIOM + "Import-WdsInstallImage -Path 'E:\\Media\\WS2025.vhdx'")
@@ -128,7 +131,8 @@ def test_powering_off_a_node_that_runs_vms_breaks_an_invariant(lab):
 
 def test_re_imaging_a_node_that_holds_vms_breaks_an_invariant(lab):
     node = lab.entry("U-N1")
-    code, _, err = lab.run_ps("UWDS", IDIOM + f"New-WdsClient -DeviceID '{node['mac']}' -DeviceName U-N1 -JoinDomain $true")
+    code, _, err = lab.run_ps("UWDS", IDIOM + f"New-WdsClient -DeviceID '{node['mac']}' -DeviceName U-N1 "
+                                              "-JoinDomain $true")
     assert code == 0, err
     ipmi(node["bmc"], ("set_bootdev", "network"), ("set_power", "reset"))
     until(lambda: any(e["event"] == "host-reimaged" for e in lab.events()), what="the re-image")

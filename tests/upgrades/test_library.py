@@ -28,7 +28,8 @@ def test_adding_and_refreshing_a_deployment_server_fills_the_library(lab, lab_ru
     code, _, err = lab.run_ps("UWDS", "Import-WdsInstallImage -Path 'E:\\Media\\WS2025-Std.vhdx' -ImageGroup WS2025")
     assert code == 0, err
     assert refresh_deployment_server(server) == []
-    assert len(library()) == 3 and LibraryImage.objects.get(image_name="Windows Server 2025 SERVERSTANDARD").os_build == 26100
+    assert len(library()) == 3
+    assert LibraryImage.objects.get(image_name="Windows Server 2025 SERVERSTANDARD").os_build == 26100
     # Refreshing again changes nothing and keeps the profile's image.
     add_deployment_server(run_as=lab_run_as, **https_target(lab, "UWDS"))
     assert len(library()) == 3 and PhysicalComputerProfile.objects.get().image == image
