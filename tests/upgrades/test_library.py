@@ -44,3 +44,14 @@ def test_an_image_typed_in_by_hand_is_a_vhdx_not_a_wim():
         image.full_clean()
     image.vhd_path = "D:\\Images\\ws2022.vhdx"
     image.full_clean()
+
+
+@pytest.mark.lab
+def test_refreshing_everything_reads_the_deployment_servers_images_again(lab, lab_run_as):
+    from fabric.inventory import refresh_all
+
+    add_deployment_server(run_as=lab_run_as, **https_target(lab, "UWDS"))
+    code, _, err = lab.run_ps("UWDS", "Import-WdsInstallImage -Path 'E:\\Media\\WS2025-Std.vhdx' -ImageGroup WS2025")
+    assert code == 0, err
+    assert refresh_all() == {}
+    assert LibraryImage.objects.filter(os_build=26100).count() == 2
