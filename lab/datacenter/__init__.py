@@ -14,7 +14,7 @@ from lab.datacenter.migration import MigrationOps
 from lab.datacenter.power import PowerOps
 from lab.datacenter.updates import UpdateOps
 from lab.invariants import InvariantChecker
-from lab.topology import Topology
+from lab.topology import OS_RELEASES, Topology
 
 __all__ = ["Datacenter", "OperationError", "loopback_address"]
 
@@ -26,8 +26,14 @@ class Datacenter(Core, MigrationOps, ClusterOps, PowerOps, UpdateOps, Deployment
         super().__init__(topology, speed)
         self.images = list(topology.images)      # WDS install images (imported) and media waiting on disk
         self.reservations = []                   # DHCP IPv4 reservations on the deployment server
+        by_level = {r.functional_level: r for r in OS_RELEASES.values()}
+        specs = {vm.name: vm for host in topology.hosts for vm in host.vms}
         for host in self.hosts.values():
             host.features = set(ROLE_FEATURES[host.role])
+            cluster = self.cluster_of(host)
+            default = by_level[cluster.functional_level].vm_version if cluster else host.os.vm_version
+            for vm in host.vms.values():
+                vm.version = specs[vm.name].version or default
         self.invariants = InvariantChecker(self)
         with self.change():
             for cluster in self.clusters.values():

@@ -45,6 +45,7 @@ class VM:
     started_at: dt.datetime | None = None
     migration: Migration | None = None
     drained_from: str | None = None      # host key, for Resume-ClusterNode -Failback Immediate
+    version: str = "9.0"                 # configuration version (Get-VM Version); stays when it migrates
 
     @property
     def in_memory(self) -> bool:

@@ -265,7 +265,10 @@ class _Loader:
             generation=_choice(v.get("generation", int, 2), (1, 2), f"{v.where}.generation"),
             automatic_stop_action=_choice(v.get("automatic_stop_action", str, "Save"), STOP_ACTIONS,
                                           f"{v.where}.automatic_stop_action"),
-            id=v.get("id", str, ""))
+            id=v.get("id", str, ""), version=v.get("version", str, ""))
+        if spec.version and spec.version not in {r.vm_version for r in OS_RELEASES.values()}:
+            raise TopologyError(f"{v.where}.version: '{spec.version}' is not a VM configuration version of these "
+                                f"releases ({', '.join(r.vm_version for r in OS_RELEASES.values())})")
         v.finish()
         return spec
 

@@ -28,7 +28,8 @@ name = "UCL"
 kind = "hyperv"
 functional_level = 10
 witness = true
-vms = [{ name = "u-vm1", owner = "U-N1", memory_gb = 4.0 }]
+vms = [{ name = "u-vm1", owner = "U-N1", memory_gb = 4.0 },
+       { name = "u-vm10", owner = "U-N1", memory_gb = 4.0, version = "10.0" }]
 
 [[clusters.nodes]]
 name = "U-N1"
@@ -84,6 +85,18 @@ def test_mixed_mode_then_the_functional_level_rises_once_no_older_node_remains(l
     lab.assert_invariants_held()
 
 
+def test_in_mixed_mode_vms_move_between_releases_only_at_a_version_both_run(lab):
+    versions = lab.run_json("U-N1", "Get-VM | Select-Object Name, Version | ConvertTo-Json -Compress")
+    assert {v["Name"]: v["Version"] for v in versions} == {"u-vm1": "9.0", "u-vm10": "10.0"}
+    moved = lab.run_json("U-N1", IDIOM + "(Move-ClusterVirtualMachineRole -Name u-vm1 -Node U-N2).OwnerNode.Name "
+                                         "| ConvertTo-Json")
+    assert moved == "U-N2"                       # a 9.0 VM runs on the 2019 node and the 2022 node alike
+    assert lab.run_json("U-N2", "(Get-VM -Name u-vm1).Version | ConvertTo-Json") == "9.0"
+    code, _, err = lab.run_ps("U-N1", IDIOM + "Move-ClusterVirtualMachineRole -Name u-vm10 -Node U-N2")
+    assert code == 1 and "configuration version 10.0 is not supported" in err
+    lab.assert_invariants_held()
+
+
 def test_a_vhdx_on_the_deployment_server_is_imported_as_an_install_image(lab):
     names = lab.run_json("UWDS", "(Get-WdsInstallImage).FileName | ConvertTo-Json")
     assert names == "WS2022.vhdx"
@@ -126,7 +139,7 @@ def test_dhcp_reservations_refuse_what_windows_refuses(lab):
 
 def test_powering_off_a_node_that_runs_vms_breaks_an_invariant(lab):
     ipmi(lab.entry("U-N1")["bmc"], ("set_power", "off"))
-    assert [v["rule"] for v in lab.invariants()["violations"]] == ["vm-running-on-down-host"]
+    assert {v["rule"] for v in lab.invariants()["violations"]} == {"vm-running-on-down-host"}
 
 
 def test_re_imaging_a_node_that_holds_vms_breaks_an_invariant(lab):
