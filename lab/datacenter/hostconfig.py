@@ -169,12 +169,15 @@ class HostConfigOps:
             nic.dns = [str(_address(s, "ServerAddresses")) for s in servers] if servers is not None else []
 
     def _nic_named(self, host: Host, name: str):
+        """The NIC whose IP settings `name` (an interface alias) changes. A NIC bound to an external
+        switch has no IP stack of its own any more: its settings live on `vEthernet (SWITCH)`."""
+        bound = {s.adapter: s for s in host.switches if s.adapter}
         for nic in host.nics:
-            if nic.name.lower() == name.lower():
+            if nic.name.lower() == name.lower() and nic.name not in bound:
                 return nic
-        for switch in host.switches:
+        for switch in bound.values():
             if switch.management_os and f"vEthernet ({switch.name})".lower() == name.lower():
-                return self._nic_named(host, switch.adapter)
+                return next(n for n in host.nics if n.name == switch.adapter)
         raise OperationError(f"No MSFT_NetIPInterface objects found with property 'InterfaceAlias' equal to "
                              f"'{name}'.  Verify the value of the property and retry.", "ObjectNotFound",
                              "CmdletizationQuery_NotFound_InterfaceAlias", CIM_EXCEPTION)

@@ -92,13 +92,18 @@ def test_pxe_reimage_then_configure_and_join_the_cluster(fresh_lab):
                             "[string](Get-VMSwitch -Name Management).SwitchType")
     assert (code, out) == (0, "Management True External"), err
     code, out, err = run_at(lab, "T-SPARE", "127.0.10.201",
-                            "New-NetIPAddress -InterfaceAlias Ethernet -IPAddress 127.0.10.202 -PrefixLength 24")
+                            "New-NetIPAddress -InterfaceAlias 'vEthernet (Management)' -IPAddress 127.0.10.202 "
+                            "-PrefixLength 24")
     assert code == 1 and "Dhcp Enabled" in err          # Windows refuses a static address while DHCP is on
     code, out, err = run_at(lab, "T-SPARE", "127.0.10.201",
-                            "Set-NetIPInterface -InterfaceAlias Ethernet -Dhcp Disabled\n"
+                            "Set-NetIPInterface -InterfaceAlias Ethernet -Dhcp Disabled")
+    assert code == 1 and "MSFT_NetIPInterface" in err   # the NIC bound to the switch has no IP settings of its own
+    code, out, err = run_at(lab, "T-SPARE", "127.0.10.201",
+                            "Set-NetIPInterface -InterfaceAlias 'vEthernet (Management)' -Dhcp Disabled\n"
                             "$a = New-NetIPAddress -InterfaceAlias 'vEthernet (Management)' -IPAddress 127.0.10.202 "
                             "-PrefixLength 24 -DefaultGateway 127.0.10.254\n"
-                            "Set-DnsClientServerAddress -InterfaceAlias Ethernet -ServerAddresses 127.0.10.253\n"
+                            "Set-DnsClientServerAddress -InterfaceAlias 'vEthernet (Management)' "
+                            "-ServerAddresses 127.0.10.253\n"
                             "@($a).Count")
     assert (code, out) == (0, "2"), err
     wait_for(lab, "127.0.10.202", "the host at its static address")
