@@ -18,6 +18,8 @@ RULES = {
     "vm-running-on-paused-node": "no running VM left on a paused node (except while it is being evacuated)",
     "quorum-lost": "cluster quorum held (node majority of Up and Paused members)",
     "memory-overcommitted": "no host over-committed on memory",
+    "host-reimaged-with-vms": "no host re-imaged while it holds VMs",
+    "node-below-functional-level": "no cluster node on an older release than the cluster's functional level",
 }
 PAUSED_GRACE_FLOOR_WALL_SECONDS = 2.0
 
@@ -78,6 +80,13 @@ class InvariantChecker:
                 found[("quorum-lost", cluster.key)] = (
                     cluster.name, f"cluster {cluster.name} lost quorum: "
                                   + ", ".join(f"{n} {s}" for n, s in states.items()))
+        for cluster in dc.clusters.values():
+            for record in cluster.nodes:
+                host = dc.hosts.get(record.host_key)
+                if host is not None and host.os.functional_level < cluster.functional_level:
+                    found[("node-below-functional-level", host.key)] = (
+                        record.name, f"node {record.name} runs {host.os.caption} (level {host.os.functional_level}) "
+                                     f"in cluster {cluster.name} at functional level {cluster.functional_level}")
         for key, (subject, detail) in found.items():
             if key not in self._active:
                 record = {"rule": key[0], "description": RULES[key[0]], "subject": subject, "detail": detail,

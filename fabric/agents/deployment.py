@@ -26,9 +26,26 @@ class StagedDevice:
 
 
 @dataclass(frozen=True)
+class InstallImage:
+    """An install image in the server's image store (a WIM or a VHD/VHDX)."""
+
+    name: str
+    group: str
+    file_name: str
+    version: str        # "10.0.20348"
+    product: str        # "Microsoft Windows Server 2022 Datacenter"
+
+    @property
+    def build(self) -> int | None:
+        parts = self.version.split(".")
+        return int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
+
+
+@dataclass(frozen=True)
 class DeploymentServerInfo:
     computer_name: str
     staged: list[StagedDevice]
+    images: list[InstallImage]
 
 
 def windows_mac(mac: str) -> str:
@@ -59,11 +76,27 @@ def _device(r: Reader, rec: dict) -> StagedDevice:
     )
 
 
+_IMAGE = ("Select-Object -Property ImageName, ImageGroup, FileName, "
+          "@{Name='Version';Expression={[string]$_.Version}}, "
+          "@{Name='ProductName';Expression={[string]$_.ProductName}}")
+
+
+def _image(r: Reader, rec: dict) -> InstallImage:
+    return InstallImage(
+        name=r.get(rec, "ImageName"),
+        group=r.get(rec, "ImageGroup", required=False, default=""),
+        file_name=r.get(rec, "FileName", required=False, default=""),
+        version=r.get(rec, "Version", required=False, default=""),
+        product=r.get(rec, "ProductName", required=False, default=""),
+    )
+
+
 def get_deployment_server(conn: Connection) -> DeploymentServerInfo:
-    """The server's computer name and what is staged on it (proves WDS answers)."""
+    """The server's computer name, what is staged on it (proves WDS answers) and its install images."""
     body = ("$name = [string](Get-CimInstance -ClassName Win32_OperatingSystem).CSName\n"
             f"$clients = @(Get-WdsClient | {_CLIENT})\n"
-            "$result = @{ ComputerName = $name; Clients = $clients }")
+            f"$images = @(Get-WdsInstallImage | {_IMAGE})\n"
+            "$result = @{ ComputerName = $name; Clients = $clients; Images = $images }")
     op = "Get-WdsClient"
     value = run_script(conn, body, operation=op)
     r = Reader(op, conn.where)
@@ -71,6 +104,7 @@ def get_deployment_server(conn: Connection) -> DeploymentServerInfo:
     return DeploymentServerInfo(
         computer_name=r.get(rec, "ComputerName"),
         staged=[_device(r, c) for c in r.records(rec.get("Clients"))],
+        images=[_image(r, i) for i in r.records(rec.get("Images"))],
     )
 
 
@@ -133,6 +167,7 @@ def unstage_deployment(conn: Connection, *, mac: str, remote_install: str) -> bo
 
 
 __all__ = [
-    "DeploymentServerInfo", "StagedDevice", "answer_file_name", "get_deployment_server", "get_staged_devices",
+    "DeploymentServerInfo", "InstallImage", "StagedDevice", "answer_file_name", "get_deployment_server",
+    "get_staged_devices",
     "stage_deployment", "unstage_deployment", "windows_mac",
 ]

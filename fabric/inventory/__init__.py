@@ -10,10 +10,12 @@ from fabric.inventory.discovery import (
     discover_cluster,
     discover_host,
 )
+from fabric.inventory.library import refresh_deployment_server
 from fabric.inventory.refresh import refresh_all, refresh_cluster, refresh_host
 from fabric.inventory.store import InventoryError
 
 __all__ = [
     "InventoryError", "NotACluster", "add_deployment_server", "add_update_server", "connection_settings",
-    "discover_cluster", "discover_host", "refresh_all", "refresh_cluster", "refresh_host",
+    "discover_cluster", "discover_host", "refresh_all", "refresh_cluster", "refresh_deployment_server",
+    "refresh_host",
 ]

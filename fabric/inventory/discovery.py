@@ -11,6 +11,7 @@ from django.utils import timezone
 from fabric import agents
 from fabric.audit import AuditAction, record
 from fabric.inventory.collect import NodeReading, read_cluster, read_host
+from fabric.inventory.library import store_install_images
 from fabric.inventory.store import InventoryError, store_cluster, store_host, validated_save
 from fabric.models import Cluster, DeploymentServer, Host, HostGroup, RunAsAccount
 from fabric.models.validators import validate_host_address
@@ -140,6 +141,8 @@ def add_deployment_server(address: str, run_as: RunAsAccount, *, port: int | Non
             server.remote_install_path = remote_install_path
         server.last_refreshed = timezone.now()
         validated_save(server, f"Deployment server {info.computer_name}")
+        server.discovery_warnings = store_install_images(server, info.images)
         record(request, AuditAction.CHANGE if existed else AuditAction.CREATE, server,
-               detail=f"discovered at {address}: WDS with {len(info.staged)} prestaged devices", user=user)
+               detail=f"discovered at {address}: WDS with {len(info.staged)} prestaged devices and "
+                      f"{len(info.images)} install images", user=user)
     return server

@@ -11,8 +11,9 @@ from django.utils import timezone
 from fabric import agents
 from fabric.choices import HostStatus
 from fabric.inventory.collect import NodeReading, read_cluster, read_host
+from fabric.inventory.library import refresh_deployment_server
 from fabric.inventory.store import mark_not_responding, store_cluster, store_host
-from fabric.models import Cluster, Host
+from fabric.models import Cluster, DeploymentServer, Host
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,23 @@ def refresh_host(host: Host) -> list[str]:
 
 
 def refresh_all() -> dict[str, list[str]]:
-    """Every cluster, then every standalone host; returns the problems per name."""
+    """Every cluster, then every standalone host, then the deployment servers' install images (into
+    the library); returns the problems per name."""
     problems = {}
     for cluster in Cluster.objects.all():
         problems[cluster.name] = _guarded(refresh_cluster, cluster)
     for host in Host.objects.filter(cluster__isnull=True):
         problems[host.name] = _guarded(refresh_host, host)
+    for server in DeploymentServer.objects.all():
+        problems[server.name] = _guarded(_refresh_library, server)
     return {name: found for name, found in problems.items() if found}
+
+
+def _refresh_library(server: DeploymentServer) -> list[str]:
+    """A server's image list: what it says about kept or skipped images is logged, not a failure."""
+    for warning in refresh_deployment_server(server):
+        log.warning("%s: %s", server.name, warning)
+    return []
 
 
 def _guarded(refresh, target) -> list[str]:

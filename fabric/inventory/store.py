@@ -12,6 +12,7 @@ from django.utils import timezone
 from fabric.choices import ClusterKind, HostStatus, NodeState
 from fabric.inventory.collect import ClusterReading, NodeReading
 from fabric.models import Cluster, FileShare, Host, HostGroup, VirtualMachine
+from upgrades.releases import is_mixed_mode
 
 VM_STATES = {"Running", "Off", "Saved", "Paused", "Starting", "Stopping", "Saving"}
 GROUP_TO_VM_STATE = {"Online": "Running", "Offline": "Off", "Failed": "Off"}
@@ -167,8 +168,8 @@ def store_cluster(reading: ClusterReading, *, settings: dict, host_group: HostGr
     Host.objects.filter(cluster=cluster).exclude(pk__in=[h.pk for h in hosts.values()]).update(
         cluster=None, node_state="")
 
-    builds = {h.os_build for h in hosts.values() if h.os_build}
-    if len(builds) > 1:
+    # Mixed mode: nodes on different releases, or all newer than the functional level (not raised yet).
+    if is_mixed_mode(cluster.functional_level, [h.os_build for h in hosts.values() if h.os_build]):
         cluster.mixed_mode_since = cluster.mixed_mode_since or now
     else:
         cluster.mixed_mode_since = None

@@ -7,14 +7,26 @@ from fabric.models.hosts import ManagedEndpoint
 from fabric.models.validators import validate_dns_name, validate_vhd_path
 
 
+def validate_image_path(value: str) -> None:
+    """A full path to a VHD(X), or to a WIM (only in a deployment server's image store, see clean)."""
+    validate_vhd_path(value[:-4] + ".vhdx" if (value or "").lower().endswith(".wim") else value)
+
+
 class LibraryImage(models.Model):
-    """An OS image (VHDX) a host can be re-imaged with."""
+    """An OS image a host can be re-imaged with: a VHDX typed in, or an install image (VHDX or WIM)
+    listed from a deployment server's image store."""
 
     name = models.CharField(max_length=100, unique=True)
     vhd_path = models.CharField(
-        "VHD path", max_length=500, validators=[validate_vhd_path],
+        "VHD path", max_length=500, validators=[validate_image_path],
         help_text="Where the deployment server reads the image, e.g. \\\\library\\images\\ws2022.vhdx",
     )
+    deployment_server = models.ForeignKey(
+        "fabric.DeploymentServer", null=True, blank=True, on_delete=models.CASCADE, related_name="images",
+        help_text="Set when the image was listed from this server's image store (Get-WdsInstallImage)",
+    )
+    image_name = models.CharField("WDS image name", max_length=200, blank=True)
+    image_group = models.CharField("WDS image group", max_length=100, blank=True)
     os_name = models.CharField("OS", max_length=100)
     os_version = models.CharField(
         max_length=30, validators=[RegexValidator(r"^\d+(\.\d+){1,3}$", "Write the version as 10.0.20348.")],
@@ -31,6 +43,12 @@ class LibraryImage(models.Model):
 
     def get_absolute_url(self):
         return reverse("fabric:image_detail", args=[self.pk])
+
+    def clean(self):
+        super().clean()
+        if self.vhd_path.lower().endswith(".wim") and not self.deployment_server_id:
+            raise ValidationError({"vhd_path": "A WIM comes from a deployment server's image store; "
+                                               "an image added by hand is a .vhdx or .vhd file."})
 
 
 class PhysicalComputerProfile(models.Model):

@@ -8,7 +8,7 @@ from fabric.filters import ClusterFilterSet, HostFilterSet, VirtualMachineFilter
 from fabric.forms import ClusterForm, HostForm, HostGroupForm
 from fabric.models import Cluster, FileShare, Host, HostGroup, VirtualMachine
 from fabric.models.grouptree import GroupTree
-from fabric.roles import ADMINISTRATOR, has_role
+from fabric.roles import ADMINISTRATOR, OPERATOR, has_role
 from fabric.tables import (
     ClusterTable,
     FileServerTable,
@@ -27,6 +27,7 @@ from fabric.views.base import (
     count_of,
     paginated,
 )
+from upgrades.orchestration import UpgradeRefused, update_version_target
 
 RUN_AS_SECRETS = ("run_as__password",)
 
@@ -231,6 +232,11 @@ class ClusterDetailView(ObjectDetailView):
         context["nodes"] = nodes
         context["os_versions"] = sorted({(n.os_name, n.os_build) for n in nodes if n.os_build}, key=lambda v: v[1])
         context["group_path"] = GroupTree.load().path(cluster.host_group_id)
+        if self.kind == ClusterKind.HYPERV and has_role(self.request.user, OPERATOR):
+            try:
+                context["update_version_to"] = update_version_target(cluster)
+            except UpgradeRefused:
+                pass
         return context
 
 

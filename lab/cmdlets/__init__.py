@@ -4,36 +4,35 @@ from __future__ import annotations
 import logging
 import time
 
-from lab.cmdlets import cluster, files, hyperv, servers, system, windowsupdate  # noqa: F401 (registration)
+from lab.cmdlets import cluster, files, hyperv, provisioning, servers, system, windowsupdate  # noqa: F401 (registration)
 from lab.cmdlets.common import MODULES, HostContext
+from lab.datacenter.hostconfig import feature_modules
 
 log = logging.getLogger("lab.cmdlets")
 
 BASE_MODULES = ("CimCmdlets", "Microsoft.PowerShell.Management", "NetAdapter", "NetTCPIP", "DnsClient", "Storage",
-                "WindowsUpdateProvider", "SmbShare", "ActiveDirectory")
-ROLE_MODULES = {
-    "hyperv": BASE_MODULES + ("Hyper-V", "FailoverClusters"),
-    "sofs": BASE_MODULES + ("FailoverClusters",),
-    "server": BASE_MODULES,
-    "wsus": BASE_MODULES + ("UpdateServices",),
-    "deployment": BASE_MODULES + ("WDS",),
-}
+                "WindowsUpdateProvider", "SmbShare", "ActiveDirectory", "ServerManager")
 DEFAULT_GARBAGE = "WARNING: 8 objects were not serialised\r\n{\"Name\":\"\u0000\u0003\ufffd\ufffd\",\"State\":\r\n"
 _cache: dict[str, dict] = {}
 
 
-def cmdlets_for(role: str) -> dict:
-    """{name: lab.powershell.Cmdlet} for a host role (what modules that kind of server has installed)."""
-    if role not in _cache:
+def modules_of(host) -> tuple[str, ...]:
+    """The modules a host has: the base ones and those its installed Windows features bring."""
+    return BASE_MODULES + feature_modules(host.features)
+
+
+def cmdlets_for(modules: tuple[str, ...]) -> dict:
+    """{name: lab.powershell.Cmdlet} for a set of installed modules."""
+    if modules not in _cache:
         from lab.powershell import Cmdlet
         table = {}
-        for module in ROLE_MODULES[role]:
+        for module in modules:
             for name, spec in MODULES.get(module, {}).items():
                 table[name] = Cmdlet(name=spec.name, func=spec.func, parameters=spec.parameters,
                                      positional=spec.positional, pipeline=spec.pipeline, type_name=spec.type_name,
                                      module=spec.module, supports_should_process=spec.should_process)
-        _cache[role] = table
-    return _cache[role]
+        _cache[modules] = table
+    return _cache[modules]
 
 
 def all_cmdlets() -> dict[str, list]:
@@ -52,7 +51,7 @@ class ScriptRunner:
         context = HostContext(self.dc, kind, key)
         with self.dc.lock:
             host = context.host
-            role = host.role
+            modules = modules_of(host)
             env = {"COMPUTERNAME": host.name.upper(), "USERDNSDOMAIN": (host.domain or "").upper(),
                    "USERDOMAIN": self.dc.topology.netbios_domain if host.domain else host.name.upper(),
                    "USERNAME": host.winrm_username.rsplit("\\", 1)[-1], "SystemRoot": "C:\\Windows",
@@ -64,7 +63,7 @@ class ScriptRunner:
             if garbage is not None:
                 self.dc.faults.take("garbage_output", id=garbage["id"])
         speed = self.dc.clock.speed
-        result = run_script(script, cmdlets_for(role), context=context, env=env,
+        result = run_script(script, cmdlets_for(modules), context=context, env=env,
                             sleep=lambda seconds: time.sleep(max(float(seconds), 0.0) / speed))
         if garbage is not None:
             with self.dc.lock:
@@ -73,4 +72,4 @@ class ScriptRunner:
         return result
 
 
-__all__ = ["ScriptRunner", "cmdlets_for", "all_cmdlets", "HostContext"]
+__all__ = ["ScriptRunner", "cmdlets_for", "modules_of", "all_cmdlets", "HostContext"]

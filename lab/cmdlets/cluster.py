@@ -262,6 +262,26 @@ def update_cluster_functional_level(ctx, Cluster=None, Force=False, WhatIf=False
         return cluster_object(ctx.dc, cluster)
 
 
+SUPPORTED = NS + "GetClusterNodeSupportedVersionCommand"
+
+
+@cmdlet(M, "Get-ClusterNodeSupportedVersion", {"Cluster": "value", "InputObject": "value"},
+        pipeline="InputObject", command_type=SUPPORTED)
+def get_cluster_node_supported_version(ctx, Cluster=None, InputObject=None):
+    """What this computer's release supports (whether it can join a cluster at a given level); it
+    needs no cluster. With -Cluster: what the nodes of that cluster support, one object per node."""
+    with ctx.dc.lock:
+        hosts = [ctx.host]
+    if Cluster is not None:
+        cluster = ctx.cluster(Cluster, SUPPORTED)
+        with ctx.dc.lock:
+            hosts = [ctx.dc.hosts[r.host_key] for r in cluster.nodes]
+    with ctx.dc.lock:
+        return [dotnet(NS + "ClusterNodeSupportedVersion", NS + "ClusterNodeSupportedVersion", {
+            "ClusterFunctionalLevel": h.os.functional_level, "ClusterUpgradeVersion": h.os.upgrade_version})
+            for h in hosts]
+
+
 GROUP = NS + "GetClusterGroupCommand"
 
 

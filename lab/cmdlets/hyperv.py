@@ -27,7 +27,7 @@ def vm_object(dc, host: Host, vm) -> dict:
         "MemoryStartup": vm.memory, "MemoryMinimum": 536870912, "MemoryMaximum": 1099511627776,
         "DynamicMemoryEnabled": False, "ProcessorCount": vm.cpus, "Uptime": timespan(uptime),
         "Status": status, "IsClustered": vm.highly_available, "ComputerName": host.name,
-        "Generation": vm.generation, "Version": "9.0" if host.os.build < 20348 else "10.0",
+        "Generation": vm.generation, "Version": vm.version,
         "Heartbeat": ps_enum(6, "OkApplicationsHealthy") if vm.state == "Running" else None,
         "AutomaticStopAction": ps_enum(STOP_ACTION_NUMBERS[vm.automatic_stop_action], vm.automatic_stop_action),
         "AutomaticStartAction": ps_enum(3, "StartIfRunning"),

@@ -301,24 +301,52 @@ def remove_wds_client(ctx, DeviceID=None, DeviceName=None, Confirm=None):
     return None
 
 
+def wds_image_object(ctx, image, index: int) -> dict:
+    return cim_instance("ROOT/Microsoft/Windows/Wds", "MSFT_WdsInstallImage", ctx.host.name, {
+        "ImageName": image.name, "ImageGroup": image.group, "Architecture": "X64",
+        "Version": image.os.version, "FileName": image.file, "Description": image.os.caption,
+        "Index": 1 if image.file.lower().endswith((".vhd", ".vhdx")) else 4, "Size": 9_876_543_210 + index,
+        "Languages": ["en-US"], "Enabled": True, "Priority": 500000, "ProductName": image.os.caption})
+
+
 @cmdlet("WDS", "Get-WdsInstallImage", {"ImageName": "value", "ImageGroup": "value", "FileName": "value"},
         command_type="Get-WdsInstallImage")
 def get_wds_install_image(ctx, ImageName=None, ImageGroup=None, FileName=None):
     _require_wds(ctx, "Get-WdsInstallImage")
     out = []
-    for i, image in enumerate(ctx.dc.topology.images):
+    for i, image in enumerate(ctx.dc.install_images()):
         if ImageName is not None and image.name.lower() != str(ImageName).lower():
             continue
         if ImageGroup is not None and image.group.lower() != str(ImageGroup).lower():
             continue
         if FileName is not None and image.file.lower() != str(FileName).lower():
             continue
-        out.append(cim_instance("ROOT/Microsoft/Windows/Wds", "MSFT_WdsInstallImage", ctx.host.name, {
-                    "ImageName": image.name, "ImageGroup": image.group, "Architecture": "X64",
-                    "Version": image.os.version, "FileName": image.file, "Description": image.os.caption,
-                    "Index": 4, "Size": 9_876_543_210 + i, "Languages": ["en-US"], "Enabled": True,
-                    "Priority": 500000, "ProductName": image.os.caption}))
+        out.append(wds_image_object(ctx, image, i))
     return out
+
+
+@cmdlet("WDS", "Import-WdsInstallImage", {"Path": "value", "ImageGroup": "value", "ImageName": "value",
+                                          "NewImageName": "value", "NewDescription": "value", "NewFileName": "value",
+                                          "UnattendFile": "value", "DisplayOrder": "value", "SkipVerify": "switch",
+                                          "TransmissionName": "value", "Multicast": "switch"},
+        command_type="Import-WdsInstallImage")
+def import_wds_install_image(ctx, Path=None, ImageGroup=None, ImageName=None, NewImageName=None, NewDescription=None,
+                             NewFileName=None, UnattendFile=None, DisplayOrder=None, SkipVerify=False,
+                             TransmissionName=None, Multicast=False):
+    _require_wds(ctx, "Import-WdsInstallImage")
+    if Path is None:
+        raise fail("Cannot process command because of one or more missing mandatory parameters: Path.",
+                   "InvalidArgument", "MissingMandatoryParameter", "Import-WdsInstallImage",
+                   "System.Management.Automation.ParameterBindingException")
+    if UnattendFile is not None and ctx.dc.read_file(ctx.host, str(UnattendFile)) is None:
+        raise fail(f"The system cannot find the file specified: '{UnattendFile}'.", "ObjectNotFound", "0x80070002",
+                   "Import-WdsInstallImage", WDS_EXCEPTION)
+    image = ctx.dc.import_image(str(Path), str(ImageGroup) if ImageGroup is not None else None,
+                                str(ImageName) if ImageName is not None else None,
+                                str(NewImageName) if NewImageName is not None else None,
+                                str(NewFileName) if NewFileName is not None else None)
+    with ctx.dc.lock:
+        return wds_image_object(ctx, image, len(ctx.dc.images))
 
 
 @cmdlet("WDS", "Get-WdsBootImage", {"ImageName": "value", "Architecture": "value"}, command_type="Get-WdsBootImage")

@@ -8,20 +8,32 @@ from __future__ import annotations
 from lab.datacenter.cluster_ops import ClusterOps
 from lab.datacenter.core import Core, OperationError, loopback_address
 from lab.datacenter.deployment import DeploymentOps
+from lab.datacenter.dhcp import DhcpOps
+from lab.datacenter.hostconfig import ROLE_FEATURES, HostConfigOps
 from lab.datacenter.migration import MigrationOps
 from lab.datacenter.power import PowerOps
 from lab.datacenter.updates import UpdateOps
 from lab.invariants import InvariantChecker
-from lab.topology import Topology
+from lab.topology import OS_RELEASES, Topology
 
 __all__ = ["Datacenter", "OperationError", "loopback_address"]
 
 INVARIANT_TICK_WALL_SECONDS = 0.25
 
 
-class Datacenter(Core, MigrationOps, ClusterOps, PowerOps, UpdateOps, DeploymentOps):
+class Datacenter(Core, MigrationOps, ClusterOps, PowerOps, UpdateOps, DeploymentOps, DhcpOps, HostConfigOps):
     def __init__(self, topology: Topology, speed: float | None = None):
         super().__init__(topology, speed)
+        self.images = list(topology.images)      # WDS install images (imported) and media waiting on disk
+        self.reservations = []                   # DHCP IPv4 reservations on the deployment server
+        by_level = {r.functional_level: r for r in OS_RELEASES.values()}
+        specs = {vm.name: vm for host in topology.hosts for vm in host.vms}
+        for host in self.hosts.values():
+            host.features = set(ROLE_FEATURES[host.role])
+            cluster = self.cluster_of(host)
+            default = by_level[cluster.functional_level].vm_version if cluster else host.os.vm_version
+            for vm in host.vms.values():
+                vm.version = specs[vm.name].version or default
         self.invariants = InvariantChecker(self)
         with self.change():
             for cluster in self.clusters.values():

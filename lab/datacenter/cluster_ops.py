@@ -77,6 +77,7 @@ class ClusterOps:
                 raise OperationError(f"The computer '{host.name}' does not have the {needs} role that the nodes of "
                                      f"cluster '{cluster.name}' run.", "InvalidOperation", "AddClusterNodeFailed",
                                      CLUSTER_EXCEPTION)
+            self.require_cluster_features(host, cluster.kind, cluster.name)
             if (host.domain or "").lower() != cluster.domain.lower():
                 raise OperationError(f"The computer '{host.name}' is not joined to domain {cluster.domain}.",
                                      "InvalidOperation", "AddClusterNodeFailed", CLUSTER_EXCEPTION)

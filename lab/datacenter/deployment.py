@@ -1,7 +1,7 @@
 """The deployment (WDS/PXE) server: prestaged devices, answer files, OS images; host files."""
 from __future__ import annotations
 
-import ipaddress
+import dataclasses
 import re
 import xml.etree.ElementTree as ET
 
@@ -138,8 +138,12 @@ class DeploymentOps:
 
     # -- answer file -------------------------------------------------------------------------------
     def parse_unattend(self, content: str | None, staging: Staging) -> dict:
+        """What a WDS *client* unattend file decides: only the windowsPE pass's WDS client screens
+        (install image, target disk). Later passes (computer name, TCP/IP, DNS, domain join, ...)
+        belong to the image's own unattend file; WDS ignores them here, and so does the lab. The
+        host's identity comes from the prestaged device: DeviceName, and JoinDomain/Domain."""
         settings: dict = {"computer_name": staging.device_name,
-                          "domain": staging.domain if staging.join_domain else None, "interfaces": []}
+                          "domain": staging.domain if staging.join_domain else None, "ignored": []}
         if content is None:
             return settings
         try:
@@ -148,59 +152,73 @@ class DeploymentOps:
             raise OperationError(f"the answer file is not valid XML: {error}") from None
         if _local(root.tag) != "unattend":
             raise OperationError("the answer file's root element is not <unattend>")
-        dns: dict[str, list[str]] = {}
         for pass_ in root:
             if _local(pass_.tag) != "settings":
                 continue
             for component in pass_:
                 name = component.get("name", "")
-                if name == "Microsoft-Windows-Shell-Setup" and _text(component, "ComputerName"):
-                    settings["computer_name"] = _text(component, "ComputerName")
-                elif name == "Microsoft-Windows-UnattendedJoin":
-                    domain = _text(component, "Identification", "JoinDomain")
-                    if domain:
-                        settings["domain"] = domain.lower()
-                elif name == "Microsoft-Windows-TCPIP":
-                    for interface in _child(component, "Interfaces") or []:
-                        settings["interfaces"].append(self._interface(interface))
-                elif name == "Microsoft-Windows-DNS-Client":
-                    for interface in _child(component, "Interfaces") or []:
-                        servers = _child(interface, "DNSServerSearchOrder")
-                        dns[_text(interface, "Identifier") or ""] = [
-                            s.text.strip() for s in (servers if servers is not None else []) if s.text]
-                elif name == "Microsoft-Windows-Setup":
-                    image = _child(component, "WindowsDeploymentServices", "ImageSelection", "InstallImage")
+                if pass_.get("pass") != "windowsPE":
+                    settings["ignored"].append(f"{pass_.get('pass')}/{name}")
+                    continue
+                if name == "Microsoft-Windows-Setup":
+                    wds = _child(component, "WindowsDeploymentServices")
+                    image = _child(wds, "ImageSelection", "InstallImage")
                     if image is not None:
                         settings["image_name"] = _text(image, "ImageName")
                         settings["image_group"] = _text(image, "ImageGroup")
-        for interface in settings["interfaces"]:
-            interface["dns"] = dns.get(interface["identifier"] or "", [])
-        name = settings["computer_name"]
-        if name and not re.match(r"^[A-Za-z0-9][A-Za-z0-9-]{0,14}$", name):
-            raise OperationError(f"the answer file's ComputerName '{name}' is not a valid computer name")
+                        settings["image_file"] = _text(image, "Filename")
+                    disk = _text(wds, "ImageSelection", "InstallTo", "DiskID")
+                    if disk is not None:
+                        settings["disk"] = int(disk) if disk.isdigit() else disk
         return settings
 
-    def _interface(self, interface) -> dict:
-        result = {"identifier": _text(interface, "Identifier"),
-                  "dhcp": (_text(interface, "Ipv4Settings", "DhcpEnabled") or "").lower() == "true"}
-        addresses = _child(interface, "UnicastIpAddresses")
-        for address in addresses if addresses is not None else []:
-            value = (address.text or "").strip()
-            try:
-                network = ipaddress.IPv4Interface(value)
-            except ValueError:
-                continue
-            result["ip"], result["prefix_length"] = str(network.ip), network.network.prefixlen
-            break
-        routes = _child(interface, "Routes")
-        for route in routes if routes is not None else []:
-            if _text(route, "NextHopAddress"):
-                result["gateway"] = _text(route, "NextHopAddress")
-                break
-        return result
+    # -- install images ----------------------------------------------------------------------------
+    def install_images(self) -> list:
+        with self.lock:
+            return [i for i in self.images if i.imported]
+
+    def import_image(self, path: str, group: str | None, image_name: str | None, new_name: str | None,
+                     new_file_name: str | None):
+        """Import-WdsInstallImage: a WIM or VHD(X) on the server's disk into an image group."""
+        with self.change():
+            wanted = normalize_path(path)
+            if not re.search(r"\.(wim|vhdx?)$", wanted):
+                raise OperationError(f"'{path}' is not a WIM, VHD or VHDX file.", "InvalidArgument",
+                                     "0xC1103006", WDS_EXCEPTION)
+            media = next((i for i in self.images if not i.imported and normalize_path(i.file) == wanted), None)
+            if media is None:
+                raise OperationError(f"The system cannot find the file specified: '{path}'.", "ObjectNotFound",
+                                     "0x80070002", WDS_EXCEPTION)
+            groups = sorted({i.group for i in self.images if i.imported}, key=str.lower)
+            if group is None:
+                if len(groups) != 1:
+                    raise OperationError("An image group must be specified (-ImageGroup): the server has "
+                                         f"{len(groups)} image groups.", "InvalidArgument", "0xC1103003",
+                                         WDS_EXCEPTION)
+                group = groups[0]
+            elif group.lower() not in {g.lower() for g in groups}:
+                # Stricter than observed: the group is created first (New-WdsInstallImageGroup).
+                raise OperationError(f"The image group '{group}' does not exist.", "ObjectNotFound",
+                                     "0xC1103002", WDS_EXCEPTION)
+            else:
+                group = next(g for g in groups if g.lower() == group.lower())
+            if image_name is not None and image_name.lower() != media.name.lower():
+                raise OperationError(f"The image '{image_name}' was not found in '{path}'.", "ObjectNotFound",
+                                     "0xC1103001", WDS_EXCEPTION)
+            name = new_name or media.name
+            file = new_file_name or path.replace("/", "\\").rsplit("\\", 1)[-1]
+            for image in self.images:
+                if image.imported and image.group.lower() == group.lower() and (
+                        image.name.lower() == name.lower() or image.file.lower() == file.lower()):
+                    raise OperationError(f"An image named '{image.name}' ({image.file}) already exists in image "
+                                         f"group '{group}'.", "ResourceExists", "0xC1103005", WDS_EXCEPTION)
+            image = dataclasses.replace(media, name=name, group=group, file=file, imported=True)
+            self.images.append(image)
+            self.event("wds-image-imported", image=name, group=group, file=file, os=media.os.caption)
+            return image
 
     def pick_image(self, settings: dict):
-        images = self.topology.images
+        images = [i for i in self.images if i.imported]
         wanted = settings.get("image_name")
         if wanted:
             for image in images:

@@ -24,10 +24,11 @@ class MigrationOps:
         return found
 
     def pick_target(self, cluster: Cluster, vm: VM, exclude: Host) -> Host | None:
-        """What the cluster itself does: the Up node with the most free memory that fits the VM."""
+        """What the cluster itself does: the Up node with the most free memory that fits the VM (and
+        runs a release that supports its configuration version)."""
         best = None
         for host in self.members(cluster, (NODE_UP,)):
-            if host is exclude or host.free_memory() < vm.memory:
+            if host is exclude or host.free_memory() < vm.memory or float(vm.version) > float(host.os.vm_version):
                 continue
             if best is None or host.free_memory() > best.free_memory():
                 best = host
@@ -46,6 +47,13 @@ class MigrationOps:
                 f"Move of cluster role '{vm.name}' to node '{target.name}' failed: the node is {word}.",
                 "InvalidOperation", "MoveClusterGroupFailed",
                 "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+        if float(vm.version) > float(target.os.vm_version):
+            # Mixed mode lets VMs move between releases only while their version is one both run.
+            raise OperationError(
+                f"Virtual machine migration operation for '{vm.name}' failed at migration destination "
+                f"'{target.name}'. The virtual machine's configuration version {vm.version} is not supported "
+                f"by {target.os.caption} (highest {target.os.vm_version}).", "InvalidOperation",
+                "MigrationFailed", "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
         if vm.in_memory and target.free_memory() < vm.memory:
             raise OperationError(
                 f"Virtual machine migration operation for '{vm.name}' failed at migration destination "

@@ -45,6 +45,7 @@ class VM:
     started_at: dt.datetime | None = None
     migration: Migration | None = None
     drained_from: str | None = None      # host key, for Resume-ClusterNode -Failback Immediate
+    version: str = "9.0"                 # configuration version (Get-VM Version); stays when it migrates
 
     @property
     def in_memory(self) -> bool:
@@ -94,6 +95,9 @@ class Host:
     active_migrations: int = 0
     incoming: dict[str, int] = field(default_factory=dict)   # vm id → bytes reserved
     files: dict[str, tuple[str, str]] = field(default_factory=dict)  # lower path → (path, text)
+    features: set[str] = field(default_factory=set)            # Get-WindowsFeature InstallState Installed
+    pending_features: set[str] = field(default_factory=set)    # installed, waiting for a restart
+    switches: list["VMSwitch"] = field(default_factory=list)
     install_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -113,6 +117,16 @@ class Host:
 
     def management_nic(self) -> NicSpec:
         return self.nics[0]
+
+
+@dataclass
+class VMSwitch:
+    name: str
+    id: str
+    switch_type: str              # External | Internal | Private
+    adapter: str | None           # the physical NIC (its name) of an External switch
+    management_os: bool           # AllowManagementOS: a host vNIC named after the switch
+    management_mac: str | None = None
 
 
 @dataclass
@@ -173,6 +187,17 @@ class Cluster:
             if record.host_key == host_key:
                 return record
         return None
+
+
+@dataclass
+class Reservation:
+    """A DHCP server IPv4 reservation."""
+    scope_id: str
+    ip: str
+    client_id: str               # normalized MAC
+    name: str
+    description: str
+    type: str                    # Dhcp | Bootp | Both
 
 
 @dataclass

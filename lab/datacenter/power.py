@@ -1,12 +1,10 @@
 """Host power: Restart-Computer, the BMC's chassis commands, booting, and PXE re-imaging."""
 from __future__ import annotations
 
-import ipaddress
 import secrets
 
 from lab.datacenter.core import OperationError
 from lab.datacenter.model import DRAIN_NOT_INITIATED, Host
-from lab.topology import normalize_mac
 
 # A restart must not tear the WinRM connection down before the command's answer got out.
 MIN_SHUTDOWN_WALL_SECONDS = 0.3
@@ -60,6 +58,10 @@ class PowerOps:
             host.os_state = "hung"
             self.event("host-hung", host=host.name, reason="injected fault: the host does not come back")
             return
+        if host.pending_features:
+            host.features |= host.pending_features
+            self.event("features-installed", host=host.name, features=sorted(host.pending_features))
+            host.pending_features = set()
         host.os_state = "running"
         host.last_boot = self.clock.now()
         cluster = self.cluster_of(host)
@@ -153,7 +155,12 @@ class PowerOps:
         self._finish_boot(host)
 
     def _reimage(self, host: Host, image, settings: dict) -> None:
+        """The new machine: the image's OS and default features, the prestaged name and domain, every
+        NIC on DHCP (the management NIC gets its reservation, or a lease nobody expected)."""
         lost = [vm.name for vm in host.vms.values()]
+        if lost:
+            self.invariants.record("host-reimaged-with-vms", host.name,
+                                   f"{host.name} was re-imaged while it held VMs {', '.join(lost)}; they are gone")
         host.vms.clear()
         host.incoming.clear()
         old_name = host.name
@@ -167,32 +174,18 @@ class PowerOps:
         host.failed_updates = {}
         host.pending_reboot = False
         host.files = {}
+        host.features = set()
+        host.pending_features = set()
+        host.switches = []
         host.install_date = self.clock.now()
-        for nic_settings in settings.get("interfaces", []):
-            nic = self._nic_for(host, nic_settings.get("identifier"))
-            if nic is None or nic_settings.get("dhcp"):
-                continue
-            if nic_settings.get("ip"):
-                nic.ip, nic.prefix_length = nic_settings["ip"], nic_settings.get("prefix_length", nic.prefix_length)
-            if nic_settings.get("gateway"):
-                nic.gateway = nic_settings["gateway"]
-            if nic_settings.get("dns"):
-                nic.dns = list(nic_settings["dns"])
+        for nic in host.nics:
+            nic.dhcp, nic.gateway, nic.dns = True, None, []
+            nic.ip = self.dhcp_address(host, nic.mac) if nic is host.management_nic() else None
         new_ip = host.management_nic().ip
-        if new_ip != host.address:
-            if ipaddress.IPv4Address(new_ip).is_loopback:
-                host.address = new_ip
-            else:
-                self.event("address-not-bindable", host=host.name, ip=new_ip,
-                           detail=f"the lab keeps serving {host.name} on {host.address}")
+        if new_ip is not None and new_ip != host.address:
+            host.address = new_ip
+        for ignored in settings.get("ignored", []):
+            self.event("unattend-setting-ignored", host=host.name, component=ignored,
+                       detail="a WDS client unattend file only automates the windowsPE pass")
         self.event("host-reimaged", host=host.name, previous_name=old_name, os=image.os.caption,
-                   image=image.name, vms_lost=lost)
-
-    def _nic_for(self, host: Host, identifier: str | None):
-        if identifier:
-            wanted = normalize_mac(identifier) if len(identifier.replace("-", "").replace(":", "")) == 12 else None
-            for nic in host.nics:
-                if nic.mac == wanted or nic.name.lower() == identifier.lower():
-                    return nic
-            return None
-        return host.management_nic()
+                   image=image.name, ip=new_ip, vms_lost=lost)

@@ -157,7 +157,8 @@ class _Loader:
             for image in table.tables("images"):
                 images.append(ImageSpec(
                     name=image.get("name", str), os=_os(image.get("os", str), f"{image.where}.os"),
-                    group=image.get("group", str, "Images"), file=image.get("file", str, "install.wim")))
+                    group=image.get("group", str, "Images"), file=image.get("file", str, "install.wim"),
+                    imported=image.get("imported", bool, True)))
                 image.finish()
             host = self._host(table, role_default="deployment", cluster=None, fixed_role="deployment")
             hosts.append(host)
@@ -264,7 +265,10 @@ class _Loader:
             generation=_choice(v.get("generation", int, 2), (1, 2), f"{v.where}.generation"),
             automatic_stop_action=_choice(v.get("automatic_stop_action", str, "Save"), STOP_ACTIONS,
                                           f"{v.where}.automatic_stop_action"),
-            id=v.get("id", str, ""))
+            id=v.get("id", str, ""), version=v.get("version", str, ""))
+        if spec.version and spec.version not in {r.vm_version for r in OS_RELEASES.values()}:
+            raise TopologyError(f"{v.where}.version: '{spec.version}' is not a VM configuration version of these "
+                                f"releases ({', '.join(r.vm_version for r in OS_RELEASES.values())})")
         v.finish()
         return spec
 

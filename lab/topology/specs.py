@@ -19,18 +19,20 @@ class OsRelease:
     build: int
     functional_level: int
     upgrade_version: int
+    vm_version: str               # the default (and highest) VM configuration version its Hyper-V supports
 
     @property
     def major(self) -> int:
         return int(self.version.split(".")[0])
 
 
-# Functional levels 11/12 and the upgrade versions are not in an official table (notes).
+# Functional levels 11/12 and the upgrade versions are not in an official table (notes). VM versions:
+# learn.microsoft.com, "Supported virtual machine configuration versions" (Hyper-V hosts' defaults).
 OS_RELEASES = {
-    "2016": OsRelease("2016", "Microsoft Windows Server 2016 Datacenter", "10.0.14393", 14393, 9, 8),
-    "2019": OsRelease("2019", "Microsoft Windows Server 2019 Datacenter", "10.0.17763", 17763, 10, 3),
-    "2022": OsRelease("2022", "Microsoft Windows Server 2022 Datacenter", "10.0.20348", 20348, 11, 3),
-    "2025": OsRelease("2025", "Microsoft Windows Server 2025 Datacenter", "10.0.26100", 26100, 12, 3),
+    "2016": OsRelease("2016", "Microsoft Windows Server 2016 Datacenter", "10.0.14393", 14393, 9, 8, "8.0"),
+    "2019": OsRelease("2019", "Microsoft Windows Server 2019 Datacenter", "10.0.17763", 17763, 10, 3, "9.0"),
+    "2022": OsRelease("2022", "Microsoft Windows Server 2022 Datacenter", "10.0.20348", 20348, 11, 3, "10.0"),
+    "2025": OsRelease("2025", "Microsoft Windows Server 2025 Datacenter", "10.0.26100", 26100, 12, 3, "12.0"),
 }
 OS_BY_BUILD = {r.build: r for r in OS_RELEASES.values()}
 
@@ -66,6 +68,7 @@ class NicSpec:
     gateway: str | None = None
     dns: list[str] = field(default_factory=list)
     link_speed_gbps: float = 10.0
+    dhcp: bool = False             # the address came from DHCP (a freshly deployed host)
 
 
 @dataclass
@@ -92,6 +95,7 @@ class VmSpec:
     generation: int = 2
     automatic_stop_action: str = "Save"
     id: str = ""
+    version: str = ""              # configuration version; default: what the cluster's functional level gives
 
 
 @dataclass
@@ -179,7 +183,8 @@ class ImageSpec:
     name: str
     os: OsRelease
     group: str = "Images"
-    file: str = "install.wim"
+    file: str = "install.wim"       # imported: the file name in the image store; media: its full path
+    imported: bool = True           # False: a WIM/VHDX on the server's disk, waiting for Import-WdsInstallImage
 
 
 @dataclass

@@ -175,14 +175,17 @@ def test_pxe_boot_with_a_staged_deployment_reimages_the_host(dc):
     dc.write_file(wds, "D:\\RemoteInstall\\WdsClientUnattend\\new.xml", UNATTEND)
     dc.stage(wds, "00-15-5D-71-00-99", "HV22-NEW", "WdsClientUnattend\\new.xml", None, "NoPrompt", True,
              "contoso.com", None)
+    dc.add_reservation("127.0.0.0", "127.0.10.200", "00-15-5D-71-00-99", "HV22-NEW", "", "Dhcp")
     dc.set_boot_device("T-SPARE", "network")
     dc.bmc_power("T-SPARE", "reset")
     host = dc.hosts["T-SPARE"]
     assert host.os_state == "deploying"
     assert wait_for(lambda: host.online)
     assert (host.name, host.os.build, host.address, host.domain) == ("HV22-NEW", 20348, "127.0.10.200", "contoso.com")
-    assert host.management_nic().gateway == "127.0.10.254" and host.management_nic().dns == ["127.0.10.253"]
+    # The client unattend file's TCP/IP and DNS settings (specialize pass) are not applied by WDS.
+    assert host.management_nic().dhcp and host.management_nic().gateway is None and host.management_nic().dns == []
     assert host.installed == {} and host.cluster is None and host.boot_device == "default"
+    assert host.features == set()
 
 
 def test_reimaging_a_host_that_still_has_vms_loses_them(dc):

@@ -1,0 +1,60 @@
+"""Starting the upgrade jobs. Update Version: raise the functional level of a cluster whose nodes
+all run a newer release already (upgraded outside Ferry), as a job: -WhatIf first, then the real
+call, then a refresh of the cluster record. One active job per cluster (the lock key remediation
+uses too)."""
+from __future__ import annotations
+
+from fabric.models import Cluster
+from jobs.engine import PlanStep, submit_job
+from upgrades.releases import by_functional_level, can_raise_functional_level, release_of_build, UnknownRelease
+
+
+class UpgradeRefused(ValueError):
+    """The request cannot be started; the message says why, for an operator."""
+
+
+def update_version_target(cluster: Cluster):
+    """The release the cluster's functional level would rise to; UpgradeRefused with the reason otherwise."""
+    builds = list(cluster.nodes.values_list("name", "os_build"))
+    if not builds:
+        raise UpgradeRefused(f"{cluster.name} has no nodes in the inventory: refresh it first.")
+    if cluster.functional_level is None:
+        raise UpgradeRefused(f"The functional level of {cluster.name} is not known: refresh it first.")
+    unknown = [name for name, build in builds if release_of_build(build) is None]
+    if unknown:
+        raise UpgradeRefused(f"The release of {', '.join(unknown)} is not known (build not read, or not a "
+                             f"Windows Server release Ferry knows): refresh the cluster first.")
+    target = can_raise_functional_level(cluster.functional_level, [b for _, b in builds])
+    if target is None:
+        try:
+            current = by_functional_level(cluster.functional_level).name
+        except UnknownRelease:
+            current = f"functional level {cluster.functional_level}"
+        behind = [name for name, build in builds
+                  if release_of_build(build).functional_level <= cluster.functional_level]
+        raise UpgradeRefused(f"Every node of {cluster.name} must run a newer release than {current} "
+                             f"(functional level {cluster.functional_level}) first; "
+                             f"{', '.join(sorted(behind))} do{'es' if len(behind) == 1 else ''} not.")
+    return target
+
+
+def submit_update_version(cluster: Cluster, user=None):
+    """Queue Update Version for `cluster`; (job, created). UpgradeRefused when it cannot apply."""
+    target = update_version_target(cluster)
+    params = {"cluster_id": cluster.pk, "from_level": cluster.functional_level,
+              "to_level": target.functional_level}
+    plan = [
+        PlanStep("upgrades.check_functional_level", target=cluster.name, params=params,
+                 title=f"Check that {cluster.name} can go to functional level {target.functional_level} (-WhatIf)"),
+        PlanStep("upgrades.raise_functional_level", target=cluster.name, params=params,
+                 title=f"Raise the functional level of {cluster.name} to {target.functional_level} "
+                       f"({target.name}; cannot be undone)"),
+        PlanStep("upgrades.refresh_cluster", target=cluster.name, params=params,
+                 title=f"Refresh {cluster.name}"),
+    ]
+    return submit_job(kind="update_version", title=f"Update the version of cluster {cluster.name}",
+                      target=cluster, lock_key=f"cluster:{cluster.pk}", requested_by=user, plan=plan,
+                      params=params)
+
+
+__all__ = ["UpgradeRefused", "submit_update_version", "update_version_target"]
