@@ -172,23 +172,32 @@ class MigrationOps:
             if not drain:
                 return
             host.drain_status = DRAIN_IN_PROGRESS
-            self._move_roles_off(cluster, host)
+            stuck = self._move_roles_off(cluster, host)
         if wait:
-            self._drain(cluster_key, host_key, force, target_ref)
+            self._drain(cluster_key, host_key, force, target_ref, stuck)
         else:
-            threading.Thread(target=self._drain_quietly, args=(cluster_key, host_key, force, target_ref),
+            threading.Thread(target=self._drain_quietly, args=(cluster_key, host_key, force, target_ref, stuck),
                              daemon=True, name=f"drain-{host_key}").start()
 
-    def _move_roles_off(self, cluster: Cluster, host: Host) -> None:
+    def _move_roles_off(self, cluster: Cluster, host: Host) -> list[str]:
+        """The drain moves the core group, SOFS roles and CSVs first; returns what could not move."""
         up = [h for h in self.members(cluster, (NODE_UP,)) if h is not host]
         if not up:
-            return
+            return []
         if cluster.core_owner == host.key:
             cluster.core_owner = up[0].key
             self.touch("cluster", cluster.key)
+        stuck = []
         for i, item in enumerate(cluster.sofs_roles + cluster.csvs):
-            if item.owner == host.key:
-                item.owner = up[i % len(up)].key
+            if item.owner != host.key:
+                continue
+            reason = self._take_csv_fault(item) if item in cluster.csvs else None
+            if reason is not None:
+                stuck.append(f"{item.name}: {reason}")
+                continue
+            item.owner = up[i % len(up)].key
+            self.event("role-drained", cluster=cluster.name, item=item.name, target=self.hosts[item.owner].name)
+        return stuck
 
     def _drain_quietly(self, *args) -> None:
         try:
@@ -196,12 +205,13 @@ class MigrationOps:
         except OperationError:
             pass
 
-    def _drain(self, cluster_key: str, host_key: str, force: bool, target_ref: str | None) -> None:
+    def _drain(self, cluster_key: str, host_key: str, force: bool, target_ref: str | None,
+               stuck: list[str] = ()) -> None:
         with self.lock:
             cluster = self.clusters[cluster_key]
             host = self.hosts[host_key]
             queue = [vm.id for vm in host.vms.values() if vm.highly_available]
-        failures: list[str] = []
+        failures: list[str] = list(stuck)
         lock = threading.Lock()
 
         def worker():

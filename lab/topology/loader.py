@@ -315,7 +315,10 @@ class _Loader:
                                     TRANSPORTS, f"{t.where}.winrm_transport"),
             drain_parallelism=t.positive("drain_parallelism", 1, int), witness=t.get("witness", bool, False),
             sofs_roles=roles,
-            shares=shares, csvs=csvs, id=t.get("id", str, ""))
+            shares=shares, csvs=csvs, id=t.get("id", str, ""), s2d=t.get("s2d", bool, False),
+            resync_ratio=t.positive("resync_ratio", 0.5))
+        if cluster.s2d and not csvs:
+            raise TopologyError(f"{t.where}: s2d = true needs csvs (a virtual disk backs each one)")
         if kind == "sofs" and not roles:
             raise TopologyError(f"{t.where}: a SOFS cluster needs sofs_roles (the access point names)")
         if kind == "hyperv" and roles:
