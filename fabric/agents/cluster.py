@@ -245,6 +245,22 @@ def move_vm_role(conn: Connection, role: str, node: str, *, migration_type: str 
     return _group(r, r.record(value))
 
 
+def move_cluster_group(conn: Connection, group: str, node: str, *, timeout: float = 600) -> ClusterGroup:
+    """Move a cluster role that is not a VM (a Scale-Out File Server, the core group) to `node`;
+    already there → nothing moves."""
+    name = ps_str(group, what="cluster group name")
+    target = ps_str(node, what="node name")
+    body = (
+        f"$group = Get-ClusterGroup -Name {name}\n"
+        f"if ($group.OwnerNode.Name -ne {target}) {{ $null = Move-ClusterGroup -Name {name} -Node {target} }}\n"
+        f"$result = Get-ClusterGroup -Name {name} | {_GROUP}"
+    )
+    op = f"Move-ClusterGroup {group} → {node}"
+    value = run_script(conn, body, operation=op, timeout=timeout, idempotent=True, not_found_fqids=GROUP_NOT_FOUND)
+    r = Reader(op, conn.where)
+    return _group(r, r.record(value))
+
+
 def cluster_inventory(conn: Connection) -> dict:
     """Cluster, nodes, network interfaces and groups in one round trip (discovery and refresh)."""
     body = (
@@ -272,5 +288,5 @@ def cluster_inventory(conn: Connection) -> dict:
 __all__ = [
     "ClusterGroup", "ClusterInfo", "ClusterNode", "NetworkInterface", "add_node", "cluster_inventory",
     "get_cluster", "get_cluster_groups", "get_cluster_network_interfaces", "get_cluster_node",
-    "get_cluster_nodes", "move_vm_role", "remove_node", "resume_node", "suspend_node", "update_functional_level",
+    "get_cluster_nodes", "move_cluster_group", "move_vm_role", "remove_node", "resume_node", "suspend_node", "update_functional_level",
 ]
