@@ -48,7 +48,8 @@ def cluster_object(dc, cluster: Cluster) -> dict:
     out = {
         "Name": cluster.name, "Id": cluster.id, "Domain": cluster.domain,
         "ClusterFunctionalLevel": cluster.functional_level, "ClusterUpgradeVersion": upgrade,
-        "DynamicQuorum": 1, "S2DEnabled": 1 if cluster.s2d else 0, "SharedVolumesRoot": "C:\\ClusterStorage", "Description": "",
+        "DynamicQuorum": 1, "S2DEnabled": 1 if cluster.s2d else 0, "SharedVolumesRoot": "C:\\ClusterStorage",
+        "Description": "",
         "FixQuorum": 0, "WitnessDynamicWeight": 0, "QuorumArbitrationTimeMax": 20,
     }
     if cluster.functional_level >= 11:

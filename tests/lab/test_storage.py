@@ -21,7 +21,8 @@ def ps(lab, host, script):
 
 def error_of(lab, host, script) -> dict:
     code, out, err = lab.run_ps(host, IDIOM + "try { $null = & { " + script + " }; '{}' } catch { "
-                                "@{ category = [string]$_.CategoryInfo.Category; fqid = [string]$_.FullyQualifiedErrorId; "
+                                "@{ category = [string]$_.CategoryInfo.Category; "
+                                "fqid = [string]$_.FullyQualifiedErrorId; "
                                 "type = $_.Exception.GetType().FullName; message = $_.Exception.Message } | "
                                 "ConvertTo-Json -Compress }")
     assert code == 0, err
