@@ -11,7 +11,9 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView
 
-from fabric.choices import WinRMTransport
+from fabric.audit import record
+from fabric.choices import AuditAction, WinRMTransport
+from fabric.forms.base import add_connection_policy_errors
 from fabric.inventory.jobs import submit_discovery, submit_refresh
 from fabric.models import Cluster, Host, HostGroup, RunAsAccount
 from fabric.models.grouptree import GroupTree
@@ -40,6 +42,7 @@ class MachineForm(forms.Form):
 
     def clean(self):
         data = super().clean()
+        add_connection_policy_errors(self, data)
         insecure = not data.get("winrm_https") or data.get("winrm_transport") == WinRMTransport.BASIC
         if insecure and not data.get("allow_insecure"):
             self.add_error("allow_insecure", "Plain HTTP or Basic authentication exposes credentials on the network: "
@@ -134,11 +137,20 @@ class DiscoverView(AdministratorRequiredMixin, FormView):
     def form_valid(self, form):
         params = {**form.job_params(), **self.extra_params}
         job, created = submit_discovery(self.what, params, user=self.request.user)
+        record(self.request, AuditAction.ACTION, job,
+               f"{self.title}: discovery of {params['address']} {'requested' if created else 'already running'}")
         if created:
             messages.info(self.request, f"Discovery of {params['address']} started.")
         else:
             messages.warning(self.request, f"{params['address']} is already being discovered: showing that job.")
         return redirect(job.get_absolute_url())
+
+    def form_invalid(self, form):
+        address = str(form.data.get("address", ""))[:100]
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        record(self.request, AuditAction.ACTION, None, f"{self.title}: discovery refused: {problems}"[:1000],
+               object_type="discovery request", object_repr=address)
+        return super().form_invalid(form)
 
 
 class AddClusterView(DiscoverView):
@@ -190,6 +202,8 @@ class RefreshView(OperatorRequiredMixin, View):
     def post(self, request, pk):
         target = get_object_or_404(self.model, pk=pk)
         job, created = submit_refresh(target, user=request.user)
+        record(request, AuditAction.ACTION, target,
+               f"refresh {'requested' if created else 'already running'}: job #{job.pk}")
         if not created:
             messages.info(request, f"{target} is already being refreshed.")
         url = job.get_absolute_url()
