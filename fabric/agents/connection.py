@@ -170,7 +170,7 @@ def check_address(address: str, *, target: str = "") -> None:
     if reason:
         raise InsecureTransportRefused(
             f"Refusing to connect to {address}: {reason}. Ferry sends Run As credentials only to managed "
-            f"machines on their management network.",
+            f"machines on their management network (this installation does not set FERRY_ALLOW_INSECURE_WINRM).",
             target=target or address,
         )
 
