@@ -18,8 +18,11 @@ import config
 BASE_DIR = Path(__file__).resolve().parent.parent
 # var/ holds the keys of a demo, the SQLite file and runtime files: only Ferry's user may read it.
 VAR_DIR = Path(os.environ.get("FERRY_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-VAR_DIR.chmod(0o700)
+try:
+    VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    VAR_DIR.chmod(0o700)
+except OSError as exc:
+    raise ImproperlyConfigured(f"FERRY_VAR_DIR {VAR_DIR} must be a folder Ferry's user owns: {exc}") from exc
 
 
 def env_bool(name: str, default: bool = False) -> bool:

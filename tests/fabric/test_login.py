@@ -99,3 +99,13 @@ def test_weak_passwords_are_refused(viewer, password):
     with pytest.raises(ValidationError):
         password_validation.validate_password(password, user=viewer)
     password_validation.validate_password("grey-Otter-lantern-91", user=viewer)
+
+
+def test_the_lockout_page_escapes_the_user_name_it_repeats(db):
+    client = Client()
+    name = "<script>alert(1)</script>"
+    for _ in range(6):
+        answer = sign_in(client, name, WRONG)
+    assert answer.status_code == 429
+    body = answer.content.decode()
+    assert name not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
