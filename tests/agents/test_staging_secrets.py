@@ -3,10 +3,10 @@ passwords; none of it may end up in Ferry's logs, errors or database (through th
 import logging
 
 import pytest
-from django.apps import apps
 
 from fabric import agents
 from tests.agents.conftest import connection
+from tests.helpers import database_text
 
 PLANTED = "Planted-RunAs-S3cret-7f3a"
 ANSWER_FILE = (
@@ -15,13 +15,6 @@ ANSWER_FILE = (
     f"  <Credentials><Domain>contoso</Domain><Username>svc-join</Username><Password>{PLANTED}</Password></Credentials>\n"
     "</unattend>"
 )
-
-
-def database_text() -> str:
-    rows = []
-    for model in apps.get_models():
-        rows += [repr(row) for row in model._base_manager.values_list()]
-    return "\n".join(rows)
 
 
 def test_staging_an_answer_file_leaves_its_secret_nowhere_in_ferry(lab, db, caplog):

@@ -9,6 +9,7 @@ from django.test import Client
 
 from fabric.models import AuditEntry
 from tests.conftest import PASSWORD
+from tests.helpers import database_text
 
 WRONG = "not-the-password"
 
@@ -43,6 +44,7 @@ def test_six_wrong_passwords_lock_the_account_out_even_for_the_right_one(viewer,
     assert "failed login for user 'vera' from 127.0.0.1" in caplog.text
     assert WRONG not in caplog.text and PASSWORD not in caplog.text
     assert not AuditEntry.objects.filter(detail__contains=WRONG).exists()
+    assert WRONG not in database_text() and PASSWORD not in database_text()  # lockout records included
 
 
 def test_the_lockout_is_per_user_and_address(viewer, make_user):
