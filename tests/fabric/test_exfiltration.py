@@ -143,3 +143,13 @@ def test_a_password_that_looks_like_ciphertext_is_encrypted_like_any_other(admin
     call_command("rotate_encryption_key", stdout=mock.Mock())
     settings.FERRY_ENCRYPTION_KEY = new
     assert RunAsAccount.objects.get(name="tricky").password == typed
+
+
+@pytest.mark.parametrize("address", ["169.254.169.254", "127.0.0.1"])
+def test_a_bmc_login_is_not_sent_to_a_loopback_or_metadata_address(production, address):
+    from fabric.agents import bmc
+
+    target = bmc.BMCTarget(address=address, username="ADMIN", password="bmc-secret", account="BMC")
+    with mock.patch("subprocess.run") as child, pytest.raises(agents.InsecureTransportRefused):
+        bmc.power_state(target)
+    child.assert_not_called()
