@@ -12,6 +12,7 @@ from django.views import View
 from django.views.generic import FormView
 
 from fabric.audit import record
+from fabric.agents.connection import insecure_winrm_allowed
 from fabric.choices import AuditAction, WinRMTransport
 from fabric.forms.base import add_connection_policy_errors
 from fabric.inventory.jobs import submit_discovery, submit_refresh
@@ -44,7 +45,7 @@ class MachineForm(forms.Form):
         data = super().clean()
         add_connection_policy_errors(self, data)
         insecure = not data.get("winrm_https") or data.get("winrm_transport") == WinRMTransport.BASIC
-        if insecure and not data.get("allow_insecure"):
+        if insecure and not data.get("allow_insecure") and insecure_winrm_allowed():
             self.add_error("allow_insecure", "Plain HTTP or Basic authentication exposes credentials on the network: "
                                              "tick this box to accept that for this machine, or use HTTPS with "
                                              "NTLM, Kerberos or CredSSP.")
