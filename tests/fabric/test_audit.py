@@ -153,7 +153,10 @@ def run_command(*args, stdin=None):
 
 
 def test_every_state_changing_command_writes_one_audit_row(inventory, settings):
+    from compliance.models import UpdateServer
+
     unreachable = Host.objects.create(name="hv-gone", address="192.0.2.200", host_group=HostGroup.root())
+    UpdateServer.objects.create(name="wsus01", address="10.3.0.5", run_as=inventory.runas)
     settings.FERRY_ALLOW_INSECURE_WINRM = False  # the discovery below is refused before any packet
     commands = [
         ("add_runas", "svc-audit", "--username", "CONTOSO\\svc-audit"),
@@ -167,6 +170,7 @@ def test_every_state_changing_command_writes_one_audit_row(inventory, settings):
         ("add_cluster", "169.254.169.254", "--run-as", inventory.runas.name),
         ("add_update_server", "127.0.0.1", "--run-as", inventory.runas.name),
         ("add_deployment_server", "127.0.0.1", "--run-as", inventory.runas.name),
+        ("sync_updates",),
     ]
     for command in commands:
         rows = run_command(*command, stdin="S3cret-typed-in\n" if command[0] == "add_runas" else None)
