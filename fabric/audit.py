@@ -71,7 +71,8 @@ def record(request, action: str, obj, detail: str = "", user=None, *, object_typ
         object_repr = object_repr or str(obj)
     return AuditEntry.objects.create(
         user=user,
-        username=user.get_username() if user else "system",
+        # No user: a command or job ("system"), or someone not signed in ("anonymous", a failed sign-in).
+        username=user.get_username() if user else ("anonymous" if request is not None else "system"),
         action=action,
         object_type=object_type,
         object_id=str(getattr(obj, "pk", "") or ""),
