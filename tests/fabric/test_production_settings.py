@@ -16,7 +16,7 @@ from jobs.routing import allowed_origin
 
 BASE = settings.BASE_DIR
 SECRET = "x" * 20 + "production-secret-key-with-enough-entropy-0123456789"
-COMMANDS = sorted(p.stem for p in (BASE / "fabric" / "management" / "commands").glob("[a-z]*.py"))
+COMMANDS = sorted(p.stem for p in BASE.glob("*/management/commands/[a-z]*.py")) + ["migrate", "qcluster"]
 
 
 def manage(*args, var_dir, extra=None, stdin=None) -> subprocess.CompletedProcess:
