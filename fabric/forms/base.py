@@ -9,6 +9,14 @@ ENDPOINT_FIELDS = ["address", "winrm_port", "winrm_https", "winrm_transport", "c
 ADDRESS_FIELDS = ("address", "bmc_address")
 
 
+def explain_connection_policy(form) -> None:
+    """Say on the form, before anyone tries, what the installation does not allow."""
+    if "allow_insecure" in form.fields and not insecure_winrm_allowed():
+        form.fields["allow_insecure"].help_text = (
+            "Not available: this installation allows only HTTPS with NTLM, Kerberos or CredSSP "
+            "(FERRY_ALLOW_INSECURE_WINRM is off).")
+
+
 def add_connection_policy_errors(form, data: dict) -> None:
     """What the installation refuses whatever the machine's settings: insecure WinRM and
     loopback/link-local/metadata addresses, unless FERRY_ALLOW_INSECURE_WINRM is on."""
@@ -42,6 +50,7 @@ class FabricForm(forms.ModelForm):
                 field.queryset = RunAsAccount.objects.defer("password")
             if isinstance(field.widget, forms.Textarea):
                 field.widget.attrs.setdefault("rows", 3)
+        explain_connection_policy(self)
         group_fields = [n for n in ("host_group", "parent") if n in self.fields]
         if not group_fields:
             return

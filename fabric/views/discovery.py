@@ -14,7 +14,7 @@ from django.views.generic import FormView
 from fabric.audit import record
 from fabric.agents.connection import insecure_winrm_allowed
 from fabric.choices import AuditAction, WinRMTransport
-from fabric.forms.base import add_connection_policy_errors
+from fabric.forms.base import add_connection_policy_errors, explain_connection_policy
 from fabric.inventory.jobs import submit_discovery, submit_refresh
 from fabric.models import Cluster, Host, HostGroup, RunAsAccount
 from fabric.models.grouptree import GroupTree
@@ -40,6 +40,10 @@ class MachineForm(forms.Form):
                               help_text="Empty: the system trust store")
     allow_insecure = forms.BooleanField(
         required=False, help_text="Allow Basic authentication or plain HTTP to this machine (labs only)")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        explain_connection_policy(self)
 
     def clean(self):
         data = super().clean()

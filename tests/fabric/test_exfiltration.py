@@ -127,6 +127,8 @@ def test_discovery_over_http_is_refused_when_the_installation_does_not_allow_it(
     assert response.status_code == 200
     errors = response.context["form"].errors
     assert "winrm_https" in errors and "allow_insecure" in errors
+    form_page = admin_client_ferry.get(reverse("fabric:host_add")).content.decode()
+    assert "Not available: this installation allows only HTTPS" in form_page
 
 
 def test_a_password_that_looks_like_ciphertext_is_encrypted_like_any_other(admin_client_ferry, settings, db):
