@@ -1,5 +1,7 @@
 """The role walk over every URL pattern of the project and every websocket route: anonymous is
 sent to sign in (or refused), a viewer's POST changes nothing anywhere."""
+import re
+
 import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
@@ -25,8 +27,6 @@ def every_pattern(patterns=None, prefix="", namespace=""):
 
 def concrete(route: str) -> str:
     """`fabric/servers/<int:pk>/edit/` → `/fabric/servers/1/edit/` (the role is checked before the object)."""
-    import re
-
     return "/" + re.sub(r"<(?:\w+:)?\w+>", "1", route)
 
 
