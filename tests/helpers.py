@@ -26,10 +26,13 @@ def require_binary(name: str) -> str:
 
 
 def database_text() -> str:
-    """Every row of every table as text, to search for a planted secret."""
-    from django.apps import apps
+    """Every row of every table as stored (raw SQL: encrypted fields stay ciphertext), to search for
+    a planted secret."""
+    from django.db import connection
 
     rows = []
-    for model in apps.get_models():
-        rows += [repr(row) for row in model._base_manager.values_list()]
+    with connection.cursor() as cursor:
+        for table in connection.introspection.table_names():
+            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
+            rows += [repr(row) for row in cursor.fetchall()]
     return "\n".join(rows)
