@@ -8,18 +8,26 @@ def quick_passwords(settings):
 
 
 @pytest.fixture
-def lab(transactional_db, settings, monkeypatch):
+def lab_topology():
+    """The topology the `lab` fixture starts (a test module may override it)."""
+    from tests.compliance.labenv import TOPOLOGY
+
+    return TOPOLOGY
+
+
+@pytest.fixture
+def lab(transactional_db, settings, monkeypatch, lab_topology):
     """The compliance lab (a fresh one per test: remediation changes it) and fast job timings."""
     from django.contrib.auth.models import Group
 
     from lab.testing import LabProcess
-    from tests.compliance.labenv import SPEED, TOPOLOGY
+    from tests.compliance.labenv import SPEED
     from tests.jobs.conftest import FAST
 
     for role in ("viewer", "operator", "administrator"):
         Group.objects.get_or_create(name=role)
     settings.FERRY_JOBS = dict(FAST)
     monkeypatch.setenv("FERRY_COMPLIANCE_POLL_SECONDS", "0.05")
-    with LabProcess(TOPOLOGY, speed=SPEED) as running:
+    with LabProcess(lab_topology, speed=SPEED) as running:
         yield running
         running.assert_invariants_held()
