@@ -201,7 +201,8 @@ class MigrationOps:
 
         A VM that cannot move leaves DrainStatus Failed and the node paused, and the cmdlet still
         returns without an error (the caller must read DrainStatus; unconfirmed whether Windows also
-        writes an error). -ForceDrain saves such a VM instead and the drain completes."""
+        writes an error). With -ForceDrain such a VM is stopped and moved as a failed role, and the
+        drain completes."""
         with self.lock:
             cluster = self.clusters[cluster_key]
             host = self.hosts[host_key]
@@ -231,11 +232,8 @@ class MigrationOps:
                     with self.lock:
                         vm.drained_from = host_key
                 except OperationError as error:
-                    with self.change():
-                        if force and vm.id in host.vms and vm.in_memory:
-                            vm.state = "Saved"
-                            vm.started_at = None
-                            self.event("vm-saved-by-force-drain", vm=vm.name, node=host.name)
+                    if force:
+                        self._force_off(cluster, host, vm)
                     with lock:
                         failures.append(f"{vm.name}: {error.message}")
                 finally:
@@ -251,6 +249,20 @@ class MigrationOps:
             if host.paused and host.cluster == cluster_key:
                 host.drain_status = DRAIN_FAILED if failures and not force else DRAIN_COMPLETED
             self.event("drain-finished", node=host.name, failures=failures)
+
+    def _force_off(self, cluster: Cluster, host: Host, vm: VM) -> None:
+        """-ForceDrain: a role that cannot move is stopped and moved to another node as a failed role."""
+        with self.change():
+            if vm.id not in host.vms:
+                return
+            if vm.in_memory:
+                vm.state, vm.started_at = "Off", None
+                self.invariants.record("vm-crashed", vm.name, f"VM {vm.name} could not be moved off {host.name}; "
+                                                              f"-ForceDrain stopped it")
+            others = [h for h in self.members(cluster, (NODE_UP,)) if h is not host]
+            if others:
+                self._transfer(host, others[0], vm)
+            self.event("vm-stopped-by-force-drain", vm=vm.name, node=host.name)
 
     def resume_node(self, cluster_key: str, host_key: str, failback: str = "NoFailback") -> None:
         with self.change():

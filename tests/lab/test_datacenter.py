@@ -143,6 +143,14 @@ def test_a_failed_drain_returns_and_leaves_the_node_paused_with_drain_failed(dc)
     assert "t-vm3" in finished[-1]["failures"][0]
 
 
+def test_a_force_drain_stops_what_cannot_move_and_pauses_anyway(dc):
+    dc.add_fault({"kind": "migration_fails", "vm": "t-vm3"})
+    dc.pause_node("TCL19", "T19-N2", drain=True, force=True, wait=True)
+    assert dc.hosts["T19-N2"].paused and dc.hosts["T19-N2"].drain_status == 2      # Completed
+    assert owner(dc, "t-vm3") != "T19-N2" and dc.find_vm("t-vm3")[1].state == "Off"   # a failed role elsewhere
+    assert rules(dc) == ["vm-crashed"]
+
+
 def test_resume_with_immediate_failback_brings_the_drained_vms_home(dc):
     dc.pause_node("TCL19", "T19-N2", drain=True, wait=True)
     dc.resume_node("TCL19", "T19-N2", "Immediate")
