@@ -310,5 +310,6 @@ def cluster_inventory(conn: Connection) -> dict:
 __all__ = [
     "ClusterGroup", "ClusterInfo", "ClusterNode", "NetworkInterface", "add_node", "cluster_inventory",
     "get_cluster", "get_cluster_groups", "get_cluster_network_interfaces", "get_cluster_node",
-    "get_cluster_nodes", "get_vm_roles", "move_vm_role", "remove_node", "resume_node", "suspend_node", "update_functional_level",
+    "get_cluster_nodes", "get_vm_roles", "move_vm_role", "remove_node", "resume_node", "suspend_node",
+    "update_functional_level",
 ]

@@ -94,7 +94,8 @@ def test_get_vm_by_id_is_its_own_parameter_set(lab):
     assert ps(lab, "T19-N1", f"(Get-VM -Id '{vm_id}').Name | ConvertTo-Json") == "t-vm2"
     assert ps(lab, "T19-N1", f"(Get-VM -Id '{{{vm_id.upper()}}}').Name | ConvertTo-Json") == "t-vm2"
     code, _, err = lab.run_ps("T19-N3", IDIOM + f"Get-VM -Id '{vm_id}'")  # t-vm2 runs on T19-N1
-    assert code == 1 and f'with id "{vm_id}"' in err and "InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM" in err
+    assert code == 1 and f'with id "{vm_id}"' in err
+    assert "InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM" in err
     code, _, err = lab.run_ps("T19-N1", IDIOM + "Get-VM -Id t-vm2")
     assert code == 1 and "CannotConvertArgumentNoMessage" in err and "System.Guid" in err
     code, _, err = lab.run_ps("T19-N1", IDIOM + f"Get-VM -Name t-vm2 -Id '{vm_id}'")
