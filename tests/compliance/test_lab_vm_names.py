@@ -3,8 +3,9 @@
 id, so remediating a node touches only the VMs it means to."""
 import pytest
 
-from compliance.orchestration import submit_cluster_remediation
+from compliance.orchestration import submit_cluster_remediation, submit_host_remediation
 from compliance.remediation import RemediationOptions
+from fabric.models import Host
 
 from .labenv import TOPOLOGY, Watcher, bring_in, describe, finish, scan_all
 
@@ -18,6 +19,10 @@ RENAMED = {
     '{ name = "r-app3", owner = "R-N1", memory_gb = 4.0 }': '{ name = "db[1]", owner = "R-N1", memory_gb = 4.0 }',
     '{ name = "r-old1", owner = "R-N4", memory_gb = 4.0, state = "Off" }':
         '{ name = "db1", owner = "R-N1", memory_gb = 4.0, state = "Off" }',
+    # the standalone host: lone[1] runs, lone1 (which lone[1] selects by name) is off
+    '{ name = "r-lone1", memory_gb = 4.0, highly_available = false }':
+        '{ name = "lone[1]", memory_gb = 4.0, highly_available = false }, '
+        '{ name = "lone1", memory_gb = 2.0, highly_available = false, state = "Off" }',
 }
 POWER_EVENTS = {"vm-start", "vm-save", "vm-stop", "vm-turnoff", "vm-suspend", "vm-resume"}
 
@@ -57,3 +62,16 @@ def test_remediation_touches_only_the_vm_it_means(lab, save_state):
     else:
         assert interrupted == {} and "web*" not in powered  # live-migrated away and back, never stopped
     lab.assert_invariants_held()
+
+
+def test_a_standalone_host_saves_and_starts_only_the_vm_it_means(lab):
+    bring_in(lab)
+    scan_all()
+    before = vms(lab)
+    assert before["lone[1]"] == ("Running", "R-SA1") and before["lone1"] == ("Off", "R-SA1")
+    since = lab.control("GET", "/events?since=0")["last"]
+    job = finish(submit_host_remediation([Host.objects.get(name="R-SA1")], RemediationOptions())[0])
+    assert job.status == "succeeded", describe(job)
+    assert vms(lab) == before
+    powered = [(e["event"], e["vm"]) for e in lab.events(since) if e["event"] in POWER_EVENTS]
+    assert powered == [("vm-save", "lone[1]"), ("vm-start", "lone[1]")]
