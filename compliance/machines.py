@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from fabric import agents
-from fabric.choices import VM_IN_MEMORY
+from fabric.choices import VM_IN_MEMORY, VMState
 from fabric.models import Cluster, Host
 from fabric.planner import PlanHost, PlanVM
 
@@ -59,7 +59,8 @@ class LiveCluster:
             for name, state in sorted(self.nodes.items())
         ]
         plan_vms = [PlanVM(vm.name, vm.memory_bytes, vm.owner, running=vm.state in VM_IN_MEMORY,
-                           highly_available=vm.highly_available, id=vm.id) for vm in self.vms]
+                           highly_available=vm.highly_available, id=vm.id, paused=vm.state == VMState.PAUSED)
+                    for vm in self.vms]
         return plan_hosts, plan_vms
 
 

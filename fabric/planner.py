@@ -11,7 +11,8 @@ Rules:
 - no host may end up with more running-VM memory than its memory (minus a reserve);
 - the cluster keeps a node majority with one node out;
 - running VMs that are not highly available cannot be live-migrated by the cluster: they are
-  saved and started again on the same node (as in save-state mode).
+  saved and started again on the same node (as in save-state mode);
+- a paused VM is saved too, and paused again once it is started (it is not live-migrated).
 """
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class PlanVM:
     running: bool = True  # holds its memory: Running (or Paused)
     highly_available: bool = True
     id: str = ""  # the VM's GUID, what every operation selects it by (a name can read as a wildcard)
+    paused: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,7 @@ def plan_evacuation(
     problems = []
     incoming = {h.name: 0 for h in targets}
     for vm in leaving:
-        if save_state or not vm.highly_available:
+        if save_state or not vm.highly_available or vm.paused:
             evacuation.to_save.append(vm)
             continue
         best, best_free = None, None

@@ -147,6 +147,8 @@ def evacuate_cluster_node(ctx, node: NodeTarget, save_state: bool) -> str:
         rollback_pause(ctx, node)
         raise StepFailed("; ".join(failures) + f". {name} was resumed; the VMs already moved stay where they are.")
     if plan.to_save:
+        paused = sorted({*ctx.step.data.get("paused", []), *(vm.id for vm in plan.to_save if vm.paused)})
+        ctx.save_checkpoint(paused=paused)
         saved.update(save_vms(ctx, node.host, {vm.id: vm.name for vm in plan.to_save}))
         ctx.save_checkpoint(saved=saved)
     left = [vm for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state in VM_IN_MEMORY]
@@ -179,8 +181,9 @@ def vm_roles(cluster: Cluster, vm_ids, conn: agents.Connection | None = None) ->
     return agents.cluster.get_vm_roles(conn, list(vm_ids))
 
 
-def return_vms(ctx, node: NodeTarget, moved: dict, saved: dict[str, str]) -> str:
-    """Live-migrate back the VMs that left the node; start the ones that were saved."""
+def return_vms(ctx, node: NodeTarget, moved: dict, saved: dict[str, str], paused=()) -> str:
+    """Live-migrate back the VMs that left the node; start the ones that were saved (and pause again
+    those that were paused)."""
     conn = cluster_connection(node.cluster)
     state = agents.cluster.get_cluster_node(conn, node.name).state
     if state != "Up":
@@ -195,7 +198,7 @@ def return_vms(ctx, node: NodeTarget, moved: dict, saved: dict[str, str]) -> str
             moves.append(Move(vm_name, role.owner_node, node.name, memory, vm_id))
     capacity = node.host.memory_bytes or 0
     here = sum(vm.memory_assigned or vm.memory_startup
-               for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state == "Running")
+               for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state in VM_IN_MEMORY)
     load = here + sum(m.memory_bytes for m in moves)
     if capacity and load > capacity:
         raise StepFailed(f"Bringing the VMs back would put {gib(load)} on {node.name}, which has {gib(capacity)}.",
@@ -203,14 +206,15 @@ def return_vms(ctx, node: NodeTarget, moved: dict, saved: dict[str, str]) -> str
     limits = dict(node.cluster.nodes.values_list("name", "live_migration_limit"))
     failures = run_migrations(ctx, sorted(moves, key=lambda m: (-m.memory_bytes, m.vm)), limits, conn,
                               lambda move: None)
-    started = start_saved(ctx, node, saved, roles)
+    started = start_saved(ctx, node, saved, roles, paused)
     if failures:
         raise StepFailed("; ".join(failures))
     return f"{len(moves)} VMs back on {node.name}" + (f"; started {', '.join(started)}" if started else "")
 
 
-def start_saved(ctx, node: NodeTarget, saved: dict[str, str], roles: dict | None) -> list[str]:
-    """Start the saved VMs (id → name): a clustered one where its role is now, a standalone one on the node."""
+def start_saved(ctx, node: NodeTarget, saved: dict[str, str], roles: dict | None, paused=()) -> list[str]:
+    """Start the saved VMs (id → name): a clustered one where its role is now, a standalone one on the
+    node. Those in `paused` (ids) were paused before they were saved: they are paused again."""
     started = []
     for vm_id, vm_name in saved.items():
         owner = node.host
@@ -220,9 +224,15 @@ def start_saved(ctx, node: NodeTarget, saved: dict[str, str], roles: dict | None
                 continue
             owner = node.cluster.nodes.filter(name__iexact=role.owner_node).first() or node.host
         ctx.ensure_lease()
-        result = agents.hyperv.start_vm(host_connection(owner), vm_id, name=vm_name)
+        conn = host_connection(owner)
+        result = agents.hyperv.start_vm(conn, vm_id, name=vm_name)
         if result.state != "Running":
             raise StepFailed(f"VM {vm_name} is {result.state} after Start-VM on {owner.name}.")
         started.append(vm_name)
         ctx.log(f"Started {vm_name} on {owner.name}.")
+        if vm_id in paused:
+            state = agents.hyperv.suspend_vm(conn, vm_id, name=vm_name).state
+            ctx.log(f"Paused {vm_name} again, as it was before the remediation." if state == "Paused" else
+                    f"{vm_name} was paused before the remediation but is {state} now.",
+                    "info" if state == "Paused" else "warning")
     return started

@@ -118,6 +118,12 @@ def start_vm(conn: Connection, vm_id: str, *, name: str = "", timeout: float = 9
     return _vm_action(conn, vm_id, f"Start-VM {name or vm_id}", act, timeout)
 
 
+def suspend_vm(conn: Connection, vm_id: str, *, name: str = "", timeout: float = 300) -> VirtualMachineInfo:
+    """Pause a running VM (Suspend-VM); no-op in any other state."""
+    act = "if ([string]$vm.State -eq 'Running') { $vm | Suspend-VM }"
+    return _vm_action(conn, vm_id, f"Suspend-VM {name or vm_id}", act, timeout)
+
+
 def stop_vm(conn: Connection, vm_id: str, *, name: str = "", mode: str = "ShutDown",
             timeout: float = 900) -> VirtualMachineInfo:
     """Stop a VM: ShutDown (guest shutdown), TurnOff (cut power) or Save. No-op when already off."""
@@ -136,4 +142,5 @@ def get_vm_host(conn: Connection) -> VMHostInfo:
 
 __all__ = [
     "VMHostInfo", "VirtualMachineInfo", "get_vm", "get_vm_host", "get_vms", "save_vm", "start_vm", "stop_vm",
+    "suspend_vm",
 ]

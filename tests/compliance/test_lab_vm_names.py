@@ -11,12 +11,14 @@ from .labenv import TOPOLOGY, Watcher, bring_in, describe, finish, scan_all
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
-# R-N1 (needs updates) runs web* and db[1]; web1 and db1, which those names also match, are off.
+# R-N1 (needs updates) runs web* and db[1]; web1 and db1, which those names also match, are off;
+# paused? is paused: it is saved, and paused again once it is back.
 RENAMED = {
     '{ name = "r-app1", owner = "R-N1", memory_gb = 8.0 }': '{ name = "web*", owner = "R-N1", memory_gb = 8.0 }',
     '{ name = "r-app2", owner = "R-N1", memory_gb = 4.0 }':
         '{ name = "web1", owner = "R-N1", memory_gb = 4.0, state = "Off" }',
-    '{ name = "r-app3", owner = "R-N1", memory_gb = 4.0 }': '{ name = "db[1]", owner = "R-N1", memory_gb = 4.0 }',
+    '{ name = "r-app3", owner = "R-N1", memory_gb = 4.0 }': '{ name = "db[1]", owner = "R-N1", memory_gb = 4.0 }, '
+        '{ name = "paused?", owner = "R-N1", memory_gb = 2.0, state = "Paused" }',
     '{ name = "r-old1", owner = "R-N4", memory_gb = 4.0, state = "Off" }':
         '{ name = "db1", owner = "R-N1", memory_gb = 4.0, state = "Off" }',
     # the standalone host: lone[1] runs, lone1 (which lone[1] selects by name) is off
@@ -61,6 +63,8 @@ def test_remediation_touches_only_the_vm_it_means(lab, save_state):
         assert set(interrupted) == {"web*", "db[1]"} and {"web*", "db[1]"} <= powered
     else:
         assert interrupted == {} and "web*" not in powered  # live-migrated away and back, never stopped
+    assert [e["event"] for e in lab.events(since) if e.get("vm") == "paused?" and e["event"] in POWER_EVENTS] == [
+        "vm-save", "vm-start", "vm-suspend"]
     lab.assert_invariants_held()
 
 

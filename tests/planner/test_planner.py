@@ -108,3 +108,11 @@ def test_moves_and_saves_carry_the_vm_id_so_no_step_selects_a_vm_by_a_name_patte
     assert [(m.vm, m.vm_id) for m in evacuation.moves] == [("web*", "6f1c0b6e-0000-4000-8000-000000000001")]
     assert [(v.name, v.id) for v in evacuation.to_save] == [("db[1]", "6f1c0b6e-0000-4000-8000-000000000002")]
     assert evacuation.saved == ["db[1]"]
+
+
+def test_a_paused_vm_holds_its_memory_and_is_saved_not_live_migrated():
+    hosts = [PlanHost("n1", 64 * GiB), PlanHost("n2", 64 * GiB)]
+    vms = [PlanVM("held", 8 * GiB, "n1", paused=True, id="6f1c0b6e-0000-4000-8000-000000000004"),
+           PlanVM("busy", 60 * GiB, "n2")]
+    evacuation = plan_evacuation("n1", hosts, vms)
+    assert evacuation.moves == [] and [v.id for v in evacuation.to_save] == ["6f1c0b6e-0000-4000-8000-000000000004"]
