@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 demo: install
-	FERRY_DEMO=1 $(BIN)/python manage.py demo
+	FERRY_DEMO=1 FERRY_ALLOW_INSECURE_WINRM=1 $(BIN)/python manage.py demo
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from fabric import agents
+from fabric.choices import VM_IN_MEMORY, VMState
 from fabric.models import Cluster, Host
 from fabric.planner import PlanHost, PlanVM
 
@@ -40,6 +41,7 @@ class LiveVM:
     state: str
     memory_bytes: int
     highly_available: bool
+    id: str = ""
 
 
 @dataclass
@@ -56,8 +58,9 @@ class LiveCluster:
                      self.hosts[name].live_migration_limit if name in self.hosts else 1, state)
             for name, state in sorted(self.nodes.items())
         ]
-        plan_vms = [PlanVM(vm.name, vm.memory_bytes, vm.owner, running=vm.state == "Running",
-                           highly_available=vm.highly_available) for vm in self.vms]
+        plan_vms = [PlanVM(vm.name, vm.memory_bytes, vm.owner, running=vm.state in VM_IN_MEMORY,
+                           highly_available=vm.highly_available, id=vm.id, paused=vm.state == VMState.PAUSED)
+                    for vm in self.vms]
         return plan_hosts, plan_vms
 
 
@@ -77,6 +80,7 @@ def read_live_cluster(cluster: Cluster, *, avoid: str = "") -> LiveCluster:
     with ThreadPoolExecutor(max_workers=max(1, min(8, len(readable)))) as pool:
         for name, found in pool.map(vms_of, readable):
             for vm in found:
-                vms.append(LiveVM(vm.name, name, vm.state, vm.memory_assigned or vm.memory_startup, vm.is_clustered))
+                vms.append(LiveVM(vm.name, name, vm.state, vm.memory_assigned or vm.memory_startup, vm.is_clustered,
+                                  vm.id))
     return LiveCluster(nodes=nodes, vms=vms, hosts={name: hosts[by_lower[name.lower()]] for name in nodes
                                                      if name.lower() in by_lower})

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from compliance.choices import ComplianceState
 from compliance.models import HostCompliance
-from fabric.choices import NodeState, VMState
+from fabric.choices import VM_IN_MEMORY, NodeState, VMState
 from fabric.models import Cluster, Host, VirtualMachine
 from fabric.planner import PlanHost, PlanRefused, PlanVM, RollingPlan, plan_rolling, quorum_problem
 
@@ -88,8 +88,8 @@ def plan_inputs(hosts: list[Host], vms: list[VirtualMachine]) -> tuple[list[Plan
         for h in hosts
     ]
     plan_vms = [
-        PlanVM(vm.name, vm.memory_bytes, names[vm.host_id], running=vm.state == VMState.RUNNING,
-               highly_available=vm.highly_available)
+        PlanVM(vm.name, vm.memory_bytes, names[vm.host_id], running=vm.state in VM_IN_MEMORY,
+               highly_available=vm.highly_available, id=str(vm.vm_id), paused=vm.state == VMState.PAUSED)
         for vm in vms if vm.host_id in names
     ]
     return plan_hosts, plan_vms

@@ -6,15 +6,23 @@ layer: enough for the demo and the tests. Production sets PostgreSQL and Redis.
 import json
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+import config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
+# var/ holds the keys of a demo, the SQLite file and runtime files: only Ferry's user may read it.
 VAR_DIR = Path(os.environ.get("FERRY_VAR_DIR", BASE_DIR / "var"))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+try:
+    VAR_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    VAR_DIR.chmod(0o700)
+except OSError as exc:
+    raise ImproperlyConfigured(f"FERRY_VAR_DIR {VAR_DIR} must be a folder Ferry's user owns: {exc}") from exc
 
 
 def env_bool(name: str, default: bool = False) -> bool:
@@ -22,6 +30,16 @@ def env_bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEMO = env_bool("FERRY_DEMO")
+TESTING = "PYTEST_VERSION" in os.environ
+# Production is everything that is neither the demo nor a test run: its defaults are the safe ones.
+PRODUCTION = not (DEMO or TESTING)
 
 
 def _load_keys() -> tuple[str, str]:
@@ -34,7 +52,9 @@ def _load_keys() -> tuple[str, str]:
     encryption_key = os.environ.get("FERRY_ENCRYPTION_KEY")
     if secret_key and encryption_key:
         return secret_key, encryption_key
-    if not (env_bool("FERRY_DEMO") or "PYTEST_VERSION" in os.environ):
+    if PRODUCTION:
+        if config.HELP_ONLY:
+            return "", ""  # Django refuses an empty SECRET_KEY as soon as anything uses it
         raise ImproperlyConfigured(
             "FERRY_SECRET_KEY and FERRY_ENCRYPTION_KEY must be set "
             "(generate one with: python -c 'from cryptography.fernet import Fernet; "
@@ -53,12 +73,18 @@ def _load_keys() -> tuple[str, str]:
 
 SECRET_KEY, FERRY_ENCRYPTION_KEY = _load_keys()
 DEBUG = env_bool("FERRY_DEBUG")
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("FERRY_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
-if "PYTEST_VERSION" in os.environ:
+ALLOWED_HOSTS = env_list("FERRY_ALLOWED_HOSTS", "127.0.0.1,localhost")
+# Origins (scheme://host[:port]) allowed to post forms and open websockets besides the page's own.
+CSRF_TRUSTED_ORIGINS = env_list("FERRY_CSRF_TRUSTED_ORIGINS")
+if TESTING:
     ALLOWED_HOSTS.append("testserver")
-CSRF_TRUSTED_ORIGINS = [
-    o.strip() for o in os.environ.get("FERRY_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
-]
+    CSRF_TRUSTED_ORIGINS.append("http://testserver")
+
+# Basic authentication, plain HTTP and machines on loopback, link-local or cloud-metadata
+# addresses: only when the installation allows it (the lab lives on loopback and speaks HTTP).
+FERRY_ALLOW_INSECURE_WINRM = env_bool("FERRY_ALLOW_INSECURE_WINRM", default=not PRODUCTION)
+# Reverse proxies (addresses or networks) whose X-Forwarded-For names the client in the audit log.
+FERRY_TRUSTED_PROXIES = env_list("FERRY_TRUSTED_PROXIES")
 
 INSTALLED_APPS = [
     "daphne",
@@ -71,6 +97,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "channels",
     "django_q",
+    "axes",
     "django_htmx",
     "template_partials",
     "django_tables2",
@@ -93,6 +120,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "fabric.audit.AuditRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -115,7 +144,12 @@ TEMPLATES = [
     },
 ]
 
-_default_db = f"sqlite:///{VAR_DIR / 'ferry.sqlite3'}"
+_sqlite_file = VAR_DIR / "ferry.sqlite3"
+_default_db = f"sqlite:///{_sqlite_file}"
+if "DATABASE_URL" not in os.environ:
+    # Created here, owner-only, before SQLite would create it with the umask's permissions.
+    os.close(os.open(_sqlite_file, os.O_WRONLY | os.O_CREAT, 0o600))
+    _sqlite_file.chmod(0o600)
 DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", _default_db), conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A web process runs all websocket database work on one thread; opening a connection for each
@@ -160,9 +194,25 @@ Q_CLUSTER = {
 }
 
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out user and address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# At most 5 failures for one user name from one address, then locked out for the cool-off.
+AXES_FAILURE_LIMIT = 5
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("FERRY_LOCKOUT_MINUTES", "15")))
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "fabric.views.login.locked_out"
+AXES_CLIENT_IP_CALLABLE = "fabric.audit.client_address"
+AXES_VERBOSE = False  # Ferry logs failed logins itself, without the submitted password
+SESSION_COOKIE_AGE = int(float(os.environ.get("FERRY_SESSION_HOURS", "8")) * 3600)
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "fabric:server_list"
 LOGOUT_REDIRECT_URL = "login"
@@ -182,8 +232,17 @@ DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table"}
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("FERRY_SECURE_COOKIES")
+SESSION_COOKIE_SECURE = env_bool("FERRY_SECURE_COOKIES", default=PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = env_bool("FERRY_SSL_REDIRECT", default=PRODUCTION)
+SECURE_HSTS_SECONDS = int(os.environ.get("FERRY_HSTS_SECONDS", "31536000" if PRODUCTION else "0"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("FERRY_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("FERRY_HSTS_PRELOAD", default=True)
+if env_bool("FERRY_BEHIND_TLS_PROXY"):
+    # Only behind a proxy that always sets (and never forwards a client's) X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# django-q2's admin pages let a superuser schedule any Python function on the workers.
+FERRY_ADMIN_TASK_PAGES = env_bool("FERRY_ADMIN_TASK_PAGES", default=not PRODUCTION)
 
 LOGGING = {
     "version": 1,

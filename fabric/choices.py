@@ -44,6 +44,10 @@ class VMState(models.TextChoices):
     OTHER = "Other", "Other"
 
 
+# A VM in these states holds its host's memory: it must be moved or saved before the host restarts.
+VM_IN_MEMORY = (VMState.RUNNING, VMState.PAUSED)
+
+
 class BMCProtocol(models.TextChoices):
     IPMI = "ipmi", "IPMI 2.0"
 

@@ -15,6 +15,14 @@ class SecretError(Exception):
     pass
 
 
+class Ciphertext(str):
+    """A value that is already encrypted (what `rotate` returns): stored as it is.
+
+    Only this type bypasses encryption. A plain string that merely looks like ciphertext (someone
+    typed `$enc$v1$...` as a password) is a secret like any other and gets encrypted.
+    """
+
+
 def _fernet() -> MultiFernet:
     keys = [k.strip() for k in settings.FERRY_ENCRYPTION_KEY.split(",") if k.strip()]
     try:
@@ -36,9 +44,9 @@ def decrypt(stored: str) -> str:
         raise SecretError("stored secret cannot be decrypted with FERRY_ENCRYPTION_KEY") from exc
 
 
-def rotate(stored: str) -> str:
+def rotate(stored: str) -> Ciphertext:
     """Re-encrypt under the first key."""
-    return PREFIX + _fernet().rotate(stored[len(PREFIX):].encode()).decode()
+    return Ciphertext(PREFIX + _fernet().rotate(stored[len(PREFIX):].encode()).decode())
 
 
 class EncryptedTextField(models.TextField):
@@ -53,6 +61,6 @@ class EncryptedTextField(models.TextField):
         value = super().get_prep_value(value)
         if value in (None, ""):
             return value
-        if value.startswith(PREFIX):
-            return value
+        if isinstance(value, Ciphertext):
+            return str(value)
         return encrypt(value)

@@ -11,7 +11,8 @@ Rules:
 - no host may end up with more running-VM memory than its memory (minus a reserve);
 - the cluster keeps a node majority with one node out;
 - running VMs that are not highly available cannot be live-migrated by the cluster: they are
-  saved and started again on the same node (as in save-state mode).
+  saved and started again on the same node (as in save-state mode);
+- a paused VM is saved too, and paused again once it is started (it is not live-migrated).
 """
 from __future__ import annotations
 
@@ -33,8 +34,10 @@ class PlanVM:
     name: str
     memory_bytes: int
     owner: str
-    running: bool = True
+    running: bool = True  # holds its memory: Running (or Paused)
     highly_available: bool = True
+    id: str = ""  # the VM's GUID, what every operation selects it by (a name can read as a wildcard)
+    paused: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,14 +46,19 @@ class Move:
     source: str
     target: str
     memory_bytes: int
+    vm_id: str = ""
 
 
 @dataclass
 class NodeEvacuation:
     node: str
     moves: list[Move] = field(default_factory=list)
-    saved: list[str] = field(default_factory=list)  # saved on the node and started again after
+    to_save: list[PlanVM] = field(default_factory=list)  # saved on the node and started again after
     load_after: dict[str, int] = field(default_factory=dict)  # running-VM memory per host while the node is out
+
+    @property
+    def saved(self) -> list[str]:
+        return [vm.name for vm in self.to_save]
 
     def migration_order(self) -> list[Move]:
         """Largest first: keeps the source's migration slots busy and ends on the small VMs."""
@@ -111,8 +119,8 @@ def plan_evacuation(
     problems = []
     incoming = {h.name: 0 for h in targets}
     for vm in leaving:
-        if save_state or not vm.highly_available:
-            evacuation.saved.append(vm.name)
+        if save_state or not vm.highly_available or vm.paused:
+            evacuation.to_save.append(vm)
             continue
         best, best_free = None, None
         for target in targets:
@@ -129,7 +137,7 @@ def plan_evacuation(
             continue
         load[best.name] += vm.memory_bytes
         incoming[best.name] += 1
-        evacuation.moves.append(Move(vm.name, node, best.name, vm.memory_bytes))
+        evacuation.moves.append(Move(vm.name, node, best.name, vm.memory_bytes, vm.id))
     if problems:
         raise PlanRefused(problems)
     load[node] = 0  # moved away or saved

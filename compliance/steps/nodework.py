@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from compliance.evacuation import run_moves
 from compliance.machines import LiveCluster, cluster_connection, host_connection, read_live_cluster
 from fabric import agents
+from fabric.choices import VM_IN_MEMORY
 from fabric.models import Cluster, Host
 from fabric.planner import Move, PlanRefused, plan_evacuation, quorum_problem
 from jobs.engine import StepFailed
@@ -51,7 +52,7 @@ def limits_of(live: LiveCluster) -> dict[str, int]:
 
 
 def migrate(cluster_conn: agents.Connection, move: Move) -> None:
-    group = agents.cluster.move_vm_role(cluster_conn, move.vm, move.target, migration_type="Live")
+    group = agents.cluster.move_vm_role(cluster_conn, move.vm_id, move.target, name=move.vm, migration_type="Live")
     if group.owner_node.lower() != move.target.lower():
         raise agents.AgentError(f"the cluster reports {move.vm} on {group.owner_node or 'no node'} after the move")
 
@@ -75,15 +76,16 @@ def run_migrations(ctx, moves: list[Move], limits: dict[str, int], conn: agents.
     return failures
 
 
-def save_vms(ctx, host: Host, names: list[str]) -> list[str]:
+def save_vms(ctx, host: Host, vms: dict[str, str]) -> dict[str, str]:
+    """Save the VMs given as id → name on `host`; returns the saved ones (id → name)."""
     conn = host_connection(host)
-    saved = []
-    for name in names:
+    saved = {}
+    for vm_id, name in vms.items():
         ctx.ensure_lease()
-        vm = agents.hyperv.save_vm(conn, name)
+        vm = agents.hyperv.save_vm(conn, vm_id, name=name)
         if vm.state not in ("Saved", "Off"):
             raise StepFailed(f"VM {name} on {host.name} is {vm.state} after Save-VM; it must be saved before the host restarts.")
-        saved.append(name)
+        saved[vm_id] = name
         ctx.log(f"Saved {name} on {host.name}.")
     return saved
 
@@ -131,23 +133,25 @@ def evacuate_cluster_node(ctx, node: NodeTarget, save_state: bool) -> str:
     if live.nodes[name] == "Down":
         raise StepFailed(f"{name} is Down in the cluster: nothing can be moved off it.", retry=False)
     plan = plan_node(node, live, save_state)
-    moved = dict(ctx.step.data.get("moved", {}))
-    saved = list(ctx.step.data.get("saved", []))
+    moved = dict(ctx.step.data.get("moved", {}))  # VM id → [target, memory, name]
+    saved = dict(ctx.step.data.get("saved", {}))  # VM id → name
     pause(ctx, node, live)
     conn = node.cluster_conn(live)
 
     def record(move: Move):
-        moved[move.vm] = [move.target, move.memory_bytes]
+        moved[move.vm_id] = [move.target, move.memory_bytes, move.vm]
         ctx.save_checkpoint(moved=moved)
 
     failures = run_migrations(ctx, plan.migration_order(), limits_of(live), conn, record)
     if failures:
         rollback_pause(ctx, node)
         raise StepFailed("; ".join(failures) + f". {name} was resumed; the VMs already moved stay where they are.")
-    if plan.saved:
-        saved += [vm for vm in save_vms(ctx, node.host, plan.saved) if vm not in saved]
+    if plan.to_save:
+        paused = sorted({*ctx.step.data.get("paused", []), *(vm.id for vm in plan.to_save if vm.paused)})
+        ctx.save_checkpoint(paused=paused)
+        saved.update(save_vms(ctx, node.host, {vm.id: vm.name for vm in plan.to_save}))
         ctx.save_checkpoint(saved=saved)
-    left = [vm for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state == "Running"]
+    left = [vm for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state in VM_IN_MEMORY]
     if left:
         rollback_pause(ctx, node)
         raise StepFailed(f"{', '.join(vm.name for vm in left)} still run on {name} after the evacuation; "
@@ -171,30 +175,30 @@ def rollback_pause(ctx, node: NodeTarget) -> None:
         ctx.log(f"Could not resume {node.name} after the failed evacuation: {error}", "error")
 
 
-def vm_roles(cluster: Cluster, conn: agents.Connection | None = None) -> dict:
-    """The cluster's VM roles by lower-case name (owner node and state), in one round trip."""
+def vm_roles(cluster: Cluster, vm_ids, conn: agents.Connection | None = None) -> dict:
+    """The cluster roles of these VMs (owner node and state) by lower-case VM id, in one round trip."""
     conn = conn or cluster_connection(cluster)
-    return {g.name.lower(): g for g in agents.cluster.get_cluster_groups(conn) if g.group_type == "VirtualMachine"}
+    return agents.cluster.get_vm_roles(conn, list(vm_ids))
 
 
-def return_vms(ctx, node: NodeTarget, moved: dict, saved: list[str]) -> str:
-    """Live-migrate back the VMs that left the node; start the ones that were saved."""
+def return_vms(ctx, node: NodeTarget, moved: dict, saved: dict[str, str], paused=()) -> str:
+    """Live-migrate back the VMs that left the node; start the ones that were saved (and pause again
+    those that were paused)."""
     conn = cluster_connection(node.cluster)
     state = agents.cluster.get_cluster_node(conn, node.name).state
     if state != "Up":
         raise StepFailed(f"{node.name} is {state}: VMs return only to a node that is Up.")
-    roles = vm_roles(node.cluster, conn)
+    roles = vm_roles(node.cluster, [*moved, *saved], conn)
     moves = []
-    for vm_name, entry in moved.items():
-        memory = entry[1] if isinstance(entry, list) else 0
-        role = roles.get(vm_name.lower())
+    for vm_id, (_, memory, vm_name) in moved.items():
+        role = roles.get(vm_id.lower())
         if role is None:
             ctx.log(f"{vm_name} is no longer in the cluster; not brought back.", "warning")
         elif role.owner_node.lower() != node.name.lower() and role.state == "Online":
-            moves.append(Move(role.name, role.owner_node, node.name, memory))
+            moves.append(Move(vm_name, role.owner_node, node.name, memory, vm_id))
     capacity = node.host.memory_bytes or 0
     here = sum(vm.memory_assigned or vm.memory_startup
-               for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state == "Running")
+               for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state in VM_IN_MEMORY)
     load = here + sum(m.memory_bytes for m in moves)
     if capacity and load > capacity:
         raise StepFailed(f"Bringing the VMs back would put {gib(load)} on {node.name}, which has {gib(capacity)}.",
@@ -202,26 +206,33 @@ def return_vms(ctx, node: NodeTarget, moved: dict, saved: list[str]) -> str:
     limits = dict(node.cluster.nodes.values_list("name", "live_migration_limit"))
     failures = run_migrations(ctx, sorted(moves, key=lambda m: (-m.memory_bytes, m.vm)), limits, conn,
                               lambda move: None)
-    started = start_saved(ctx, node, saved, roles)
+    started = start_saved(ctx, node, saved, roles, paused)
     if failures:
         raise StepFailed("; ".join(failures))
     return f"{len(moves)} VMs back on {node.name}" + (f"; started {', '.join(started)}" if started else "")
 
 
-def start_saved(ctx, node: NodeTarget, saved: list[str], roles: dict | None) -> list[str]:
-    """Start the saved VMs: a clustered one where its role is now, a standalone one on the node."""
+def start_saved(ctx, node: NodeTarget, saved: dict[str, str], roles: dict | None, paused=()) -> list[str]:
+    """Start the saved VMs (id → name): a clustered one where its role is now, a standalone one on the
+    node. Those in `paused` (ids) were paused before they were saved: they are paused again."""
     started = []
-    for vm_name in saved:
+    for vm_id, vm_name in saved.items():
         owner = node.host
-        role = (roles or {}).get(vm_name.lower())
+        role = (roles or {}).get(vm_id.lower())
         if role is not None:
             if role.state == "Online":
                 continue
             owner = node.cluster.nodes.filter(name__iexact=role.owner_node).first() or node.host
         ctx.ensure_lease()
-        result = agents.hyperv.start_vm(host_connection(owner), vm_name)
+        conn = host_connection(owner)
+        result = agents.hyperv.start_vm(conn, vm_id, name=vm_name)
         if result.state != "Running":
             raise StepFailed(f"VM {vm_name} is {result.state} after Start-VM on {owner.name}.")
         started.append(vm_name)
         ctx.log(f"Started {vm_name} on {owner.name}.")
+        if vm_id in paused:
+            state = agents.hyperv.suspend_vm(conn, vm_id, name=vm_name).state
+            ctx.log(f"Paused {vm_name} again, as it was before the remediation." if state == "Paused" else
+                    f"{vm_name} was paused before the remediation but is {state} now.",
+                    "info" if state == "Paused" else "warning")
     return started

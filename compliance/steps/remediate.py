@@ -31,6 +31,7 @@ from compliance.steps.nodework import (
     vm_roles,
 )
 from fabric import agents
+from fabric.choices import VM_IN_MEMORY
 from fabric.models import Cluster, Host
 from jobs.engine import StepFailed, StepResult, register_step
 from jobs.models import JobStep
@@ -202,13 +203,15 @@ def evacuate_node(ctx) -> StepResult:
         if node.cluster is not None and not ctx.params.get("standalone"):
             return StepResult(evacuate_cluster_node(ctx, node, options.save_state))
         # a standalone host (or a cluster node chosen on its own): save what runs, then pause it
-        running = [vm.name for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state == "Running"]
-        saved = list(ctx.step.data.get("saved", []))
-        saved += [vm for vm in save_vms(ctx, node.host, running) if vm not in saved]
+        here = [vm for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state in VM_IN_MEMORY]
+        paused = sorted({*ctx.step.data.get("paused", []), *(vm.id for vm in here if vm.state == "Paused")})
+        ctx.save_checkpoint(paused=paused)
+        saved = dict(ctx.step.data.get("saved", {}))  # VM id → name
+        saved.update(save_vms(ctx, node.host, {vm.id: vm.name for vm in here}))
         ctx.save_checkpoint(saved=saved)
         if node.cluster is not None:
             pause(ctx, node, read_live_cluster(node.cluster, avoid=node.name))
-        return StepResult(f"saved {', '.join(saved)}" if saved else "no running VMs")
+        return StepResult(f"saved {', '.join(saved.values())}" if saved else "no running VMs")
     except agents.AgentError as error:
         if node.cluster is not None:
             rollback_pause(ctx, node)
@@ -219,16 +222,17 @@ def _recover(ctx, node: NodeTarget) -> str:
     """After the last failed attempt on a drained node: resume it and bring its VMs back, so the
     cluster is as it was (the node stays non-compliant)."""
     evacuated = _job_step_data(ctx, EVACUATE, same_node=True)
+    saved, paused = evacuated.get("saved", {}), evacuated.get("paused", [])
     try:
         if node.cluster is not None:
             if not node.was_paused:
                 resume(ctx, node)
             if ctx.params.get("standalone") or node.was_paused:
-                start_saved(ctx, node, evacuated.get("saved", []), vm_roles(node.cluster))
+                start_saved(ctx, node, saved, vm_roles(node.cluster, saved), paused)
             else:
-                return_vms(ctx, node, evacuated.get("moved", {}), evacuated.get("saved", []))
+                return_vms(ctx, node, evacuated.get("moved", {}), saved, paused)
         else:
-            start_saved(ctx, node, evacuated.get("saved", []), None)
+            start_saved(ctx, node, saved, None, paused)
         if node.was_paused:
             return f" {node.name} stays paused as it was found; it is still not compliant."
         return f" {node.name} was resumed and its VMs brought back; it is still not compliant."
@@ -348,17 +352,17 @@ def resume_node(ctx) -> StepResult:
 def return_vms_step(ctx) -> StepResult:
     node = _node(ctx)
     evacuated = _job_step_data(ctx, EVACUATE, same_node=True)
-    moved, saved = evacuated.get("moved", {}), evacuated.get("saved", [])
+    moved, saved, paused = evacuated.get("moved", {}), evacuated.get("saved", {}), evacuated.get("paused", [])
     if not moved and not saved:
         return StepResult("no VM left this node", skipped=True)
     try:
         if node.cluster is not None and not ctx.params.get("standalone"):
             if node.was_paused:
-                started = start_saved(ctx, node, saved, vm_roles(node.cluster))
+                started = start_saved(ctx, node, saved, vm_roles(node.cluster, saved), paused)
                 return StepResult(f"started {', '.join(started)}" if started else "left in maintenance")
-            return StepResult(return_vms(ctx, node, moved, saved))
-        roles = vm_roles(node.cluster) if node.cluster is not None else None
-        started = start_saved(ctx, node, saved, roles)
+            return StepResult(return_vms(ctx, node, moved, saved, paused))
+        roles = vm_roles(node.cluster, saved) if node.cluster is not None else None
+        started = start_saved(ctx, node, saved, roles, paused)
         return StepResult(f"started {', '.join(started)}" if started else "the saved VMs were already running")
     except agents.AgentError as error:
         raise _agent_failure(f"Bringing the VMs back to {node.name} failed", error) from error

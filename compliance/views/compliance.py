@@ -7,6 +7,7 @@ from django.db import transaction
 from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.html import escape
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -106,7 +107,7 @@ class ScanView(OperatorRequiredMixin, View):
     def post(self, request):
         selection = Selection.from_request(request)
         if selection.invalid:
-            return HttpResponseBadRequest("Unknown selection: " + ", ".join(selection.invalid))
+            return HttpResponseBadRequest("Unknown selection: " + escape(", ".join(selection.invalid)))
         targets = selection.clusters + selection.hosts or [None]
         jobs = []
         for target in targets:

@@ -3,6 +3,7 @@ from django.contrib import messages
 from django.http import HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import escape
 from django.views import View
 
 from compliance.choices import ComplianceState, EvacuationMode, NodeOrder
@@ -74,7 +75,7 @@ class RemediateView(OperatorRequiredMixin, View):
     def post(self, request):
         selection = Selection.from_request(request)
         if selection.invalid:
-            return HttpResponseBadRequest("Unknown selection: " + ", ".join(selection.invalid))
+            return HttpResponseBadRequest("Unknown selection: " + escape(", ".join(selection.invalid)))
         form = RemediateForm(request.POST)
         context = dialog_context(selection, form)
         action = request.POST.get("action", "preview")

@@ -9,6 +9,8 @@ Use it like this::
     agents.bmc.power_state(agents.bmc.BMCTarget.for_host(host))
 
 Every operation raises a subclass of AgentError with a message an operator can act on.
+A VM is always selected by its Id (a GUID kept at discovery), never by name: Hyper-V reads
+`-Name` as a wildcard pattern, so a VM named `web*` or `db[1]` would select others too.
 This package imports no Django models; anything with the ManagedEndpoint fields works.
 """
 from fabric.agents import bmc, cluster, deployment, hostinfo, hyperv, storage, updates, wsus

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fabric.agents.connection import check_address
 from fabric.agents.errors import BMCAccessDenied, BMCError, BMCTimeout, BMCUnreachable
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class BMCTarget:
 
 
 def _call(target: BMCTarget, action: str) -> str:
+    check_address(target.address, target=target.where)  # the BMC login goes only to a management network
     request = json.dumps({"action": action, "address": target.address, "port": target.port,
                           "username": target.username, "password": target.password})
     started = time.monotonic()

@@ -1,5 +1,5 @@
 """Failover cluster operations (module FailoverClusters), run on any node or the cluster name."""
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from fabric.agents.connection import Connection
 from fabric.agents.parsing import (
@@ -10,7 +10,8 @@ from fabric.agents.parsing import (
     NETWORK_INTERFACE_STATE,
     Reader,
 )
-from fabric.agents.quoting import ps_choice, ps_str
+from fabric.agents.errors import AgentError
+from fabric.agents.quoting import ps_choice, ps_guid, ps_str
 from fabric.agents.runner import run_script
 from fabric.agents.scripting import as_int, as_string, select
 
@@ -59,6 +60,7 @@ class ClusterGroup:
     state: str  # Online, Offline, Failed, PartialOnline, Pending
     group_type: str  # VirtualMachine, ScaleoutFileServer, Cluster, ...
     is_core_group: bool
+    vm_id: str = ""  # the virtual machine of a VM role, when it was asked for by VM id
 
 
 _CLUSTER = select("Name", as_string("Id"), as_string("Domain"), as_int("ClusterFunctionalLevel"),
@@ -114,6 +116,7 @@ def _group(r: Reader, rec: dict) -> ClusterGroup:
         state=r.enum(rec, "State", CLUSTER_GROUP_STATE),
         group_type=r.enum(rec, "GroupType", GROUP_TYPE, required=False, default="Unknown"),
         is_core_group=r.get(rec, "IsCoreGroup", bool, required=False, default=False),
+        vm_id=r.get(rec, "VMId", required=False, default=""),
     )
 
 
@@ -156,24 +159,36 @@ def suspend_node(conn: Connection, node: str, *, drain: bool = True, force_drain
                  target_node: str | None = None, timeout: float = 3600) -> ClusterNode:
     """Pause `node`; with drain, move its roles off first and wait until that finished.
 
-    Already paused → nothing is done (the returned state says Paused).
+    Already paused (and drained, when a drain is asked for) → nothing is done. A drain that ends with
+    DrainStatus Failed raises AgentError naming the roles still on the node: the cmdlet itself can
+    return without an error then. force_drain (-ForceDrain, which only means something with -Drain)
+    stops the roles that cannot move and pauses anyway.
     """
     name = ps_str(node, what="node name")
     switches = ""
     if drain:
-        switches += " -ForceDrain" if force_drain else " -Drain"
-        switches += " -Wait"
+        switches += " -Drain" + (" -ForceDrain" if force_drain else "") + " -Wait"
     if target_node:
         switches += f" -TargetNode {ps_str(target_node, what='target node name')}"
+    done = "[string]$node.State -eq 'Paused'" + (" -and [string]$node.DrainStatus -eq 'Completed'" if drain else "")
     body = (
         f"$node = Get-ClusterNode -Name {name}\n"
-        f"if ([string]$node.State -ne 'Paused') {{ $null = Suspend-ClusterNode -Name {name}{switches} }}\n"
-        f"$result = Get-ClusterNode -Name {name} | {_NODE}"
+        f"if (-not ({done})) {{ $null = Suspend-ClusterNode -Name {name}{switches} }}\n"
+        f"$left = @(Get-ClusterGroup | Where-Object {{ -not $_.IsCoreGroup -and $_.OwnerNode.Name -eq {name} }} | "
+        f"ForEach-Object {{ [string]$_.Name }})\n"
+        f"$result = @{{ Node = Get-ClusterNode -Name {name} | {_NODE}; Left = $left }}"
     )
     op = f"Suspend-ClusterNode {node}"
     value = run_script(conn, body, operation=op, timeout=timeout, not_found_fqids=NODE_NOT_FOUND)
     r = Reader(op, conn.where)
-    return _node(r, r.record(value))
+    rec = r.record(value)
+    result = _node(r, r.record(rec.get("Node")))
+    if drain and result.drain_status == "Failed":
+        left = [str(n) for n in (rec.get("Left") or []) if n]
+        still = f"; roles still on it: {', '.join(left)}" if left else ""
+        raise AgentError(f"Draining {result.name} failed (the cluster reports DrainStatus Failed){still}. "
+                         f"{result.name} is {result.state}.", target=conn.where, operation=op)
+    return result
 
 
 def resume_node(conn: Connection, node: str, *, failback: str = "NoFailback", timeout: float = 600) -> ClusterNode:
@@ -226,23 +241,46 @@ def update_functional_level(conn: Connection, *, what_if: bool = False, timeout:
     return _cluster(Reader(op, conn.where), value)
 
 
-def move_vm_role(conn: Connection, role: str, node: str, *, migration_type: str = "Live",
+def move_vm_role(conn: Connection, vm_id: str, node: str, *, name: str = "", migration_type: str = "Live",
                  timeout: float = 3600) -> ClusterGroup:
-    """Move a clustered VM role to `node` and wait; already there → nothing moves."""
-    name = ps_str(role, what="VM role name")
+    """Move the role of the VM with this id to `node` and wait; already there → nothing moves.
+
+    The role is found by the VM's id (Get-ClusterGroup -VMId) and piped on, never by a name."""
+    group = f"Get-ClusterGroup -VMId {ps_guid(vm_id, what='VM id')}"
     target = ps_str(node, what="node name")
     kind = ps_choice(migration_type, MIGRATION_TYPES, what="migration type")
     body = (
-        f"$group = Get-ClusterGroup -Name {name}\n"
+        f"$group = {group}\n"
         f"if ($group.OwnerNode.Name -ne {target}) {{ "
-        f"$null = Move-ClusterVirtualMachineRole -Name {name} -Node {target} -MigrationType {kind} }}\n"
-        f"$result = Get-ClusterGroup -Name {name} | {_GROUP}"
+        f"$null = $group | Move-ClusterVirtualMachineRole -Node {target} -MigrationType {kind} }}\n"
+        f"$result = {group} | {_GROUP}"
     )
-    op = f"Move-ClusterVirtualMachineRole {role} → {node}"
+    op = f"Move-ClusterVirtualMachineRole {name or vm_id} → {node}"
     value = run_script(conn, body, operation=op, timeout=timeout, idempotent=True, second_hop=True,
                        not_found_fqids=GROUP_NOT_FOUND)
     r = Reader(op, conn.where)
-    return _group(r, r.record(value))
+    return replace(_group(r, r.record(value)), vm_id=vm_id)
+
+
+def get_vm_roles(conn: Connection, vm_ids: list[str]) -> dict[str, ClusterGroup]:
+    """The cluster roles of these VMs by VM id, in one round trip; a VM the cluster no longer has is
+    left out."""
+    if not vm_ids:
+        return {}
+    ids = "@(" + ",".join(ps_guid(v, what="VM id") for v in vm_ids) + ")"
+    body = (
+        f"$result = @(foreach ($id in {ids}) {{\n"
+        "  $group = $null\n"
+        "  try { $group = Get-ClusterGroup -VMId $id } "
+        "catch { if ([string]$_.CategoryInfo.Category -ne 'ObjectNotFound') { throw } }\n"
+        f"  if ($group) {{ $group | {_GROUP}, @{{Name='VMId';Expression={{$id}}}} }}\n"
+        "})"
+    )
+    op = "Get-ClusterGroup -VMId"
+    value = run_script(conn, body, operation=op)
+    r = Reader(op, conn.where)
+    roles = [_group(r, rec) for rec in r.records(value)]
+    return {role.vm_id.lower(): role for role in roles}
 
 
 def move_cluster_group(conn: Connection, group: str, node: str, *, timeout: float = 600) -> ClusterGroup:
@@ -288,6 +326,7 @@ def cluster_inventory(conn: Connection) -> dict:
 __all__ = [
     "ClusterGroup", "ClusterInfo", "ClusterNode", "NetworkInterface", "add_node", "cluster_inventory",
     "get_cluster", "get_cluster_groups", "get_cluster_network_interfaces", "get_cluster_node",
-    "get_cluster_nodes", "move_cluster_group", "move_vm_role", "remove_node", "resume_node", "suspend_node",
+    "get_cluster_nodes", "get_vm_roles", "move_cluster_group", "move_vm_role", "remove_node", "resume_node",
+    "suspend_node",
     "update_functional_level",
 ]

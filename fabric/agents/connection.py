@@ -1,8 +1,12 @@
 """How Ferry reaches one machine over WinRM, and the policy that decides whether it may.
 
 Production default: HTTPS with certificate validation, NTLM (or Kerberos/CredSSP). Basic
-authentication or plain HTTP is refused unless the machine is explicitly marked `allow_insecure`.
+authentication or plain HTTP needs both the installation's FERRY_ALLOW_INSECURE_WINRM and the
+machine's own `allow_insecure`. Loopback, link-local and cloud-metadata addresses (where a Run As
+password could be handed to the local machine or a cloud's metadata service) need the former.
 """
+import ipaddress
+import socket
 import ssl
 from dataclasses import dataclass, field, replace
 
@@ -53,8 +57,12 @@ class Connection:
         return cls(**values)
 
     def with_address(self, address: str) -> "Connection":
-        """The same listener settings and credentials, another machine (a cluster's node)."""
-        return replace(self, address=address)
+        """The same listener settings and credentials, another machine (a cluster's node).
+
+        "Allow insecure" was granted to the machine an administrator named, not to the addresses
+        it reports: another machine is reached securely or not at all.
+        """
+        return replace(self, address=address, allow_insecure=self.allow_insecure and address == self.address)
 
     @property
     def effective_port(self) -> int:
@@ -95,6 +103,16 @@ class Connection:
                 f"No Run As account is set for {self.address}: choose one that is an administrator there.",
                 target=self.where,
             )
+        check_address(self.address, target=self.where)
+        if not self.is_insecure:
+            return
+        if not insecure_winrm_allowed():
+            raise InsecureTransportRefused(
+                f"Refusing to connect to {self.address}: plain HTTP or Basic authentication would expose the "
+                f"Run As password, and this Ferry installation does not allow insecure WinRM "
+                f"(FERRY_ALLOW_INSECURE_WINRM). Use HTTPS with NTLM, Kerberos or CredSSP.",
+                target=self.where,
+            )
         if self.allow_insecure:
             return
         problems = []
@@ -110,6 +128,51 @@ class Connection:
                 f"(the Allow insecure box on its settings, or --allow-insecure on the command line).",
                 target=self.where,
             )
+
+
+# Where a password must never go in production: this machine, link-local neighbours and the cloud
+# instance-metadata services (AWS/GCP/Azure 169.254.169.254, AWS IPv6 fd00:ec2::254, Alibaba
+# 100.100.100.200), plus the unspecified address that reaches this machine.
+_FORBIDDEN_NETWORKS = [ipaddress.ip_network(n) for n in (
+    "127.0.0.0/8", "::1/128", "0.0.0.0/8", "::/128", "169.254.0.0/16", "fe80::/10",
+    "fd00:ec2::254/128", "100.100.100.200/32",
+)]
+
+
+def insecure_winrm_allowed() -> bool:
+    from django.conf import settings
+
+    return bool(getattr(settings, "FERRY_ALLOW_INSECURE_WINRM", False))
+
+
+def forbidden_reason(address: str) -> str:
+    """Why `address` (an IP or a name, resolved) must not be reached, or "" when it may."""
+    try:
+        addresses = {ipaddress.ip_address(address)}
+    except ValueError:
+        try:
+            addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in socket.getaddrinfo(address, None)}
+        except (OSError, UnicodeError, ValueError):
+            return ""  # an unresolvable name fails when connecting, with its own message
+    for ip in addresses:
+        ip = getattr(ip, "ipv4_mapped", None) or ip
+        for network in _FORBIDDEN_NETWORKS:
+            if ip.version == network.version and ip in network:
+                return f"{ip} is in {network} (loopback, link-local or a cloud metadata service)"
+    return ""
+
+
+def check_address(address: str, *, target: str = "") -> None:
+    """Refuse loopback, link-local and metadata addresses unless the installation allows insecure WinRM."""
+    if insecure_winrm_allowed():
+        return
+    reason = forbidden_reason(address)
+    if reason:
+        raise InsecureTransportRefused(
+            f"Refusing to connect to {address}: {reason}. Ferry sends Run As credentials only to managed "
+            f"machines on their management network (this installation does not set FERRY_ALLOW_INSECURE_WINRM).",
+            target=target or address,
+        )
 
 
 def transport_available(transport: str) -> None:

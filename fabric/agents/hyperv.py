@@ -3,11 +3,11 @@ from dataclasses import dataclass
 
 from fabric.agents.connection import Connection
 from fabric.agents.parsing import MIGRATION_AUTH, VM_STATE, Reader
-from fabric.agents.quoting import ps_choice, ps_str
+from fabric.agents.quoting import ps_choice, ps_guid
 from fabric.agents.runner import run_script
 from fabric.agents.scripting import as_int, as_string, select
 
-# Get-VM -Name X for a missing VM: VirtualizationException, InvalidParameter,...GetVM (notes/powershell.md).
+# A missing VM: VirtualizationException, InvalidParameter,...GetVM (seen for -Name; unconfirmed for -Id).
 VM_NOT_FOUND = ("InvalidParameter,Microsoft.HyperV.PowerShell.Commands",)
 STOP_MODES = ("ShutDown", "TurnOff", "Save")
 
@@ -82,41 +82,55 @@ def get_vms(conn: Connection) -> list[VirtualMachineInfo]:
     return [read_vm(r, rec) for rec in r.records(value)]
 
 
-def get_vm(conn: Connection, name: str) -> VirtualMachineInfo:
-    op = f"Get-VM {name}"
-    value = run_script(conn, f"$result = Get-VM -Name {ps_str(name, what='VM name')} | {VM_PROPERTIES}",
-                       operation=op, not_found_fqids=VM_NOT_FOUND)
+def _by_id(vm_id) -> str:
+    """Select one VM by its GUID. -Name is a wildcard pattern (a VM named db[1] selects db1), so every
+    operation goes through Get-VM -Id and pipes the VM object on."""
+    return f"Get-VM -Id {ps_guid(vm_id, what='VM id')}"
+
+
+def get_vm(conn: Connection, vm_id: str) -> VirtualMachineInfo:
+    op = f"Get-VM -Id {vm_id}"
+    value = run_script(conn, f"$result = {_by_id(vm_id)} | {VM_PROPERTIES}", operation=op,
+                       not_found_fqids=VM_NOT_FOUND)
     r = Reader(op, conn.where)
     return read_vm(r, r.record(value))
 
 
-def _vm_action(conn: Connection, name: str, op: str, act: str, timeout: float) -> VirtualMachineInfo:
-    quoted = ps_str(name, what="VM name")
-    body = act.replace("{vm}", quoted) + f"\n$result = Get-VM -Name {quoted} | {VM_PROPERTIES}"
+def _vm_action(conn: Connection, vm_id: str, op: str, act: str, timeout: float) -> VirtualMachineInfo:
+    """`act` runs with `$vm` bound to the VM; the VM as it is afterwards is returned."""
+    body = f"$vm = {_by_id(vm_id)}\n{act}\n$result = {_by_id(vm_id)} | {VM_PROPERTIES}"
     value = run_script(conn, body, operation=op, timeout=timeout, not_found_fqids=VM_NOT_FOUND)
     r = Reader(op, conn.where)
     return read_vm(r, r.record(value))
 
 
-def save_vm(conn: Connection, name: str, *, timeout: float = 900) -> VirtualMachineInfo:
-    """Save a running VM's state (no-op when it is not running)."""
-    act = "$vm = Get-VM -Name {vm}\nif ([string]$vm.State -eq 'Running') { Save-VM -Name {vm} }"
-    return _vm_action(conn, name, f"Save-VM {name}", act, timeout)
+def save_vm(conn: Connection, vm_id: str, *, name: str = "", timeout: float = 900) -> VirtualMachineInfo:
+    """Save a running or paused VM's state (no-op in any other state)."""
+    act = "if (@('Running', 'Paused') -contains [string]$vm.State) { $vm | Save-VM }"
+    return _vm_action(conn, vm_id, f"Save-VM {name or vm_id}", act, timeout)
 
 
-def start_vm(conn: Connection, name: str, *, timeout: float = 900) -> VirtualMachineInfo:
-    """Start a VM that is off or saved (no-op when it runs)."""
-    act = "$vm = Get-VM -Name {vm}\nif ([string]$vm.State -ne 'Running') { Start-VM -Name {vm} }"
-    return _vm_action(conn, name, f"Start-VM {name}", act, timeout)
+def start_vm(conn: Connection, vm_id: str, *, name: str = "", timeout: float = 900) -> VirtualMachineInfo:
+    """Run a VM: resume it when Paused (Start-VM does not continue a paused VM), start it when off or
+    saved, nothing when it runs."""
+    act = ("$state = [string]$vm.State\n"
+           "if ($state -eq 'Paused') { $vm | Resume-VM } elseif ($state -ne 'Running') { $vm | Start-VM }")
+    return _vm_action(conn, vm_id, f"Start-VM {name or vm_id}", act, timeout)
 
 
-def stop_vm(conn: Connection, name: str, *, mode: str = "ShutDown", timeout: float = 900) -> VirtualMachineInfo:
+def suspend_vm(conn: Connection, vm_id: str, *, name: str = "", timeout: float = 300) -> VirtualMachineInfo:
+    """Pause a running VM (Suspend-VM); no-op in any other state."""
+    act = "if ([string]$vm.State -eq 'Running') { $vm | Suspend-VM }"
+    return _vm_action(conn, vm_id, f"Suspend-VM {name or vm_id}", act, timeout)
+
+
+def stop_vm(conn: Connection, vm_id: str, *, name: str = "", mode: str = "ShutDown",
+            timeout: float = 900) -> VirtualMachineInfo:
     """Stop a VM: ShutDown (guest shutdown), TurnOff (cut power) or Save. No-op when already off."""
     mode = ps_choice(mode, STOP_MODES, what="stop mode")
     switch = {"ShutDown": " -Force", "TurnOff": " -TurnOff", "Save": " -Save"}[mode]
-    act = ("$vm = Get-VM -Name {vm}\n"
-           "if (@('Running', 'Paused') -contains [string]$vm.State) { Stop-VM -Name {vm}" + switch + " }")
-    return _vm_action(conn, name, f"Stop-VM {name} ({mode})", act, timeout)
+    act = "if (@('Running', 'Paused') -contains [string]$vm.State) { $vm | Stop-VM" + switch + " }"
+    return _vm_action(conn, vm_id, f"Stop-VM {name or vm_id} ({mode})", act, timeout)
 
 
 def get_vm_host(conn: Connection) -> VMHostInfo:
@@ -128,4 +142,5 @@ def get_vm_host(conn: Connection) -> VMHostInfo:
 
 __all__ = [
     "VMHostInfo", "VirtualMachineInfo", "get_vm", "get_vm_host", "get_vms", "save_vm", "start_vm", "stop_vm",
+    "suspend_vm",
 ]

@@ -5,6 +5,7 @@ no backtick escapes, no subexpressions); the only special characters are the quo
 themselves, and PowerShell treats the typographic single quotes (U+2018..U+201B) exactly like
 the ASCII one. Each quote character is written twice, which PowerShell reads back as one of it.
 """
+import uuid
 from collections.abc import Iterable
 
 # ASCII apostrophe and the typographic single quotes PowerShell also accepts as delimiters.
@@ -53,6 +54,15 @@ def ps_array(values: Iterable, *, what: str = "value") -> str:
     return "@(" + ",".join(ps_str(v, what=what) for v in values) + ")"
 
 
+def ps_guid(value, *, what: str = "id") -> str:
+    """A GUID (a VM's Id) as a quoted literal in its canonical form; anything else refused."""
+    try:
+        canonical = str(uuid.UUID(str(value).strip().strip("{}")))
+    except (TypeError, ValueError):
+        raise UnsafeArgument(f"The {what} {str(value)[:60]!r} is not a GUID.") from None
+    return f"'{canonical}'"
+
+
 def ps_choice(value: str, allowed: Iterable[str], *, what: str = "option") -> str:
     """A bare word from a fixed list (an enum value such as Live, Install); anything else refused."""
     allowed = tuple(allowed)
@@ -62,4 +72,4 @@ def ps_choice(value: str, allowed: Iterable[str], *, what: str = "option") -> st
     raise UnsafeArgument(f"The {what} {value!r} is not one of {', '.join(allowed)}.")
 
 
-__all__ = ["UnsafeArgument", "ps_array", "ps_bool", "ps_choice", "ps_int", "ps_str"]
+__all__ = ["UnsafeArgument", "ps_array", "ps_bool", "ps_choice", "ps_guid", "ps_int", "ps_str"]

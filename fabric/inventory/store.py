@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from fabric.choices import ClusterKind, HostStatus, NodeState
+from fabric.choices import ClusterKind, HostStatus, NodeState, WinRMTransport
 from fabric.inventory.collect import ClusterReading, NodeReading
 from fabric.models import Cluster, FileShare, Host, HostGroup, VirtualMachine
 from upgrades.releases import is_mixed_mode
@@ -28,6 +28,23 @@ ENDPOINT_FIELDS = ("winrm_port", "winrm_https", "winrm_transport", "ca_path", "a
 def endpoint_settings(endpoint) -> dict:
     """The connection fields of a ManagedEndpoint, to give to another one."""
     return {name: getattr(endpoint, name) for name in ENDPOINT_FIELDS}
+
+
+def node_settings(settings: dict, allow_insecure: bool = False) -> dict:
+    """How a node found through its cluster is reached: like the cluster, but never insecurely.
+
+    The cluster reported the node's address; "Allow insecure" was granted to the cluster's address
+    only. When the cluster is reached over plain HTTP or Basic, the node gets HTTPS and NTLM until an
+    administrator decides otherwise on the node itself.
+    """
+    values = dict(settings, allow_insecure=allow_insecure)
+    if allow_insecure:
+        return values  # the node's own setting, made by an administrator on the node
+    if not values["winrm_https"]:
+        values.update(winrm_https=True, winrm_port=5986)
+    if values["winrm_transport"] == WinRMTransport.BASIC:
+        values["winrm_transport"] = WinRMTransport.NTLM
+    return values
 
 
 def validated_save(obj, what: str):
@@ -140,12 +157,11 @@ def store_cluster(reading: ClusterReading, *, settings: dict, host_group: HostGr
         node = node_reading.node
         host = Host.objects.select_for_update().filter(name__iexact=node.name).first()
         if host is None:
-            # A node seen for the first time is reached like its cluster.
             host = Host(name=node.name, host_group=cluster.host_group, address=node_reading.address)
-            for key, value in endpoint_settings(cluster).items():
+            for key, value in node_settings(endpoint_settings(cluster)).items():
                 setattr(host, key, value)
         else:
-            for key, value in settings.items():
+            for key, value in (node_settings(settings, host.allow_insecure) if settings else {}).items():
                 setattr(host, key, value)
             if host_group is not None:
                 host.host_group = cluster.host_group

@@ -11,7 +11,10 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView
 
-from fabric.choices import WinRMTransport
+from fabric.audit import record
+from fabric.agents.connection import insecure_winrm_allowed
+from fabric.choices import AuditAction, WinRMTransport
+from fabric.forms.base import add_connection_policy_errors, explain_connection_policy
 from fabric.inventory.jobs import submit_discovery, submit_refresh
 from fabric.models import Cluster, Host, HostGroup, RunAsAccount
 from fabric.models.grouptree import GroupTree
@@ -38,10 +41,15 @@ class MachineForm(forms.Form):
     allow_insecure = forms.BooleanField(
         required=False, help_text="Allow Basic authentication or plain HTTP to this machine (labs only)")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        explain_connection_policy(self)
+
     def clean(self):
         data = super().clean()
+        add_connection_policy_errors(self, data)
         insecure = not data.get("winrm_https") or data.get("winrm_transport") == WinRMTransport.BASIC
-        if insecure and not data.get("allow_insecure"):
+        if insecure and not data.get("allow_insecure") and insecure_winrm_allowed():
             self.add_error("allow_insecure", "Plain HTTP or Basic authentication exposes credentials on the network: "
                                              "tick this box to accept that for this machine, or use HTTPS with "
                                              "NTLM, Kerberos or CredSSP.")
@@ -134,11 +142,20 @@ class DiscoverView(AdministratorRequiredMixin, FormView):
     def form_valid(self, form):
         params = {**form.job_params(), **self.extra_params}
         job, created = submit_discovery(self.what, params, user=self.request.user)
+        record(self.request, AuditAction.ACTION, job,
+               f"{self.title}: discovery of {params['address']} {'requested' if created else 'already running'}")
         if created:
             messages.info(self.request, f"Discovery of {params['address']} started.")
         else:
             messages.warning(self.request, f"{params['address']} is already being discovered: showing that job.")
         return redirect(job.get_absolute_url())
+
+    def form_invalid(self, form):
+        address = str(form.data.get("address", ""))[:100]
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        record(self.request, AuditAction.ACTION, None, f"{self.title}: discovery refused: {problems}"[:1000],
+               object_type="discovery request", object_repr=address)
+        return super().form_invalid(form)
 
 
 class AddClusterView(DiscoverView):
@@ -190,6 +207,8 @@ class RefreshView(OperatorRequiredMixin, View):
     def post(self, request, pk):
         target = get_object_or_404(self.model, pk=pk)
         job, created = submit_refresh(target, user=request.user)
+        record(request, AuditAction.ACTION, target,
+               f"refresh {'requested' if created else 'already running'}: job #{job.pk}")
         if not created:
             messages.info(request, f"{target} is already being refreshed.")
         url = job.get_absolute_url()

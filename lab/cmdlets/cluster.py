@@ -7,7 +7,7 @@ import threading
 import time
 
 from lab.cmdlets.common import (
-    HostContext, as_int, as_list, choice, cmdlet, dotnet, fail, flags_enum, names_of, ps_enum, truthy)
+    HostContext, as_guid, as_int, as_list, choice, cmdlet, dotnet, fail, flags_enum, names_of, ps_enum, truthy)
 from lab.datacenter import OperationError
 from lab.datacenter.model import (
     DRAIN_NAMES, DRAIN_STATUS_FLAG, NODE_DOWN, NODE_STATE_NAMES, NODE_UP, STATUS_FLAGS, Cluster, NodeRecord)
@@ -190,8 +190,13 @@ SUSPEND = NS + "SuspendClusterNodeCommand"
         positional=("Name", "TargetNode"), pipeline="InputObject", command_type=SUSPEND)
 def suspend_cluster_node(ctx, Name=None, TargetNode=None, Drain=False, ForceDrain=False, Wait=False,
                          Cluster=None, InputObject=None):
+    if truthy(ForceDrain) and not truthy(Drain):
+        # Microsoft documents -ForceDrain as used in conjunction with -Drain; whether the module refuses it
+        # alone is unconfirmed, so the lab does (lab-made error id).
+        raise fail("The -ForceDrain parameter can only be used together with -Drain.", "InvalidArgument",
+                   "ForceDrainWithoutDrain", SUSPEND, "System.Management.Automation.PSArgumentException")
     cluster = ctx.cluster(Cluster, SUSPEND)
-    drain = truthy(Drain) or truthy(ForceDrain)
+    drain = truthy(Drain)
     records = _nodes(ctx, cluster, names_of(Name) + names_of(InputObject), SUSPEND)
     target = names_of(TargetNode)[0] if TargetNode is not None else None
     for record in records:
@@ -292,15 +297,25 @@ def get_cluster_node_supported_version(ctx, Cluster=None, InputObject=None):
 GROUP = NS + "GetClusterGroupCommand"
 
 
-@cmdlet(M, "Get-ClusterGroup", {"Name": "value", "Cluster": "value", "InputObject": "value"},
+@cmdlet(M, "Get-ClusterGroup", {"Name": "value", "VMId": "value", "Cluster": "value", "InputObject": "value"},
         positional=("Name",), pipeline="InputObject", command_type=GROUP)
-def get_cluster_group(ctx, Name=None, Cluster=None, InputObject=None):
+def get_cluster_group(ctx, Name=None, VMId=None, Cluster=None, InputObject=None):
+    """-Name is matched exactly (no wildcards: a role name is a StringCollection); -VMId gives the role
+    of that virtual machine."""
     cluster = ctx.cluster(Cluster, GROUP)
+    vm_id = as_guid(VMId, "VMId", GROUP) if VMId is not None else None
     with ctx.dc.lock:
         groups = cluster_groups(ctx.dc, cluster)
         owners = {n.lower() for n in names_of(InputObject)}
         if owners:
             groups = [g for g in groups if g["OwnerNode"] and g["OwnerNode"]["Name"].lower() in owners]
+        if vm_id is not None:
+            found = ctx.dc.find_vm(vm_id)
+            group_id = found[1].group_id if found is not None and found[1].id == vm_id else None
+            groups = [g for g in groups if g["Id"] == group_id]
+            if not groups:  # unconfirmed text; the error identity follows a missing group name
+                raise fail(f"The cluster group for virtual machine '{vm_id}' was not found.", "ObjectNotFound",
+                           "ClusterObjectNotFound", GROUP, CLUSTER_EXCEPTION, target=vm_id)
         if Name is None:
             return groups
         out = []
@@ -329,7 +344,10 @@ def move_cluster_virtual_machine_role(ctx, Name=None, Node=None, MigrationType=N
     if kind == "ShutdownForce":
         kind = "Shutdown"
     wait = as_int(Wait, "Wait", MOVE) if Wait is not None else None
-    refs = names_of(Name) + names_of(InputObject) + [str(v) for v in as_list(VMId)]
+    if VMId is not None:
+        refs = [as_guid(VMId, "VMId", MOVE)]
+    else:  # a role name is matched exactly, never as a wildcard pattern
+        refs = [_role_vm_id(ctx, cluster, role) for role in names_of(Name)[:1] + as_list(InputObject)]
     if not refs:
         raise fail("Cannot process command because of one or more missing mandatory parameters: Name.",
                    "InvalidArgument", "MissingMandatoryParameter", MOVE,
@@ -349,6 +367,20 @@ def move_cluster_virtual_machine_role(ctx, Name=None, Node=None, MigrationType=N
             vm_host, vm = ctx.dc.cluster_vm(cluster, ref)
             out.extend(g for g in groups if g["Id"] == vm.group_id)
     return out
+
+
+def _role_vm_id(ctx, cluster, role) -> str:
+    """The VM of a role given by its exact name, or by a ClusterGroup object from the pipeline."""
+    group_id = str(role.get("Id")) if isinstance(role, dict) else None
+    name = str(role.get("Name") if isinstance(role, dict) else role)
+    with ctx.dc.lock:
+        for record in cluster.nodes:
+            host = ctx.dc.hosts[record.host_key]
+            for vm in host.vms.values() if host.cluster == cluster.key else ():
+                if vm.highly_available and (vm.group_id == group_id if group_id else vm.name.lower() == name.lower()):
+                    return vm.id
+    raise fail(f"The cluster group '{name}' was not found.", "ObjectNotFound", "ClusterObjectNotFound", MOVE,
+               CLUSTER_EXCEPTION, target=name)
 
 
 def _move_quietly(dc, cluster_key, ref, node, kind):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import uuid
 from dataclasses import dataclass
 
 from lab.datacenter import Datacenter, OperationError
@@ -163,6 +164,27 @@ def as_int(value, what: str, command_type: str) -> int:
         raise fail(f"Cannot bind parameter '{what}'. Cannot convert value \"{value}\" to type \"System.Int32\".",
                    "InvalidArgument", "CannotConvertArgumentNoMessage", command_type,
                    "System.Management.Automation.ParameterBindingException") from None
+
+
+def as_guid(value, what: str, command_type: str) -> str:
+    """A [Guid] parameter: one GUID (braces allowed), as the lower-case string the lab keys VMs by."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    if isinstance(value, dict):
+        value = value.get("Id", value)
+    try:
+        return str(uuid.UUID(to_string(value).strip().strip("{}")))
+    except (ValueError, TypeError, AttributeError):
+        text = " ".join(to_string(v) for v in value) if isinstance(value, (list, tuple)) else to_string(value)
+        raise fail(f"Cannot bind parameter '{what}'. Cannot convert value \"{text}\" to type \"System.Guid\". "
+                   "Error: \"Guid should contain 32 digits with 4 dashes (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).\"",
+                   "InvalidArgument", "CannotConvertArgumentNoMessage", command_type,
+                   "System.Management.Automation.ParameterBindingException") from None
+
+
+def ambiguous_parameter_set(command_type: str):
+    return fail("Parameter set cannot be resolved using the specified named parameters.", "InvalidArgument",
+                "AmbiguousParameterSet", command_type, "System.Management.Automation.ParameterBindingException")
 
 
 def choice(value, allowed: tuple[str, ...], what: str, command_type: str) -> str:

@@ -1,10 +1,10 @@
 """Hyper-V: Get-VM, Start-VM, Stop-VM, Save-VM, Suspend-VM, Resume-VM, Get-VMHost."""
 from __future__ import annotations
 
-import fnmatch
-
-from lab.cmdlets.common import as_list, cmdlet, dotnet, fail, names_of, ps_enum, timespan, truthy
+from lab.cmdlets.common import (
+    ambiguous_parameter_set, as_guid, as_list, cmdlet, dotnet, fail, names_of, ps_enum, timespan, truthy)
 from lab.datacenter.model import STOP_ACTION_NUMBERS, VM_STATE_NUMBERS, Host
+from lab.powershell.operators import contains_wildcards, wildcard_regex
 
 M = "Hyper-V"
 NS = "Microsoft.HyperV.PowerShell.Commands."
@@ -50,47 +50,72 @@ def _hosts(ctx, computer_name, command_type) -> list[Host]:
     return hosts
 
 
-def _select(ctx, Name, VM, Id, ComputerName, command_type, wildcards=True):
-    """(host, vm) pairs named by -Name (wildcards), -Id or pipeline VM objects; errors like Hyper-V."""
+def _not_found(what: str, value: str, command_type: str):
+    return fail(f'Hyper-V was unable to find a virtual machine with {what} "{value}".', "InvalidArgument",
+                "InvalidParameter", command_type, VIRT_EXCEPTION, target=value)
+
+
+def _by_name(hosts: list[Host], pattern: str, command_type: str) -> list:
+    """-Name is a wildcard pattern (Start-VM -Name Test* acts on every VM starting with Test; a name
+    holding [1] selects the VM named with 1). No match is an error only for a plain name."""
+    regex = wildcard_regex(pattern)
+    match = [(h, v) for h in hosts for v in h.vms.values() if regex.fullmatch(v.name)]
+    if not match and not contains_wildcards(pattern):
+        raise _not_found("name", pattern, command_type)
+    return match
+
+
+def _select(ctx, Name, VM, Id, ComputerName, command_type):
+    """(host, vm) pairs named by -Name (wildcards), -Id (one GUID) or VM objects from the pipeline."""
     dc = ctx.dc
     hosts = _hosts(ctx, ComputerName, command_type)
+    if Id is not None:
+        vm_id = as_guid(Id, "Id", command_type)
+        found = dc.find_vm(vm_id, hosts)
+        if found is None or found[1].id != vm_id:
+            raise _not_found("id", vm_id, command_type)
+        return [found]
     pairs = []
-    wanted = names_of(Name)
     for item in as_list(VM):
-        if isinstance(item, dict):
-            found = dc.find_vm(str(item.get("Id") or item.get("VMId") or item.get("Name")))
-            if found is not None:
-                pairs.append(found)
-                continue
-            wanted.append(str(item.get("Name")))
-        else:
-            wanted.append(str(item))
-    for vm_id in as_list(Id):
-        found = dc.find_vm(str(vm_id), hosts)
-        if found is None:
-            raise fail(f"Hyper-V was unable to find a virtual machine with id \"{vm_id}\".", "InvalidArgument",
-                       "InvalidParameter", command_type, VIRT_EXCEPTION, target=str(vm_id))
-        pairs.append(found)
-    for name in wanted:
-        match = [(h, v) for h in hosts for v in h.vms.values()
-                 if (fnmatch.fnmatch(v.name.lower(), name.lower()) if wildcards else v.name.lower() == name.lower())]
-        if not match and not (wildcards and any(c in name for c in "*?[")):
-            raise fail(f'Hyper-V was unable to find a virtual machine with name "{name}".', "InvalidArgument",
-                       "InvalidParameter", command_type, VIRT_EXCEPTION, target=name)
-        pairs.extend(match)
-    if not wanted and not as_list(Id) and VM is None and Name is None:
+        if isinstance(item, dict) and (item.get("Id") or item.get("VMId")):
+            vm_id = as_guid(item.get("Id") or item.get("VMId"), "VM", command_type)
+            found = dc.find_vm(vm_id)
+            if found is None or found[1].id != vm_id:
+                raise _not_found("id", vm_id, command_type)
+            pairs.append(found)
+        else:  # a name piped by value binds to -Name
+            pairs.extend(_by_name(hosts, str(item.get("Name") if isinstance(item, dict) else item), command_type))
+    for pattern in names_of(Name):
+        pairs.extend(_by_name(hosts, pattern, command_type))
+    if Name is None and VM is None:
         pairs = [(h, v) for h in hosts for v in h.vms.values()]
-    return pairs
+    unique = {}
+    for host, vm in pairs:
+        unique.setdefault(vm.id, (host, vm))
+    return list(unique.values())
+
+
+def _target(Name, VM, command_type):
+    """Start-, Stop-, Save-, Resume-VM: -Name (mandatory in its set) or -VM, not both."""
+    if Name is not None and VM is not None:
+        raise ambiguous_parameter_set(command_type)
+    if Name is None and VM is None:
+        raise fail("Cannot process command because of one or more missing mandatory parameters: Name.",
+                   "InvalidArgument", "MissingMandatoryParameter", command_type,
+                   "System.Management.Automation.ParameterBindingException")
 
 
 @cmdlet(M, "Get-VM", {"Name": "value", "Id": "value", "ComputerName": "value", "VM": "value"},
         positional=("Name",), pipeline="VM", command_type=NS + "GetVM")
 def get_vm(ctx, Name=None, Id=None, ComputerName=None, VM=None):
+    if Id is not None and Name is not None:  # -Id is a parameter set of its own
+        raise ambiguous_parameter_set(NS + "GetVM")
     with ctx.dc.lock:
         return [vm_object(ctx.dc, h, v) for h, v in _select(ctx, Name, VM, Id, ComputerName, NS + "GetVM")]
 
 
 def _power(ctx, action, command_type, Name, VM, ComputerName, Passthru):
+    _target(Name, VM, command_type)
     with ctx.dc.lock:
         pairs = _select(ctx, Name, VM, None, ComputerName, command_type)
     out = []
@@ -124,16 +149,16 @@ def save_vm(ctx, Name=None, VM=None, ComputerName=None, Passthru=False, AsJob=Fa
     return _power(ctx, "save", NS + "SaveVM", Name, VM, ComputerName, Passthru)
 
 
-@cmdlet(M, "Suspend-VM", {"Name": "value", "VM": "value", "ComputerName": "value", "Passthru": "switch"},
-        positional=("Name",), pipeline="VM", command_type=NS + "SuspendVM")
-def suspend_vm(ctx, Name=None, VM=None, ComputerName=None, Passthru=False):
+@cmdlet(M, "Suspend-VM", {"Name": "value", "VM": "value", "ComputerName": "value", "Passthru": "switch",
+                          "AsJob": "switch"}, positional=("Name",), pipeline="VM", command_type=NS + "SuspendVM")
+def suspend_vm(ctx, Name=None, VM=None, ComputerName=None, Passthru=False, AsJob=False):
     return _power(ctx, "suspend", NS + "SuspendVM", Name, VM, ComputerName, Passthru)
 
 
-@cmdlet(M, "Resume-VM", {"Name": "value", "VM": "value", "ComputerName": "value", "Passthru": "switch"},
-        positional=("Name",), pipeline="VM", command_type=NS + "ResumeVM")
-def resume_vm(ctx, Name=None, VM=None, ComputerName=None, Passthru=False):
-    return _power(ctx, "start", NS + "ResumeVM", Name, VM, ComputerName, Passthru)
+@cmdlet(M, "Resume-VM", {"Name": "value", "VM": "value", "ComputerName": "value", "Passthru": "switch",
+                         "AsJob": "switch"}, positional=("Name",), pipeline="VM", command_type=NS + "ResumeVM")
+def resume_vm(ctx, Name=None, VM=None, ComputerName=None, Passthru=False, AsJob=False):
+    return _power(ctx, "resume", NS + "ResumeVM", Name, VM, ComputerName, Passthru)
 
 
 @cmdlet(M, "Get-VMHost", {"ComputerName": "value"}, positional=("ComputerName",), command_type=NS + "GetVMHost")

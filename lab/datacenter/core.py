@@ -102,7 +102,7 @@ class Core:
                 address=loopback_address(index), domain=topo.domain, functional_level=spec.functional_level,
                 nodes=records, core_owner=spec.nodes[0], winrm_username=spec.winrm_username,
                 winrm_password=spec.winrm_password, winrm_transport=spec.winrm_transport,
-                drain_parallelism=spec.drain_parallelism, witness=spec.witness,
+                witness=spec.witness,
                 core_group_id=_stable_uuid("core", spec.name), storage_group_id=_stable_uuid("storage", spec.name),
                 next_node_id=len(records) + 1, s2d=spec.s2d, resync_ratio=spec.resync_ratio)
             for i, role in enumerate(spec.sofs_roles):

@@ -1,4 +1,4 @@
-"""Moving VMs: live and quick migration, the cluster's own (naive) drain, failback, VM power."""
+"""Moving VMs: live and quick migration, the cluster's own drain, failback, VM power."""
 from __future__ import annotations
 
 import threading
@@ -23,14 +23,21 @@ class MigrationOps:
                                  "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
         return found
 
-    def pick_target(self, cluster: Cluster, vm: VM, exclude: Host) -> Host | None:
+    def pick_target(self, cluster: Cluster, vm: VM, exclude: Host, promised: dict | None = None) -> Host | None:
         """What the cluster itself does: the Up node with the most free memory that fits the VM (and
-        runs a release that supports its configuration version)."""
+        runs a release that supports its configuration version).
+
+        `promised`: vm id → (target key, bytes) chosen for moves that have not reserved memory yet."""
+        def free(host: Host) -> int:
+            waiting = sum(size for vm_id, (key, size) in (promised or {}).items()
+                          if key == host.key and vm_id not in host.incoming and vm_id not in host.vms)
+            return host.free_memory() - waiting
+
         best = None
         for host in self.members(cluster, (NODE_UP,)):
-            if host is exclude or host.free_memory() < vm.memory or float(vm.version) > float(host.os.vm_version):
+            if host is exclude or free(host) < vm.memory or float(vm.version) > float(host.os.vm_version):
                 continue
-            if best is None or host.free_memory() > best.free_memory():
+            if best is None or free(host) > free(best):
                 best = host
         return best
 
@@ -207,11 +214,20 @@ class MigrationOps:
 
     def _drain(self, cluster_key: str, host_key: str, force: bool, target_ref: str | None,
                stuck: list[str] = ()) -> None:
+        """As many live migrations at once as the node's limit (MaximumVirtualMachineMigrations), the
+        rest queued; each VM goes to the Up node with the most free memory when its turn comes.
+
+        A VM that cannot move leaves DrainStatus Failed and the node paused, and the cmdlet still
+        returns without an error (the caller must read DrainStatus; unconfirmed whether Windows also
+        writes an error). With -ForceDrain such a VM is stopped and moved as a failed role, and the
+        drain completes. `stuck`: SOFS roles or CSVs that could not move (they fail the drain too)."""
         with self.lock:
             cluster = self.clusters[cluster_key]
             host = self.hosts[host_key]
             queue = [vm.id for vm in host.vms.values() if vm.highly_available]
+            width = max(1, host.max_migrations)
         failures: list[str] = list(stuck)
+        promised: dict[str, tuple[str, int]] = {}
         lock = threading.Lock()
 
         def worker():
@@ -224,27 +240,25 @@ class MigrationOps:
                     vm = host.vms.get(vm_id)
                     if vm is None:
                         continue
-                    target = self.find_host(target_ref) if target_ref else self.pick_target(cluster, vm, host)
-                    if target is None:
-                        target_name = None
-                    else:
-                        target_name = target.key
+                    target = self.find_host(target_ref) if target_ref else self.pick_target(cluster, vm, host, promised)
+                    if target is not None:
+                        promised[vm_id] = (target.key, vm.memory)
                 try:
-                    if target_name is None:
+                    if target is None:
                         raise OperationError(f"no node has {vm.memory / 2**30:.0f} GB free for '{vm.name}'")
-                    self.move_vm(cluster_key, vm_id, target_name)
+                    self.move_vm(cluster_key, vm_id, target.key)
                     with self.lock:
                         vm.drained_from = host_key
                 except OperationError as error:
-                    with self.change():
-                        if force and vm.id in host.vms and vm.in_memory:
-                            vm.state = "Saved"
-                            vm.started_at = None
-                            self.event("vm-saved-by-force-drain", vm=vm.name, node=host.name)
+                    if force:
+                        self._force_off(cluster, host, vm)
                     with lock:
                         failures.append(f"{vm.name}: {error.message}")
+                finally:
+                    with self.lock:
+                        promised.pop(vm_id, None)
 
-        workers = [threading.Thread(target=worker, daemon=True) for _ in range(cluster.drain_parallelism)]
+        workers = [threading.Thread(target=worker, daemon=True) for _ in range(width)]
         for thread in workers:
             thread.start()
         for thread in workers:
@@ -253,10 +267,20 @@ class MigrationOps:
             if host.paused and host.cluster == cluster_key:
                 host.drain_status = DRAIN_FAILED if failures and not force else DRAIN_COMPLETED
             self.event("drain-finished", node=host.name, failures=failures)
-        if failures and not force:
-            raise OperationError(f"Node '{host.name}' failed to drain: " + "; ".join(failures),
-                                 "OperationStopped", "SuspendClusterNodeDrainFailed",
-                                 "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+
+    def _force_off(self, cluster: Cluster, host: Host, vm: VM) -> None:
+        """-ForceDrain: a role that cannot move is stopped and moved to another node as a failed role."""
+        with self.change():
+            if vm.id not in host.vms:
+                return
+            if vm.in_memory:
+                vm.state, vm.started_at = "Off", None
+                self.invariants.record("vm-crashed", vm.name, f"VM {vm.name} could not be moved off {host.name}; "
+                                                              f"-ForceDrain stopped it")
+            others = [h for h in self.members(cluster, (NODE_UP,)) if h is not host]
+            if others:
+                self._transfer(host, others[0], vm)
+            self.event("vm-stopped-by-force-drain", vm=vm.name, node=host.name)
 
     def resume_node(self, cluster_key: str, host_key: str, failback: str = "NoFailback") -> None:
         with self.change():
@@ -302,15 +326,22 @@ class MigrationOps:
                 raise OperationError(f"The operation cannot be performed while the virtual machine "
                                      f"'{vm.name}' is being migrated.", "ResourceBusy", "OperationFailed",
                                      "Microsoft.HyperV.PowerShell.VirtualizationException")
-            if action == "start":
+            if (action == "start" and vm.state == "Paused") or (action == "resume" and vm.state != "Paused"):
+                # Unconfirmed, stricter than may be needed: a Paused VM is continued with Resume-VM, and
+                # Resume-VM continues only a Paused one.
+                raise OperationError(f"'{vm.name}' failed to change state. The operation cannot be performed "
+                                     f"while the object is in its current state ({vm.state}).", "InvalidOperation",
+                                     "InvalidState", "Microsoft.HyperV.PowerShell.VirtualizationException")
+            if action == "resume":
+                vm.state = "Running"
+            elif action == "start":
                 if vm.state == "Running":
                     return vm
-                if vm.state != "Paused" and host.free_memory() < vm.memory and not force_memory:
+                if host.free_memory() < vm.memory and not force_memory:
                     raise OperationError(f"'{vm.name}' failed to start. Not enough memory in the system to "
                                          f"start the virtual machine {vm.name}.", "ResourceUnavailable",
                                          "OutOfMemory", "Microsoft.HyperV.PowerShell.VirtualizationException")
-                if vm.state != "Paused":
-                    vm.started_at = self.clock.now()
+                vm.started_at = self.clock.now()
                 vm.state = "Running"
             elif action == "save":
                 if vm.state not in ("Running", "Paused"):

@@ -181,7 +181,6 @@ class Cluster:
     winrm_username: str
     winrm_password: str
     winrm_transport: str
-    drain_parallelism: int
     witness: bool
     core_group_id: str
     storage_group_id: str

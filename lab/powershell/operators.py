@@ -109,6 +109,20 @@ def wildcard_regex(pattern: str, case: bool = False) -> re.Pattern:
                             "System.Management.Automation.WildcardPatternException") from None
 
 
+def contains_wildcards(pattern: str) -> bool:
+    """WildcardPattern.ContainsWildcardCharacters: an unescaped *, ?, [ or ] (a cmdlet that finds
+    nothing for such a pattern writes no error)."""
+    i = 0
+    while i < len(pattern):
+        if pattern[i] == "`":
+            i += 2
+            continue
+        if pattern[i] in "*?[]":
+            return True
+        i += 1
+    return False
+
+
 def like(value, pattern, case: bool = False) -> bool:
     return wildcard_regex(to_string(pattern), case).fullmatch(to_string(value)) is not None
 

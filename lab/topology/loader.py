@@ -313,7 +313,7 @@ class _Loader:
             winrm_password=t.get("winrm_password", str, self.defaults["winrm_password"]),
             winrm_transport=_choice(t.get("winrm_transport", str, self.defaults["winrm_transport"]),
                                     TRANSPORTS, f"{t.where}.winrm_transport"),
-            drain_parallelism=t.positive("drain_parallelism", 1, int), witness=t.get("witness", bool, False),
+            witness=t.get("witness", bool, False),
             sofs_roles=roles,
             shares=shares, csvs=csvs, id=t.get("id", str, ""), s2d=t.get("s2d", bool, False),
             resync_ratio=t.positive("resync_ratio", 0.5))

@@ -153,7 +153,6 @@ class ClusterSpec:
     winrm_username: str
     winrm_password: str
     winrm_transport: str
-    drain_parallelism: int = 1
     witness: bool = False
     sofs_roles: list[str] = field(default_factory=list)
     shares: list[ShareSpec] = field(default_factory=list)

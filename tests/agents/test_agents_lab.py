@@ -24,26 +24,44 @@ def vm_states(lab) -> dict:
     return {v["name"]: v["state"] for v in lab.state()["vms"]}
 
 
+def vm_id(lab, name: str) -> str:
+    return next(v["id"] for v in lab.state()["vms"] if v["name"] == name)
+
+
 @pytest.mark.parametrize("name", INJECTIONS)
-def test_injection_attempts_are_names_that_do_not_exist(lab, name):
+def test_a_vm_is_selected_only_by_its_guid_so_an_injection_never_reaches_the_host(lab, name):
     before = vm_states(lab)
-    with pytest.raises(agents.NotFound) as info:
+    with pytest.raises(agents.UnsafeArgument, match="not a GUID"):
         agents.hyperv.get_vm(connection(lab, "A19-N1"), name)
-    assert "unable to find a virtual machine" in str(info.value)
     assert vm_states(lab) == before  # nothing was stopped
+
+
+def test_a_vm_id_that_does_not_exist_is_not_found(lab):
+    with pytest.raises(agents.NotFound) as info:
+        agents.hyperv.get_vm(connection(lab, "A19-N1"), "8d1c6a55-0000-4000-8000-000000000000")
+    assert "unable to find a virtual machine" in str(info.value)
 
 
 def test_a_name_full_of_syntax_is_found_saved_and_started_as_itself(lab):
     conn = connection(lab, "A19-N2")
-    vm = agents.hyperv.get_vm(conn, HOSTILE_VM)
+    hostile = vm_id(lab, HOSTILE_VM)
+    vm = agents.hyperv.get_vm(conn, hostile)
     assert vm.name == HOSTILE_VM and vm.state == "Running"
-    saved = agents.hyperv.save_vm(conn, HOSTILE_VM)
+    saved = agents.hyperv.save_vm(conn, hostile, name=HOSTILE_VM)
     assert saved.state == "Saved"
     states = vm_states(lab)
     assert states[HOSTILE_VM] == "Saved" and states["a-vm1"] == "Running"  # only that VM
-    assert agents.hyperv.start_vm(conn, HOSTILE_VM).state == "Running"
-    with pytest.raises(agents.UnsafeArgument):
-        agents.hyperv.get_vm(conn, "a-vm1\nStop-VM a-vm2")
+    assert agents.hyperv.start_vm(conn, hostile).state == "Running"
+
+
+def test_a_paused_vm_is_resumed_not_started(lab):
+    conn = connection(lab, "A19-N2")
+    lab.run_json("A19-N2", "Suspend-VM -Name a-vm3; ConvertTo-Json -InputObject 1")
+    assert vm_states(lab)["a-vm3"] == "Paused"
+    code, _, err = lab.run_ps("A19-N2", "$ErrorActionPreference = 'Stop'; Start-VM -Name a-vm3")
+    assert code == 1 and "current state" in err  # the lab refuses Start-VM on a paused VM
+    assert agents.hyperv.start_vm(conn, vm_id(lab, "a-vm3"), name="a-vm3").state == "Running"
+    assert vm_states(lab)["a-vm3"] == "Running"
 
 
 def test_cluster_operations_look_before_they_act(lab):
@@ -57,6 +75,20 @@ def test_cluster_operations_look_before_they_act(lab):
     with pytest.raises(agents.CmdletError):
         agents.cluster.suspend_node(conn, "A19-N9'; Remove-ClusterNode A19-N1 -Force; '")
     assert {n.name for n in agents.cluster.get_cluster_nodes(conn)} == {"A19-N1", "A19-N2", "A19-N3"}
+
+
+def test_a_drain_that_ends_failed_is_an_error_naming_what_stayed(lab):
+    conn = connection(lab, "ACL19")
+    lab.fault("migration_fails", vm="a-vm3", count=1)
+    with pytest.raises(agents.AgentError) as info:
+        agents.cluster.suspend_node(conn, "A19-N2", drain=True)
+    assert "DrainStatus Failed" in str(info.value) and "a-vm3" in str(info.value)
+    assert agents.cluster.get_cluster_node(conn, "A19-N2").drain_status == "Failed"
+    placed = {v["name"]: (v["host"], v["state"]) for v in lab.state()["vms"]}
+    assert placed["a-vm3"] == ("A19-N2", "Running") and placed[HOSTILE_VM][0] != "A19-N2"
+    forced = agents.cluster.suspend_node(conn, "A19-N2", drain=True, force_drain=True)  # -Drain -ForceDrain
+    assert forced.state == "Paused" and forced.drain_status == "Completed"
+    assert agents.cluster.resume_node(conn, "A19-N2").state == "Up"
 
 
 def test_host_facts_and_catalogue_reads(lab):
@@ -144,15 +176,18 @@ def test_every_catalogue_operation_runs_against_the_lab(lab):
     assert agents.cluster.get_cluster_node(cluster, "A19-N2").state == "Up"
     assert {i.node for i in agents.cluster.get_cluster_network_interfaces(cluster)} == {"A19-N1", "A19-N2", "A19-N3"}
     assert any(g.group_type == "VirtualMachine" for g in agents.cluster.get_cluster_groups(cluster))
-    moved = agents.cluster.move_vm_role(cluster, "a-vm2", "A19-N2")
-    assert moved.owner_node == "A19-N2" and moved.state == "Online"
-    assert agents.cluster.move_vm_role(cluster, "a-vm2", "A19-N1").owner_node == "A19-N1"
+    vm2 = vm_id(lab, "a-vm2")
+    moved = agents.cluster.move_vm_role(cluster, vm2, "A19-N2", name="a-vm2")
+    assert moved.owner_node == "A19-N2" and moved.state == "Online" and moved.name == "a-vm2"
+    assert agents.cluster.move_vm_role(cluster, vm2, "A19-N1").owner_node == "A19-N1"
+    roles = agents.cluster.get_vm_roles(cluster, [vm2, vm_id(lab, "a-vm1"), "8d1c6a55-0000-4000-8000-000000000000"])
+    assert {r.name for r in roles.values()} == {"a-vm1", "a-vm2"} and roles[vm2].owner_node == "A19-N1"
     with pytest.raises(agents.CmdletError, match="functional level"):
         agents.cluster.update_functional_level(cluster, what_if=True)  # every node still runs 2019
     assert {v.name for v in agents.hyperv.get_vms(node)} >= {"a-vm1", "a-vm2"}
     assert agents.hyperv.get_vm_host(node).logical_processors == 16
-    stopped = agents.hyperv.stop_vm(node, "a-vm2", mode="Save")
-    assert stopped.state == "Saved" and agents.hyperv.start_vm(node, "a-vm2").state == "Running"
+    stopped = agents.hyperv.stop_vm(node, vm2, mode="Save")
+    assert stopped.state == "Saved" and agents.hyperv.start_vm(node, vm2).state == "Running"
     assert agents.hostinfo.get_computer_system(node).domain == "contoso.com"
     assert agents.hostinfo.get_net_adapters(node)[0].mac_address == "00-15-5D-A1-00-01"
     assert agents.hostinfo.get_ip_addresses(node)

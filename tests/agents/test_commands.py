@@ -70,7 +70,11 @@ def test_failures_exit_non_zero_with_the_reason_and_change_nothing(lab, monkeypa
         run("add_cluster", *https_args(lab, "ACL19"), "--run-as", "wrong", "--host-group", "Atlantis")
     with pytest.raises(CommandError, match="No cluster or host is named"):
         run("refresh", "nothing-here")
-    assert inventory_snapshot() == before
+    after = inventory_snapshot()
+    # Nothing changed but the audit log: the two discoveries that reached the point of asking are in it.
+    audited = after.pop("AuditEntry")[len(before.pop("AuditEntry")):]
+    assert after == before
+    assert len(audited) == 2 and all("discovery from the command line failed" in row for row in audited)
 
 
 def test_refresh_exits_non_zero_when_a_machine_does_not_answer(lab, monkeypatch):

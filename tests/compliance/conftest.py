@@ -24,11 +24,17 @@ def _compliance_lab(topology, settings, monkeypatch):
 
 
 @pytest.fixture
-def lab(transactional_db, settings, monkeypatch):
-    """The compliance lab (a fresh one per test: remediation changes it) and fast job timings."""
+def lab_topology():
+    """The topology the `lab` fixture starts (a test module may override it)."""
     from tests.compliance.labenv import TOPOLOGY
 
-    yield from _compliance_lab(TOPOLOGY, settings, monkeypatch)
+    return TOPOLOGY
+
+
+@pytest.fixture
+def lab(transactional_db, settings, monkeypatch, lab_topology):
+    """The compliance lab (a fresh one per test: remediation changes it) and fast job timings."""
+    yield from _compliance_lab(lab_topology, settings, monkeypatch)
 
 
 @pytest.fixture

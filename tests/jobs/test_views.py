@@ -117,7 +117,7 @@ def test_operator_cancels_and_it_is_audited(operator_client):
     assert response.status_code == 302 and response.url == f"/jobs/{job.pk}/"
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLING and job.cancel_requested_by.username == "otto"
-    entry = AuditEntry.objects.get(object_id=str(job.pk))
+    entry = AuditEntry.objects.get(object_type="job", object_id=str(job.pk))
     assert entry.username == "otto" and entry.detail == "Job cancel requested"
     page = operator_client.get(f"/jobs/{job.pk}/").content.decode()
     assert "requested by otto; the job stops at its next safe point" in page

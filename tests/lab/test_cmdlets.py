@@ -80,6 +80,48 @@ def test_get_vm_for_a_missing_vm_says_what_hyper_v_says(lab):
     assert "InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM" in err
 
 
+def test_get_vm_name_is_a_wildcard_pattern_like_on_windows(lab):
+    assert ps(lab, "T19-N1", "(Get-VM -Name 't-vm[12]').Name | ConvertTo-Json -Compress") == ["t-vm1", "t-vm2"]
+    assert ps(lab, "T19-N1", "(Get-VM -Name 'T-VM?', 'nothing*').Name | ConvertTo-Json -Compress") == ["t-vm1", "t-vm2"]
+    code, out, err = lab.run_ps("T19-N1", IDIOM + "@(Get-VM -Name 't-vm[5-9]').Count")
+    assert (code, out.strip(), err) == (0, "0", "")  # a pattern that matches nothing is no error
+    code, _, err = lab.run_ps("T19-N1", IDIOM + "Get-VM -Name 't-vm`[1`]'")  # escaped: a plain name, not found
+    assert code == 1 and "InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM" in err
+
+
+def test_get_vm_by_id_is_its_own_parameter_set(lab):
+    vm_id = next(v["id"] for v in lab.state()["vms"] if v["name"] == "t-vm2")
+    assert ps(lab, "T19-N1", f"(Get-VM -Id '{vm_id}').Name | ConvertTo-Json") == "t-vm2"
+    assert ps(lab, "T19-N1", f"(Get-VM -Id '{{{vm_id.upper()}}}').Name | ConvertTo-Json") == "t-vm2"
+    code, _, err = lab.run_ps("T19-N3", IDIOM + f"Get-VM -Id '{vm_id}'")  # t-vm2 runs on T19-N1
+    assert code == 1 and f'with id "{vm_id}"' in err
+    assert "InvalidParameter,Microsoft.HyperV.PowerShell.Commands.GetVM" in err
+    code, _, err = lab.run_ps("T19-N1", IDIOM + "Get-VM -Id t-vm2")
+    assert code == 1 and "CannotConvertArgumentNoMessage" in err and "System.Guid" in err
+    code, _, err = lab.run_ps("T19-N1", IDIOM + f"Get-VM -Name t-vm2 -Id '{vm_id}'")
+    assert code == 1 and "AmbiguousParameterSet" in err
+    code, _, err = lab.run_ps("T19-N1", IDIOM + f"Start-VM -Id '{vm_id}'")  # Start-VM has no -Id: pipe the VM
+    assert code == 1 and "NamedParameterNotFound" in err
+
+
+def test_cluster_roles_by_vm_id_and_by_exact_name(lab):
+    vm_id = next(v["id"] for v in lab.state()["vms"] if v["name"] == "t-vm3")
+    group = ps(lab, "T19-N1", f"Get-ClusterGroup -VMId '{vm_id}' | Select-Object Name, "
+                              "@{n='Owner';e={$_.OwnerNode.Name}}, GroupType | ConvertTo-Json -Compress")
+    assert group == {"Name": "t-vm3", "Owner": "T19-N2", "GroupType": 111}
+    code, _, err = lab.run_ps("T19-N1", IDIOM + "Get-ClusterGroup -Name 't-vm*'")  # not a wildcard pattern
+    assert code == 1 and "ClusterObjectNotFound" in err
+    code, _, err = lab.run_ps("T19-N1", IDIOM + "Get-ClusterGroup -VMId 8d1c6a55-0000-4000-8000-000000000000")
+    assert code == 1 and "ObjectNotFound" in err
+
+
+def test_force_drain_without_drain_is_refused_before_anything_happens(lab):
+    code, _, err = lab.run_ps("T19-N1", IDIOM + "Suspend-ClusterNode -Name T19-N2 -ForceDrain")
+    assert code == 1 and "-Drain" in err and "InvalidArgument" in err
+    state = ps(lab, "T19-N1", "[string](Get-ClusterNode -Name T19-N2).State | ConvertTo-Json")
+    assert state == "Up"
+
+
 def test_get_vmhost(lab):
     host = ps(lab, "T19-N1", "Get-VMHost | Select-Object Name, MemoryCapacity, LogicalProcessorCount, "
                              "MaximumVirtualMachineMigrations, VirtualMachineMigrationAuthenticationType | "

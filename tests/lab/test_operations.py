@@ -50,6 +50,38 @@ def test_move_a_vm_role_and_power_vms(fresh_lab):
     fresh_lab.assert_invariants_held()
 
 
+def test_a_vm_name_pattern_acts_on_every_vm_it_matches(fresh_lab):
+    ps(fresh_lab, "T19-N1", "Save-VM -Name 't-vm?'; ConvertTo-Json -InputObject 1")  # as Start-VM -Name Test* does
+    states = {vm["name"]: vm["state"] for vm in fresh_lab.state()["vms"]}
+    assert states["t-vm1"] == states["t-vm2"] == "Saved"
+    vm_id = next(v["id"] for v in fresh_lab.state()["vms"] if v["name"] == "t-vm2")
+    ps(fresh_lab, "T19-N1", f"Get-VM -Id '{vm_id}' | Start-VM; ConvertTo-Json -InputObject 1")
+    states = {vm["name"]: vm["state"] for vm in fresh_lab.state()["vms"]}
+    assert (states["t-vm1"], states["t-vm2"]) == ("Saved", "Running")  # by id: only that one
+
+
+def test_a_paused_vm_is_continued_with_resume_vm(fresh_lab):
+    ps(fresh_lab, "T19-N1", "Suspend-VM -Name t-vm1; ConvertTo-Json -InputObject 1")
+    code, _, err = fresh_lab.run_ps("T19-N1", IDIOM + "Start-VM -Name t-vm1")
+    assert code == 1 and "InvalidState,Microsoft.HyperV.PowerShell.Commands.StartVM" in err
+    resumed = ps(fresh_lab, "T19-N1", "Resume-VM -Name t-vm1 -Passthru | Select-Object Name, State | "
+                                      "ConvertTo-Json -Compress")
+    assert resumed == {"Name": "t-vm1", "State": 2}
+    code, _, err = fresh_lab.run_ps("T19-N1", IDIOM + "Resume-VM -Name t-vm1")  # running: nothing to resume
+    assert code == 1 and "InvalidState" in err
+    fresh_lab.assert_invariants_held()
+
+
+def test_a_failed_drain_returns_with_drain_status_failed(fresh_lab):
+    fresh_lab.fault("migration_fails", vm="t-vm4", count=1)
+    node = ps(fresh_lab, "T19-N1", "Suspend-ClusterNode -Name T19-N2 -Drain -Wait | Select-Object "
+                                   "@{n='State';e={[string]$_.State}}, @{n='Drain';e={[string]$_.DrainStatus}}, "
+                                   "@{n='Info';e={[int]$_.StatusInformation}} | ConvertTo-Json -Compress")
+    assert node == {"State": "Paused", "Drain": "Failed", "Info": 16}  # DrainFailed flag
+    placed = owners(fresh_lab)
+    assert placed["t-vm4"] == "T19-N2" and placed["t-vm3"] != "T19-N2"
+
+
 def test_evict_needs_force_then_the_node_can_be_added_back(fresh_lab):
     code, _, err = fresh_lab.run_ps("T19-N1", IDIOM + "Suspend-ClusterNode -Name T19-N3 -Drain -Wait | Out-Null; "
                                                       "Remove-ClusterNode -Name T19-N3")

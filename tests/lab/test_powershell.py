@@ -151,6 +151,7 @@ def test_convert_from_json_gives_objects_and_keeps_arrays_whole():
     ("(Get-ClusterNode -Name hv1).State -eq 2", "True"),
     ("[int](Get-ClusterNode -Name hv1).State", "2"),
     ("'hv01' -like 'HV*'", "True"),
+    ("'db1' -like 'db[1]'; 'db[1]' -like 'db[1]'; 'db[1]' -like 'db`[1`]'; 'web1' -like 'web*'", "True\r\nFalse\r\nTrue\r\nTrue"),
     ("'build 17763' -match '(\\d+)'; $Matches[1]", "True\r\n17763"),
     ("@(1,2,3,4) -gt 2 -join ','", "3,4"),
     ("'b' -in 'a','B'", "True"),
@@ -322,3 +323,13 @@ def test_broken_scripts_fail_with_a_parser_error(script):
     result = run(script)
     assert result.exit_code == 1 and result.stdout == ""
     assert "ParserError: (:) [], ParentContainsErrorRecordException" in error_text(result.stderr)
+
+
+@pytest.mark.parametrize("pattern, wildcard", [
+    ("web*", True), ("db[1]", True), ("vm?", True), ("a]b", True), ("db`[1`]", False), ("plain-name", False),
+    ("it's $(x); `whoami`", False),
+])
+def test_which_names_are_wildcard_patterns(pattern, wildcard):
+    from lab.powershell.operators import contains_wildcards
+
+    assert contains_wildcards(pattern) is wildcard

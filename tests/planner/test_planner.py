@@ -97,3 +97,22 @@ def test_lower_bound_is_the_largest_vm_or_the_slots():
     assert evacuation_lower_bound([8, 2, 2], 1.0, 2) == 8
     assert evacuation_lower_bound([4, 4, 4, 4], 1.0, 2) == 8
     assert evacuation_lower_bound([], 1.0, 2) == 0
+
+
+def test_moves_and_saves_carry_the_vm_id_so_no_step_selects_a_vm_by_a_name_pattern():
+    hosts = [PlanHost("n1", 64 * GiB), PlanHost("n2", 64 * GiB)]
+    vms = [PlanVM("web*", 8 * GiB, "n1", id="6f1c0b6e-0000-4000-8000-000000000001"),
+           PlanVM("db[1]", 4 * GiB, "n1", highly_available=False, id="6f1c0b6e-0000-4000-8000-000000000002"),
+           PlanVM("web1", 4 * GiB, "n1", running=False, id="6f1c0b6e-0000-4000-8000-000000000003")]
+    evacuation = plan_evacuation("n1", hosts, vms)
+    assert [(m.vm, m.vm_id) for m in evacuation.moves] == [("web*", "6f1c0b6e-0000-4000-8000-000000000001")]
+    assert [(v.name, v.id) for v in evacuation.to_save] == [("db[1]", "6f1c0b6e-0000-4000-8000-000000000002")]
+    assert evacuation.saved == ["db[1]"]
+
+
+def test_a_paused_vm_holds_its_memory_and_is_saved_not_live_migrated():
+    hosts = [PlanHost("n1", 64 * GiB), PlanHost("n2", 64 * GiB)]
+    vms = [PlanVM("held", 8 * GiB, "n1", paused=True, id="6f1c0b6e-0000-4000-8000-000000000004"),
+           PlanVM("busy", 60 * GiB, "n2")]
+    evacuation = plan_evacuation("n1", hosts, vms)
+    assert evacuation.moves == [] and [v.id for v in evacuation.to_save] == ["6f1c0b6e-0000-4000-8000-000000000004"]

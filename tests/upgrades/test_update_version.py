@@ -25,7 +25,9 @@ def test_update_version_from_the_cluster_page(lab, lab_run_as, operator_client, 
     response = operator_client.post(reverse("upgrades:update_version", args=[cluster.pk]))
     job = Job.objects.get(kind="update_version")
     assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
-    assert AuditEntry.objects.filter(object_id=str(job.pk), detail__contains="from functional level 10 to 11").exists()
+    rows = list(AuditEntry.objects.filter(detail__startswith="update version requested"))
+    assert len(rows) == 1 and (rows[0].username, rows[0].source_address) == ("otto", "127.0.0.1")
+    assert rows[0].object_id == str(job.pk) and "from functional level 10 to 11" in rows[0].detail
     again = operator_client.post(reverse("upgrades:update_version", args=[cluster.pk]))
     assert again["Location"] == job.get_absolute_url() and Job.objects.count() == 1   # one active job per cluster
 

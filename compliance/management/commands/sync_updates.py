@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from compliance.management.commands._common import finish, follow
 from compliance.models import UpdateServer
 from compliance.orchestration import submit_sync
+from fabric.audit import AuditAction, record
 
 
 class Command(BaseCommand):
@@ -23,6 +24,8 @@ class Command(BaseCommand):
         failed = []
         for item in servers:
             job, created = submit_sync(item)
+            record(None, AuditAction.ACTION, item, f"catalog sync {'started' if created else 'already running'}: "
+                                                   f"job #{job.pk}")
             self.stdout.write(f"{'Started' if created else 'Already running'}: job #{job.pk} {job.title}")
             if wait:
                 job = follow(job, self.stdout.write)

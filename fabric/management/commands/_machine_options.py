@@ -2,6 +2,7 @@
 from django.core.management.base import CommandError
 
 from fabric import agents
+from fabric.audit import AuditAction, record
 from fabric.inventory import InventoryError
 from fabric.models import HostGroup, RunAsAccount
 
@@ -54,6 +55,9 @@ def run_discovery(command, action, *args, **kwargs):
     try:
         return action(*args, **kwargs)
     except (agents.AgentError, InventoryError, agents.UnsafeArgument) as error:
+        # A successful discovery is audited with what it added; a failed one here.
+        record(None, AuditAction.ACTION, None, f"discovery from the command line failed: {error}"[:1000],
+               object_type="discovery request", object_repr=str(args[0] if args else "")[:200])
         raise CommandError(str(error)) from error
 
 

@@ -11,6 +11,8 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+
+from fabric.audit import AuditAction, record
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
@@ -58,6 +60,9 @@ class Command(BaseCommand):
             counts = Generator(prefix, random.Random(f"{prefix}/{seed}")).build(
                 group_name, hosts, vms, cluster_size, sofs_clusters, sofs_nodes
             )
+            record(None, AuditAction.CREATE, HostGroup.objects.get(name=group_name, parent=HostGroup.root()),
+                   f"synthetic fabric generated{' (replacing the earlier one)' if existing else ''}: "
+                   f"{counts['hosts']} hosts, {counts['vms']} VMs")
         self.stdout.write(
             f"Generated {counts['clusters']} Hyper-V clusters ({counts['hosts']} hosts), "
             f"{counts['sofs']} file servers ({counts['sofs_nodes']} nodes, {counts['shares']} shares) and "

@@ -9,6 +9,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
+from fabric.audit import AuditAction, record
 from fabric.crypto import PREFIX, SecretError, encrypt, rotate
 
 
@@ -74,7 +75,9 @@ class Command(BaseCommand):
                 "Add the key they were encrypted with (after the new one) and run again. Nothing was changed."
             )
         if not check:
+            record(None, AuditAction.ACTION, None, f"re-encrypted {len(plan)} stored secret(s) under the first key",
+                   object_type="encryption key", object_repr="FERRY_ENCRYPTION_KEY")
             for model, field, _label, pk, ciphertext in plan:
-                # The value already carries the prefix, so the field stores it as it is.
+                # rotate() returns Ciphertext, which the field stores as it is.
                 model._base_manager.filter(pk=pk).update(**{field.name: ciphertext})
         return [label for _m, _f, label, _pk, _c in plan]

@@ -1,0 +1,95 @@
+"""The audit walk beyond the fabric pages: every compliance and job URL that changes something
+writes exactly one audit row with who, what, which object and the client address; and no URL that
+accepts a POST can be added without being walked here or in tests/fabric/test_audit.py."""
+import pytest
+from django.test import Client
+from django.urls import resolve, reverse
+
+from compliance.models import Baseline, BaselineAssignment, Exemption
+from fabric.models import AuditEntry
+from jobs.choices import JobStatus
+from tests.fabric.routes import change_routes, operator_routes
+from tests.fabric.test_audit import ADDRESS, assert_one_row, post_and_count
+from tests.fabric.test_role_walk import concrete, every_pattern
+from tests.jobs.test_views import make_job
+
+from . import factories as f
+
+REMEDIATE = {"action": "submit", "evacuation": "live", "max_retries_per_node": 3, "max_failed_nodes": 0,
+             "reboot_timeout_minutes": 15, "node_order": "fewest_vms"}
+WALKED_HERE = {
+    "compliance:baseline_add", "compliance:baseline_edit", "compliance:baseline_delete", "compliance:baseline_assign",
+    "compliance:assignment_delete", "compliance:exempt", "compliance:exemption_delete", "compliance:scan",
+    "compliance:remediate", "compliance:updateserver_sync", "jobs:job_cancel", "jobs:job_restart",
+}
+WALKED_ELSEWHERE = {"upgrades:update_version"}  # tests/upgrades/test_update_version.py (it needs the lab)
+NOT_A_CHANGE = {"login", "logout"}  # audited through the sign-in signals (tests/fabric/test_login.py)
+
+
+@pytest.fixture
+def admin(administrator):
+    client = Client(REMOTE_ADDR=ADDRESS)
+    client.force_login(administrator)
+    return client
+
+
+def accepts_post(pattern_name: str) -> bool:
+    cls = getattr(resolve(concrete(dict(every_pattern())[pattern_name])).func, "view_class", None)
+    return cls is not None and hasattr(cls, "post") and "post" in cls.http_method_names
+
+
+def test_every_url_that_accepts_a_post_is_walked(db):
+    from tests.fabric.factories import small_inventory
+
+    inventory = small_inventory()
+    fabric = {f"fabric:{name}" for name, _ in change_routes(inventory) + operator_routes(inventory)}
+    posting = {name for name, _ in every_pattern() if name and accepts_post(name)}
+    unwalked = posting - fabric - WALKED_HERE - WALKED_ELSEWHERE - NOT_A_CHANGE
+    assert not unwalked, f"state-changing URLs without an audit walk: {sorted(unwalked)}"
+
+
+def test_every_compliance_and_job_change_writes_one_audit_row(admin):
+    clu = f.scanned_cluster(nodes=3)  # three: one node out keeps quorum
+    node = clu.nodes.order_by("name").first()
+    update = Baseline.objects.get(name="Security").updates.get()
+    f.update(classification="Security Updates", severity="Critical")
+    group = f.group("Production")
+
+    def walk(name, url, data=None, **expect):
+        response, rows = post_and_count(admin, url, data)
+        assert response.status_code in (200, 204, 302), (name, response.status_code)
+        row = assert_one_row(rows, name)
+        for key, value in expect.items():
+            assert getattr(row, key) == value, (name, key, getattr(row, key))
+        return row
+
+    walk("baseline_add", reverse("compliance:baseline_add"), {
+        "name": "Critical security", "description": "", "rule_enabled": "on",
+        "rule_classifications": ["Security Updates"], "rule_severities": ["Critical"], "rule_released_days": 0,
+    }, action="create")
+    baseline = Baseline.objects.get(name="Critical security")
+    walk("baseline_edit", reverse("compliance:baseline_edit", args=[baseline.pk]), {
+        "name": "Critical security", "description": "only critical", "rule_enabled": "on",
+        "rule_classifications": ["Security Updates"], "rule_severities": ["Critical"], "rule_released_days": 0,
+    }, action="change")
+    walk("baseline_assign", reverse("compliance:baseline_assign", args=[baseline.pk]), {"host_group": group.pk},
+         action="create")
+    assignment = BaselineAssignment.objects.get(baseline=baseline)
+    walk("assignment_delete", reverse("compliance:assignment_delete", args=[assignment.pk]), action="delete")
+    walk("baseline_delete", reverse("compliance:baseline_delete", args=[baseline.pk]), action="delete")
+
+    walk("exempt", reverse("compliance:exempt", args=[node.pk]), {"update": update.pk, "note": "vendor says so"},
+         action="create", object_type="exemption")
+    exemption = Exemption.objects.get(host=node)
+    walk("exemption_delete", reverse("compliance:exemption_delete", args=[exemption.pk]), action="delete")
+
+    walk("remediate", reverse("compliance:remediate"), {"selected": f"cluster:{clu.pk}", **REMEDIATE},
+         action="action")
+    walk("scan", reverse("compliance:scan"), {"selected": [f"cluster:{clu.pk}"]}, action="action")
+    walk("updateserver_sync", reverse("compliance:updateserver_sync", args=[f.server().pk]), action="action")
+
+    running = make_job("Remediate hv-a", status=JobStatus.RUNNING)
+    walk("job_cancel", reverse("jobs:job_cancel", args=[running.pk]), object_type="job")
+    failed = make_job("Remediate hv-b", status=JobStatus.FAILED)
+    walk("job_restart", reverse("jobs:job_restart", args=[failed.pk]), object_type="job")
+    assert AuditEntry.objects.filter(source_address=ADDRESS).exclude(detail="logged in").count() == 12
