@@ -10,6 +10,7 @@ import os
 from compliance.baselines import baselines_by_host, target_hosts
 from compliance.remediation import RemediationOptions, cluster_dry_run
 from compliance.models import UpdateServer
+from fabric.choices import ClusterKind
 from fabric.models import Cluster, Host, HostGroup
 from jobs.engine import PlanStep, submit_job
 
@@ -67,7 +68,10 @@ def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool) ->
     base = {"host_id": host.pk}
     retries = options.max_retries_per_node
     clustered = host.cluster_id is not None
-    if standalone:
+    file_server = clustered and host.cluster.kind == ClusterKind.SOFS
+    if file_server:
+        evacuate, back = f"Pause {name} and move its file-server roles and volumes", ""
+    elif standalone:
         evacuate = f"Save the running VMs of {name}" + (" and pause it" if clustered else "")
         back = f"Start the saved VMs of {name}"
     elif options.save_state:
@@ -83,10 +87,9 @@ def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool) ->
     ]
     if clustered:
         steps.append(("compliance.resume_node", f"Resume {name}", retries))
-    steps += [
-        ("compliance.return_vms", back, retries),
-        ("compliance.verify_node", f"Check {name} against its baselines", 0),
-    ]
+    if not file_server:  # a file server's roles and volumes stay spread where they moved
+        steps.append(("compliance.return_vms", back, retries))
+    steps.append(("compliance.verify_node", f"Check {name} against its baselines", 0))
     params = dict(base, standalone=standalone)
     return [PlanStep(step, title=title, target=name, params=params, group=name, retries=r) for step, title, r in steps]
 

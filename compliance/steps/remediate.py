@@ -18,6 +18,7 @@ from compliance.machines import host_connection, poll_seconds, read_live_cluster
 from compliance.models import HostCompliance, UpdateStatus
 from compliance.remediation import RemediationOptions, rolling_dry_run
 from compliance.scanning import ask, check_installed, interpret
+from compliance.steps.sofs import evacuate_sofs_node, plan_rolling_sofs, read_sofs_state, wait_for_storage
 from compliance.steps.nodework import (
     NodeTarget,
     cluster_connection,
@@ -31,7 +32,7 @@ from compliance.steps.nodework import (
     vm_roles,
 )
 from fabric import agents
-from fabric.choices import VM_IN_MEMORY
+from fabric.choices import VM_IN_MEMORY, ClusterKind
 from fabric.models import Cluster, Host
 from jobs.engine import StepFailed, StepResult, register_step
 from jobs.models import JobStep
@@ -143,8 +144,13 @@ def precheck(ctx) -> StepResult:
         ctx.save_checkpoint(paused_before=paused)
         summary = ", ".join(f"{n}: {ComplianceState(s).label}" for n, s in states.items())
         return StepResult(summary)
+    sofs = None
     try:
-        live = read_live_cluster(cluster)
+        if cluster.kind == ClusterKind.SOFS:
+            sofs = read_sofs_state(cluster_connection(cluster))
+            live = sofs.as_live()
+        else:
+            live = read_live_cluster(cluster)
     except agents.AgentError as error:
         raise _agent_failure(f"Could not read the state of {cluster.name}", error) from error
     plan_hosts, plan_vms = live.plan_inputs()
@@ -158,9 +164,12 @@ def precheck(ctx) -> StepResult:
     problems = [p for p in dry.problems if dry.to_remediate]
     if problems:
         raise StepFailed("Refused before anything moved: " + " ".join(problems), retry=False)
+    storage_moves = plan_rolling_sofs(dry.to_remediate, sofs) if sofs is not None else {}
     for node in dry.nodes:
         if node.skipped:
             ctx.log(f"{node.name}: {ComplianceState(node.state).label}; it will be skipped.")
+        elif sofs is not None:
+            ctx.log(f"{node.name}: {', '.join(map(str, storage_moves[node.name])) or 'owns no role or volume'}")
         elif node.evacuation is not None:
             moves = ", ".join(f"{m.vm}→{m.target}" for m in node.evacuation.migration_order()) or "no VM to move"
             saved = f"; save {', '.join(node.evacuation.saved)}" if node.evacuation.saved else ""
@@ -200,7 +209,10 @@ def evacuate_node(ctx) -> StepResult:
     options = _options(ctx)
     node = _node(ctx)
     try:
+        if node.cluster is not None and node.cluster.kind == ClusterKind.SOFS:
+            return StepResult(evacuate_sofs_node(ctx, node))  # its workloads are roles and volumes, not VMs
         if node.cluster is not None and not ctx.params.get("standalone"):
+            wait_for_storage(ctx, node.cluster, before=node.name)  # Storage Spaces Direct on Hyper-V nodes
             return StepResult(evacuate_cluster_node(ctx, node, options.save_state))
         # a standalone host (or a cluster node chosen on its own): save what runs, then pause it
         here = [vm for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state in VM_IN_MEMORY]
@@ -227,6 +239,8 @@ def _recover(ctx, node: NodeTarget) -> str:
         if node.cluster is not None:
             if not node.was_paused:
                 resume(ctx, node)
+            if node.cluster.kind == ClusterKind.SOFS:
+                return f" {node.name} was resumed; it is still not compliant."
             if ctx.params.get("standalone") or node.was_paused:
                 start_saved(ctx, node, saved, vm_roles(node.cluster, saved), paused)
             else:
