@@ -182,3 +182,15 @@ def wait_for_storage(ctx, cluster: Cluster, *, before: str, timeout: float = STO
         return
     ctx.wait_until(healthy, timeout, poll_seconds(), waiting_for=f"storage resync on {cluster.name}")
     ctx.log(f"Storage of {cluster.name} is healthy again; {before} may leave.")
+
+
+def sofs_dry_run(cluster: Cluster, order: list[str]) -> tuple[dict[str, list[StorageMove]], str]:
+    """For the Remediate dialog and `remediate`: the roles and volumes each node to remediate hands
+    over, read from the cluster now (the inventory does not keep their owners); or why it could not."""
+    from compliance.machines import cluster_connection
+
+    try:
+        state = read_sofs_state(cluster_connection(cluster))
+    except agents.AgentError as error:
+        return {}, f"Could not read the roles and volumes of {cluster.name}: {error}"
+    return plan_rolling_sofs(order, state), ""

@@ -4,9 +4,13 @@ Its nodes run no VMs: each node's SOFS role and cluster shared volumes move to o
 it is paused, so every share stays available (the lab's share-unavailable invariant, checked after
 every test); the next node leaves only once the storage resync after the previous restart ended.
 """
+import re
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from compliance.choices import ComplianceState
 from compliance.models import HostCompliance
@@ -90,3 +94,18 @@ def test_a_volume_that_fails_to_move_once_is_retried(lab, file_server):
     assert step.attempts == 2
     assert states(file_server) == {n: ComplianceState.COMPLIANT for n in NODES}
     assert share_outages(lab) == []
+
+
+def test_the_dialog_and_the_command_show_which_roles_and_volumes_move_where(lab, file_server, operator_client):
+    page = operator_client.get(reverse("compliance:remediate"), {"selected": f"cluster:{file_server.pk}"},
+                               HTTP_HX_REQUEST="true").content.decode()
+    assert "no live migration or save state choice" in page and "runs no VMs" in page
+    assert 'name="evacuation" value="save"' not in page
+    assert re.search(r"role RSOFS → RF-N\d", page) and re.search(r"volume Cluster Disk 1 → RF-N\d", page)
+    assert "will not start" not in page
+    out = StringIO()
+    call_command("remediate", "RFS", "--dry-run", stdout=out)
+    plan = out.getvalue()
+    assert "Plan for file server RFS" in plan and re.search(r"1\. RF-N1: role RSOFS → RF-N\d, volume Cluster Disk 1", plan)
+    with pytest.raises(CommandError, match="runs no VMs|run no VMs"):
+        call_command("remediate", "RFS", "--save-state", "--dry-run", stdout=StringIO())
