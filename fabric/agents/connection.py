@@ -2,7 +2,11 @@
 
 Production default: HTTPS with certificate validation, NTLM (or Kerberos/CredSSP). Basic
 authentication or plain HTTP is refused unless the machine is explicitly marked `allow_insecure`.
+CredSSP hands the Run As password to the machine, so it goes only over HTTPS with a validated
+certificate, whatever `allow_insecure` says. Kerberos names the machine by its DNS name (the
+service principal HTTP/<name>), so it needs one: the machine's FQDN, or an address that is a name.
 """
+import ipaddress
 import ssl
 from dataclasses import dataclass, field, replace
 
@@ -33,6 +37,9 @@ class Connection:
     password: str = field(default="", repr=False)
     account: str = ""  # the Run As account's name, for messages
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    fqdn: str = ""  # the machine's DNS name: Kerberos asks for a ticket to HTTP/<fqdn>
+    credssp_second_hop: bool = False  # operations that reach other machines may switch to CredSSP
+    delegate: bool = False  # Kerberos: forward the ticket so the machine can reach a third one
 
     @classmethod
     def for_endpoint(cls, endpoint, run_as=None, **overrides) -> "Connection":
@@ -48,13 +55,28 @@ class Connection:
             username=run_as.username if run_as else "",
             password=run_as.password if run_as else "",
             account=run_as.name if run_as else "",
+            fqdn=getattr(endpoint, "fqdn", "") or "",
+            credssp_second_hop=getattr(endpoint, "credssp_second_hop", False),
         )
         values.update(overrides)
         return cls(**values)
 
-    def with_address(self, address: str) -> "Connection":
+    def with_address(self, address: str, fqdn: str | None = None) -> "Connection":
         """The same listener settings and credentials, another machine (a cluster's node)."""
-        return replace(self, address=address)
+        if fqdn is None:
+            fqdn = self.fqdn if address == self.address else ""
+        return replace(self, address=address, fqdn=fqdn)
+
+    @property
+    def kerberos_hostname(self) -> str:
+        """The host part of the service principal (HTTP/<this>): the FQDN, else a named address."""
+        if self.fqdn:
+            return self.fqdn
+        try:
+            ipaddress.ip_address(self.address)
+        except ValueError:
+            return self.address
+        return ""
 
     @property
     def effective_port(self) -> int:
@@ -95,6 +117,19 @@ class Connection:
                 f"No Run As account is set for {self.address}: choose one that is an administrator there.",
                 target=self.where,
             )
+        if self.transport == "credssp" and not self.https:
+            raise InsecureTransportRefused(
+                f"Refusing CredSSP to {self.address}: CredSSP hands the Run As account's password to the machine, "
+                f"so Ferry uses it only over HTTPS with a validated certificate (a WinRM listener on {HTTPS_PORT}), "
+                f"even when the machine is marked \"Allow insecure\".",
+                target=self.where,
+            )
+        if self.transport == "kerberos" and not self.kerberos_hostname:
+            raise TransportUnavailable(
+                f"Kerberos needs the DNS name of {self.address} (its service principal is HTTP/<name>): "
+                f"reach it by name or record its FQDN.",
+                target=self.where,
+            )
         if self.allow_insecure:
             return
         problems = []
@@ -116,11 +151,17 @@ def transport_available(transport: str) -> None:
     """Raise TransportUnavailable when the Python package behind `transport` is missing."""
     from winrm import transport as winrm_transport
 
-    if transport == "kerberos" and not winrm_transport.HAVE_KERBEROS:
-        raise TransportUnavailable(
-            "The Kerberos transport needs the Python package pykerberos and the system Kerberos "
-            "libraries on the Ferry workers (pip install 'pywinrm[kerberos]'); use NTLM or CredSSP meanwhile."
-        )
+    if transport == "kerberos":
+        try:
+            import gssapi  # noqa: F401 - Ferry obtains tickets with it
+        except ImportError:
+            gssapi = None
+        if not winrm_transport.HAVE_KERBEROS or gssapi is None:
+            raise TransportUnavailable(
+                "The Kerberos transport needs the Python packages pykerberos and gssapi and the system Kerberos "
+                "libraries on the Ferry workers (pip install 'pywinrm[kerberos]' gssapi); use NTLM or CredSSP "
+                "meanwhile."
+            )
     if transport == "credssp" and not winrm_transport.HAVE_CREDSSP:
         raise TransportUnavailable(
             "The CredSSP transport needs the Python package requests-credssp on the Ferry workers "

@@ -206,6 +206,7 @@ def _ad_object(dc, name) -> dict:
         positional=("Identity",), command_type=AD)
 def get_ad_computer(ctx, Identity=None, Filter=None, Properties=None, Server=None):
     dc = ctx.dc
+    ctx.require_second_hop(str(Server) if Server else f"a domain controller of {dc.topology.domain}", AD)
     with dc.lock:
         directory = _directory(dc)
         if Identity is not None:

@@ -71,6 +71,8 @@ class Host:
     winrm_password: str
     winrm_transport: str
     https: bool
+    credssp: bool
+    trusted_for_delegation: bool
     has_bmc: bool
     bmc_username: str
     bmc_password: str
@@ -155,6 +157,8 @@ class Cluster:
     winrm_username: str
     winrm_password: str
     winrm_transport: str
+    credssp: bool
+    trusted_for_delegation: bool
     drain_parallelism: int
     witness: bool
     core_group_id: str
