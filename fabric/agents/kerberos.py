@@ -18,7 +18,8 @@ CONFIG_VARIABLE = "FERRY_KRB5_CONFIG"
 RENEW_AFTER_SECONDS = 3600.0
 
 _lock = threading.Lock()
-_obtained: dict[str, tuple[str, float]] = {}   # principal → (digest of the password used, when)
+# (krb5.conf, principal) → (digest of the password used, when)
+_obtained: dict[tuple[str, str], tuple[str, float]] = {}
 
 
 def _prepare() -> None:
@@ -62,7 +63,8 @@ def obtain_ticket(username: str, password: str, *, account: str = "", where: str
         _prepare()
         principal = principal_for(username, where=where)
         digest = hashlib.sha256(password.encode("utf-8")).hexdigest()
-        known = _obtained.get(principal)
+        key = (os.environ.get("KRB5_CONFIG", ""), principal)
+        known = _obtained.get(key)
         if known and known[0] == digest and time.monotonic() - known[1] < RENEW_AFTER_SECONDS:
             return principal
         name = gssapi.Name(principal, gssapi.NameType.kerberos_principal)
@@ -71,9 +73,9 @@ def obtain_ticket(username: str, password: str, *, account: str = "", where: str
             gssapi.raw.store_cred_into({"ccache": os.environ["KRB5CCNAME"]}, acquired.creds, usage="initiate",
                                        overwrite=True)
         except gssapi.exceptions.GSSError as exc:
-            _obtained.pop(principal, None)
+            _obtained.pop(key, None)
             raise _ticket_error(exc, principal, account, where) from None
-        _obtained[principal] = (digest, time.monotonic())
+        _obtained[key] = (digest, time.monotonic())
         return principal
 
 

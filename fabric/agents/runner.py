@@ -275,7 +275,12 @@ def translate(exc: Exception, conn: Connection, operation: str) -> AgentError:
                 **kw,
             )
         return Unreachable(f"Lost the WinRM connection to {where} ({_short(exc)}).", **kw)
-    if isinstance(exc, InvalidCredentialsError):
+    refused = _credssp_refusal(exc)
+    if refused == "not offered":
+        return AccessDenied(
+            f"{where} does not accept CredSSP: enable it there (Enable-WSManCredSSP -Role Server) or choose "
+            f"another transport for the machine.", **kw)
+    if isinstance(exc, InvalidCredentialsError) or refused:
         account = f"Run As account '{conn.account}' (user {conn.username})" if conn.account else f"user {conn.username}"
         return AccessDenied(
             f"{where} rejected the credentials of {account}. Check the password, that the account is "
@@ -307,6 +312,18 @@ def translate(exc: Exception, conn: Connection, operation: str) -> AgentError:
     if isinstance(exc, WinRMError):
         return TransportUnavailable(f"WinRM with {where} cannot be set up: {exc}", **kw)
     return ProtocolError(f"Talking to {where} failed during {operation}: {type(exc).__name__}: {_short(exc)}", **kw)
+
+
+def _credssp_refusal(exc: Exception) -> str:
+    """"not offered" when the machine does not accept CredSSP, "denied" when it refused the logon
+    (a wrong password ends in SEC_E_LOGON_DENIED), else ""."""
+    try:
+        from requests_credssp.exceptions import AuthenticationException, NTStatusException
+    except ImportError:
+        return ""
+    if isinstance(exc, AuthenticationException) and "credssp being an available" in str(exc).lower():
+        return "not offered"
+    return "denied" if isinstance(exc, (AuthenticationException, NTStatusException)) else ""
 
 
 def _short(exc: Exception, limit: int = 200) -> str:

@@ -126,7 +126,7 @@ class NtlmAccounts:
 def credssp_user(context, credentials: dict[str, str]) -> str:
     """The account whose password a completed CredSSP exchange delegated; AuthError when the
     delegated password is not that account's (the NTLM logon inside proved only the hash)."""
-    delegated = context.client_credential
+    delegated = context.get_extra_info("client_credential")
     user = getattr(delegated, "username", "") or ""
     password = getattr(delegated, "password", None)
     for known, secret in credentials.items():

@@ -35,7 +35,7 @@ def test_pxe_reimage_with_a_staged_deployment_then_join_the_cluster(fresh_lab):
               f"New-WdsClient -DeviceID '{spare['mac']}' -DeviceName T22-N4 "
               "-WdsClientUnattend 'WdsClientUnattend\\T22-N4.xml' -JoinDomain $true -Domain contoso.com | Out-Null\n"
               "(Get-WdsClient -DeviceName T22-N4).DeviceName")
-    code, out, err = lab.run_ps("TWDS", script)
+    code, out, err = lab.run_ps("TWDS", script, transport="credssp")  # -JoinDomain writes to a DC
     assert (code, out.strip()) == (0, "T22-N4"), err
 
     assert ipmi(spare["bmc"], ("set_bootdev", "network"), ("set_power", "reset"))[0] == "network"
@@ -52,7 +52,8 @@ def test_pxe_reimage_with_a_staged_deployment_then_join_the_cluster(fresh_lab):
         "Windows Server 2022 SERVERDATACENTER"
 
     added = lab.run_json("T19-N1", IDIOM + "Add-ClusterNode -Name T22-N4 | Select-Object Name, BuildNumber, "
-                                           "@{n='State';e={[string]$_.State}} | ConvertTo-Json -Compress")
+                                           "@{n='State';e={[string]$_.State}} | ConvertTo-Json -Compress",
+                         transport="credssp")
     assert added == {"Name": "T22-N4", "BuildNumber": 20348, "State": "Up"}
     lab.run_ps("TWDS", IDIOM + "Remove-WdsClient -DeviceName T22-N4")
     assert lab.state()["stagings"] == []
