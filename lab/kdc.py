@@ -101,7 +101,9 @@ class Kdc:
         self._write_config()
         master = secrets.token_urlsafe(24)
         self._run(["kdb5_util", "create", "-s", "-r", self.realm, "-W"], stdin=f"{master}\n{master}\n")
-        commands = [f"addprinc -pw {_quoted(password)} {self.principal(user)}" for user, password in self.users.items()]
+        # Active Directory requires pre-authentication of user accounts by default
+        commands = [f"addprinc +requires_preauth -pw {_quoted(password)} {self.principal(user)}"
+                    for user, password in self.users.items()]
         for fqdn in self.services:
             flags = " +ok_as_delegate" if fqdn in self.trusted else ""
             commands.append(f"addprinc -randkey{flags} HTTP/{fqdn}@{self.realm}")

@@ -90,7 +90,8 @@ def _ticket_error(exc, principal: str, account: str, where: str):
     if "cannot contact any kdc" in lowered or "cannot find kdc" in lowered or "cannot resolve" in lowered:
         return Unreachable(f"No KDC of the realm of {principal} answered ({reason}). Check {CONFIG_VARIABLE} "
                            f"(the krb5.conf naming the domain's KDCs) and that they are reachable.", target=where)
-    if "preauthentication failed" in lowered or "password incorrect" in lowered:
+    # a KDC that does not ask for pre-authentication answers anyway, and the reply cannot be decrypted
+    if any(w in lowered for w in ("preauthentication failed", "password incorrect", "decrypt integrity check")):
         return AccessDenied(f"The KDC rejected the password of {who}.", target=where)
     if "not found in kerberos database" in lowered or "client not found" in lowered:
         return AccessDenied(f"The KDC does not know {who}: check the account's name (user@domain).", target=where)
