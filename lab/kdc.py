@@ -35,9 +35,16 @@ def find_binary(name: str) -> str | None:
     return None
 
 
-def missing_binaries() -> list[str]:
-    """The MIT KDC programs that are not installed (Debian: krb5-kdc, krb5-admin-server)."""
-    return [name for name in BINARIES if find_binary(name) is None]
+def missing_for_kerberos() -> list[str]:
+    """The MIT KDC programs that are not installed (Debian: krb5-kdc, krb5-admin-server), and the
+    Python packages the WinRM acceptors need (gssapi, krb5: the `kerberos` extra)."""
+    missing = [name for name in BINARIES if find_binary(name) is None]
+    for module in ("gssapi", "krb5"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(f"Python package {module}")
+    return missing
 
 
 def principal_name(username: str, realm: str) -> str:
@@ -65,10 +72,10 @@ class Kdc:
 
     def __init__(self, folder: str | Path, realm: str, users: dict[str, str], services: list[str],
                  delegation_trusted: list[str] = (), address: str = "127.0.0.1", port: int | None = None):
-        missing = missing_binaries()
+        missing = missing_for_kerberos()
         if missing:
-            raise KdcError(f"the MIT Kerberos KDC is not installed ({', '.join(missing)} missing; "
-                           f"Debian packages krb5-kdc and krb5-admin-server)")
+            raise KdcError(f"Kerberos is not installed ({', '.join(missing)} missing; Debian packages krb5-kdc "
+                           f"krb5-admin-server libkrb5-dev, then pip install '.[kerberos]')")
         self.folder = Path(folder)
         self.realm = realm.upper()
         self.users = dict(users)

@@ -8,10 +8,17 @@ from django.forms.models import model_to_dict
 
 from fabric import agents
 from fabric.agents.errors import InsecureTransportRefused, SecondHopDenied, TransportUnavailable
-from lab.kdc import missing_binaries
+from lab.kdc import missing_for_kerberos
 from tests.helpers import require
 
-PASSWORD = "Test-Lab-Passw0rd!"
+
+
+def missing_kerberos() -> list[str]:
+    """What Kerberos against the lab needs and this machine lacks: the lab's KDC and acceptor, and
+    Ferry's transport (pykerberos)."""
+    from winrm import transport
+
+    return missing_for_kerberos() + ([] if transport.HAVE_KERBEROS else ["Python package pykerberos"])
 
 
 def test_credssp_goes_only_over_https_even_to_a_machine_allowed_to_be_insecure():
@@ -67,9 +74,9 @@ def test_the_host_form_refuses_credssp_without_https(changes, field):
 def lab():
     from lab.testing import LabProcess
 
-    missing = missing_binaries()
-    require(not missing, f"the MIT Kerberos KDC is not installed ({', '.join(missing)} missing; "
-                         f"apt-get install krb5-kdc krb5-admin-server)")
+    missing = missing_kerberos()
+    require(not missing, f"Kerberos is not installed ({', '.join(missing)} missing; apt-get install krb5-kdc "
+                         f"krb5-admin-server libkrb5-dev, then pip install '.[kerberos]')")
     with LabProcess("tests", speed=100) as running:
         assert running.endpoints["kerberos"], running.endpoints["kerberos_unavailable"]
         with pytest.MonkeyPatch.context() as patch:

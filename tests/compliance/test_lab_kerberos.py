@@ -6,7 +6,7 @@ from compliance.choices import ComplianceState
 from compliance.models import HostCompliance
 from compliance.orchestration import submit_cluster_remediation
 from compliance.remediation import RemediationOptions
-from lab.kdc import missing_binaries
+from tests.agents.test_kerberos import missing_kerberos
 from tests.helpers import require
 
 from .labenv import bring_in, describe, finish, scan_all
@@ -16,9 +16,9 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 @pytest.fixture
 def kerberos(lab, monkeypatch):
-    missing = missing_binaries()
-    require(not missing, f"the MIT Kerberos KDC is not installed ({', '.join(missing)} missing; "
-                         f"apt-get install krb5-kdc krb5-admin-server)")
+    missing = missing_kerberos()
+    require(not missing, f"Kerberos is not installed ({', '.join(missing)} missing; apt-get install krb5-kdc "
+                         f"krb5-admin-server libkrb5-dev, then pip install '.[kerberos]')")
     assert lab.endpoints["kerberos"], lab.endpoints["kerberos_unavailable"]
     monkeypatch.setenv("FERRY_KRB5_CONFIG", lab.endpoints["kerberos"]["krb5_config"])
     return lab.endpoints["kerberos"]

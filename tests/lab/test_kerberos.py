@@ -3,7 +3,7 @@ third machine depends on how it was made, as on Windows."""
 import json
 
 import pytest
-from lab.kdc import missing_binaries
+from lab.kdc import missing_for_kerberos
 from tests.helpers import require
 
 IDIOM = "$ErrorActionPreference = 'Stop'; $ProgressPreference = 'SilentlyContinue'; "
@@ -42,9 +42,9 @@ def assert_access_denied(answer, cmdlet_type: str = ""):
 
 @pytest.fixture(scope="module")
 def kdc_lab(lab):
-    missing = missing_binaries()
-    require(not missing, f"the MIT Kerberos KDC is not installed ({', '.join(missing)} missing; "
-                         f"apt-get install krb5-kdc krb5-admin-server)")
+    missing = missing_for_kerberos()
+    require(not missing, f"Kerberos is not installed ({', '.join(missing)} missing; apt-get install krb5-kdc "
+                         f"krb5-admin-server libkrb5-dev, then pip install '.[kerberos]')")
     assert lab.endpoints["kerberos"], lab.endpoints["kerberos_unavailable"]
     return lab
 
@@ -118,7 +118,8 @@ def test_kerberos_takes_the_second_hop_only_with_a_forwarded_ticket_to_a_trusted
 
 
 def test_kerberos_with_delegation_evicts_and_adds_a_node(fresh_lab):
-    require(not missing_binaries(), "the MIT Kerberos KDC is not installed (apt-get install krb5-kdc krb5-admin-server)")
+    missing = missing_for_kerberos()
+    require(not missing, f"Kerberos is not installed ({', '.join(missing)} missing)")
     session = fresh_lab.kerberos_session("T19-N1", delegate=True)
     drained = session.run_ps(IDIOM + "Suspend-ClusterNode -Name T19-N3 -Drain -Wait | Out-Null")
     assert drained.status_code == 0, drained.std_err
