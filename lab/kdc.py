@@ -13,6 +13,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -84,6 +85,7 @@ class Kdc:
         self.address = address
         self.port = port
         self.process: subprocess.Popen | None = None
+        self.lock = threading.Lock()
 
     @property
     def krb5_config(self) -> Path:
@@ -112,17 +114,34 @@ class Kdc:
         commands = [f"addprinc +requires_preauth -pw {_quoted(password)} {self.principal(user)}"
                     for user, password in self.users.items()]
         for fqdn in self.services:
-            flags = " +ok_as_delegate" if fqdn in self.trusted else ""
-            commands.append(f"addprinc -randkey{flags} HTTP/{fqdn}@{self.realm}")
-            commands.append(f"ktadd -k {self.keytab} HTTP/{fqdn}@{self.realm}")
-        # commands (passwords included) go on standard input, never on a command line
-        self._run(["kadmin.local", "-r", self.realm], stdin="\n".join(commands) + "\nquit\n")
+            commands += self._service_commands(fqdn, fqdn in self.trusted)
+        self._kadmin(commands)
         log = open(self.folder / "krb5kdc.out", "wb")
         self.process = subprocess.Popen([find_binary("krb5kdc"), "-n", "-r", self.realm], env=self._env(),
                                         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         log.close()
         self._wait_listening()
         return self
+
+    def add_service(self, fqdn: str, trusted: bool = False) -> None:
+        """HTTP/<fqdn> for a machine that joined the domain while the lab runs (a re-imaged host)."""
+        fqdn = fqdn.lower()
+        with self.lock:
+            if fqdn in self.services:
+                return
+            self._kadmin(self._service_commands(fqdn, trusted))
+            self.services.append(fqdn)
+            if trusted:
+                self.trusted.add(fqdn)
+
+    def _service_commands(self, fqdn: str, trusted: bool) -> list[str]:
+        flags = " +ok_as_delegate" if trusted else ""
+        return [f"addprinc -randkey{flags} HTTP/{fqdn}@{self.realm}",
+                f"ktadd -k {self.keytab} HTTP/{fqdn}@{self.realm}"]
+
+    def _kadmin(self, commands: list[str]) -> None:
+        # commands (passwords included) go on standard input, never on a command line
+        self._run(["kadmin.local", "-r", self.realm], stdin="\n".join(commands) + "\nquit\n")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

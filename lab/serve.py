@@ -187,6 +187,8 @@ class Lab:
                 kerberos = (item.fqdn, self.kdc.realm)
             credssp = item.credssp or item.winrm_transport == "credssp"
             trusted = item.trusted_for_delegation
+        if kerberos is not None:
+            self.kdc.add_service(kerberos[0], trusted)     # joined the domain since the lab started
 
         def execute(script, identity=None, kind=kind, key=key):
             return self.runner.execute(kind, key, script, identity)

@@ -5,8 +5,10 @@ Ferry asks the KDC for a ticket with the password (GSSAPI, never `kinit` with a 
 line) and keeps it in a private cache collection of this process (one cache per principal, a 0700
 folder). Which realm and KDC: the krb5.conf named by FERRY_KRB5_CONFIG, else the system's.
 """
+import atexit
 import hashlib
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -32,6 +34,7 @@ def _prepare() -> None:
     cache = os.environ.get("KRB5CCNAME", "")
     if not (cache.startswith("DIR:") and os.path.isdir(cache[4:])):
         folder = tempfile.mkdtemp(prefix="ferry-krb5cc-")   # created 0700
+        atexit.register(shutil.rmtree, folder, True)      # no ticket outlives the process
         os.environ["KRB5CCNAME"] = f"DIR:{folder}"
 
 
