@@ -99,8 +99,9 @@ class Kdc:
         return principal_name(username, self.realm)
 
     def environment(self) -> dict[str, str]:
+        # the acceptors and the admin tools need no credential cache: none from the caller's environment
         return {"KRB5_CONFIG": str(self.krb5_config), "KRB5_KDC_PROFILE": str(self.folder / "kdc.conf"),
-                "KRB5_KTNAME": f"FILE:{self.keytab}"}
+                "KRB5_KTNAME": f"FILE:{self.keytab}", "KRB5CCNAME": "MEMORY:lab-kdc"}
 
     def start(self) -> "Kdc":
         self.folder.mkdir(parents=True, exist_ok=True)

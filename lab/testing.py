@@ -135,6 +135,9 @@ class LabProcess:
 
     def stop(self) -> None:
         self._terminate()
+        for name in ("KRB5_CONFIG", "KRB5CCNAME"):   # set by kerberos_session, pointing in here
+            if str(self.workdir) in os.environ.get(name, ""):
+                os.environ.pop(name)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> "LabProcess":
