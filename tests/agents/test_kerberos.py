@@ -144,3 +144,19 @@ def test_ntlm_host_with_credssp_chosen_for_the_second_hop_evicts_and_adds(lab):
 def test_kerberos_forwards_its_ticket_to_a_trusted_host_to_evict_and_add(lab):
     evict_and_add_back(connection(lab, "T19-N1", "kerberos"))
     assert members(lab) == ["T19-N1", "T19-N2", "T19-N3"]
+
+
+def test_the_discovery_form_refuses_credssp_without_https(admin_client_ferry):
+    from django.urls import reverse
+
+    from fabric.models import RunAsAccount
+    from jobs.models import Job
+
+    run_as = RunAsAccount.objects.create(name="svc", username="CONTOSO\\svc-ferry", password="Very-Secret-1")
+    response = admin_client_ferry.post(reverse("fabric:host_add"), {
+        "address": "hv01.contoso.com", "run_as": run_as.pk, "winrm_transport": "credssp",
+        "allow_insecure": "on",  # HTTPS box left unticked; "allow insecure" does not cover CredSSP
+    })
+    assert response.status_code == 200
+    assert "CredSSP hands the Run As account&#x27;s password" in response.content.decode()
+    assert not Job.objects.exists()
