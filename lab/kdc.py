@@ -115,7 +115,10 @@ class Kdc:
         commands = [f"addprinc +requires_preauth -pw {_quoted(password)} {self.principal(user)}"
                     for user, password in self.users.items()]
         for fqdn in self.services:
-            commands += self._service_commands(fqdn, fqdn in self.trusted)
+            commands += self._service_commands(fqdn, fqdn in self.trusted, keytab=False)
+        principals = [f"HTTP/{fqdn}@{self.realm}" for fqdn in self.services]
+        for i in range(0, len(principals), 100):   # one keytab rewrite per hundred, not per principal
+            commands.append(f"ktadd -k {self.keytab} {' '.join(principals[i:i + 100])}")
         self._kadmin(commands)
         log = open(self.folder / "krb5kdc.out", "wb")
         self.process = subprocess.Popen([find_binary("krb5kdc"), "-n", "-r", self.realm], env=self._env(),
@@ -135,10 +138,12 @@ class Kdc:
             if trusted:
                 self.trusted.add(fqdn)
 
-    def _service_commands(self, fqdn: str, trusted: bool) -> list[str]:
+    def _service_commands(self, fqdn: str, trusted: bool, keytab: bool = True) -> list[str]:
         flags = " +ok_as_delegate" if trusted else ""
-        return [f"addprinc -randkey{flags} HTTP/{fqdn}@{self.realm}",
-                f"ktadd -k {self.keytab} HTTP/{fqdn}@{self.realm}"]
+        commands = [f"addprinc -randkey{flags} HTTP/{fqdn}@{self.realm}"]
+        if keytab:
+            commands.append(f"ktadd -k {self.keytab} HTTP/{fqdn}@{self.realm}")
+        return commands
 
     def _kadmin(self, commands: list[str]) -> None:
         # commands (passwords included) go on standard input, never on a command line
