@@ -36,12 +36,17 @@ class HostContext:
         self.identity = identity    # the WinRM logon the script runs under; None: the local console
         self.variables: dict = {}
 
+    @property
+    def can_delegate(self) -> bool:
+        """Whether the script may act on a third machine as its caller: on the console, or over a
+        logon that can be delegated (CredSSP, or Kerberos with a forwarded ticket to a host trusted
+        for delegation). NTLM and Basic never can."""
+        return self.identity is None or self.identity.can_delegate
+
     def require_second_hop(self, target: str, command_type: str) -> None:
         """Refuse, as Windows does, an operation that must reach `target` (another machine) with
-        the caller's identity when the logon cannot be delegated (NTLM, Basic, or Kerberos without
-        a forwarded ticket to a host trusted for delegation). On the console it is allowed."""
-        identity = self.identity
-        if identity is None or identity.can_delegate:
+        the caller's identity when the logon cannot be delegated."""
+        if self.can_delegate:
             return
         # Windows reports the failed remote logon as E_ACCESSDENIED (0x80070005); the exact text
         # and error id of each cmdlet are not documented (unconfirmed).

@@ -15,8 +15,8 @@ SECOND_HOP = {
     "Remove-ClusterNode": ("T19-N1", "Remove-ClusterNode -Name T19-N3 -Force"),
     "New-WdsClient -JoinDomain": ("TWDS", f"New-WdsClient -DeviceID '{SPARE_MAC}' -DeviceName T22-N9 "
                                           f"-JoinDomain $true -Domain contoso.com"),
-    "Get-ADComputer": ("TWDS", "Get-ADComputer -Identity HV-OLD01"),
 }
+AD_QUERY = ("TWDS", "Get-ADComputer -Identity HV-OLD01")
 
 
 def error_of(script: str) -> str:
@@ -83,8 +83,16 @@ def test_ntlm_cannot_take_the_second_hop(lab, operation):
     assert_access_denied(outcome(lab.session(host).run_ps(error_of(script))))
 
 
+def test_the_directory_cannot_be_asked_without_delegation(lab):
+    answer = outcome(lab.session(AD_QUERY[0]).run_ps(error_of(AD_QUERY[1])))
+    assert answer["Category"] == "ResourceUnavailable"
+    assert answer["Type"] == "Microsoft.ActiveDirectory.Management.ADServerDownException"
+    assert answer["Id"].startswith("ActiveDirectoryServer:0,")
+    assert "Unable to contact the server" in answer["Message"]
+
+
 def test_credssp_takes_the_second_hop(lab):
-    host, script = SECOND_HOP["Get-ADComputer"]
+    host, script = AD_QUERY
     assert outcome(lab.session(host, https=True, transport="credssp").run_ps(error_of(script))) == "ok"
 
 
