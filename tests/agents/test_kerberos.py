@@ -160,3 +160,10 @@ def test_the_discovery_form_refuses_credssp_without_https(admin_client_ferry):
     assert response.status_code == 200
     assert "CredSSP hands the Run As account&#x27;s password" in response.content.decode()
     assert not Job.objects.exists()
+
+
+def test_credssp_chosen_for_a_host_that_does_not_accept_it_says_how_to_enable_it(lab):
+    with pytest.raises(agents.AccessDenied) as refused:
+        agents.cluster.remove_node(connection(lab, "T19-N2", credssp_second_hop=True), "T19-N3")
+    assert "does not accept CredSSP" in str(refused.value) and "Enable-WSManCredSSP" in str(refused.value)
+    assert members(lab) == ["T19-N1", "T19-N2", "T19-N3"]

@@ -138,3 +138,11 @@ def test_kerberos_with_delegation_evicts_and_adds_a_node(fresh_lab):
                                    "@{n='State';e={[string]$_.State}} | ConvertTo-Json -Compress")
     assert json.loads(added.std_out) == {"Name": "T19-N3", "State": "Up"}
     fresh_lab.assert_invariants_held()
+
+
+def test_without_the_kdc_programs_the_kdc_says_which_packages_to_install(tmp_path, monkeypatch):
+    import lab.kdc
+
+    monkeypatch.setattr(lab.kdc, "find_binary", lambda name: None)
+    with pytest.raises(lab.kdc.KdcError, match="krb5kdc.*krb5-kdc krb5-admin-server"):
+        lab.kdc.Kdc(tmp_path, "CONTOSO.COM", {"u": "p"}, ["h.contoso.com"])
