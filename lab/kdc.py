@@ -21,6 +21,10 @@ BINARIES = ("krb5kdc", "kdb5_util", "kadmin.local")
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 
 
+# what kadmin.local says on stderr when all is well
+_INFORMATIONAL = ("No policy specified for",)
+
+
 class KdcError(RuntimeError):
     pass
 
@@ -171,8 +175,10 @@ class Kdc:
     def _run(self, command: list[str], stdin: str) -> None:
         done = subprocess.run([find_binary(command[0]), *command[1:]], input=stdin, capture_output=True,
                               text=True, env=self._env(), timeout=60)
-        failed = done.returncode != 0 or "error" in done.stderr.lower()
-        if failed:
+        # kadmin.local reading commands exits 0 even when one fails: any other line on stderr is a failure
+        problems = [line for line in done.stderr.splitlines()
+                    if line.strip() and not line.startswith(_INFORMATIONAL)]
+        if done.returncode != 0 or problems:
             for password in self.users.values():  # never echo an account's password
                 done = done.__class__(done.args, done.returncode, "", done.stderr.replace(password, "***"))
             raise KdcError(f"{command[0]} failed (exit {done.returncode}): {done.stderr.strip()[-1500:]}")

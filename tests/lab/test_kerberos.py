@@ -146,3 +146,17 @@ def test_without_the_kdc_programs_the_kdc_says_which_packages_to_install(tmp_pat
     monkeypatch.setattr(lab.kdc, "find_binary", lambda name: None)
     with pytest.raises(lab.kdc.KdcError, match="krb5kdc.*krb5-kdc krb5-admin-server"):
         lab.kdc.Kdc(tmp_path, "CONTOSO.COM", {"u": "p"}, ["h.contoso.com"])
+
+
+def test_a_failed_kadmin_command_stops_the_kdc_setup_with_its_message(tmp_path):
+    import lab.kdc
+
+    missing = missing_for_kerberos()
+    require(not missing, f"Kerberos is not installed ({', '.join(missing)} missing)")
+    kdc = lab.kdc.Kdc(tmp_path, "CONTOSO.COM", {"error-reporter": "Pw-1 x"}, ["h.contoso.com"]).start()
+    try:   # an account whose name says "error" is no failure; a principal created twice is
+        with pytest.raises(lab.kdc.KdcError, match="already exists") as failed:
+            kdc._kadmin(["addprinc -randkey HTTP/h.contoso.com@CONTOSO.COM"])
+        assert "Pw-1 x" not in str(failed.value)
+    finally:
+        kdc.stop()
