@@ -16,11 +16,11 @@ import time
 from fabric.agents.errors import AccessDenied, TransportUnavailable, Unreachable
 
 CONFIG_VARIABLE = "FERRY_KRB5_CONFIG"
-# A ticket is asked for again after this long (the KDC's tickets usually live 10 hours).
+# A ticket is asked for again after this long, or half its lifetime if that is shorter.
 RENEW_AFTER_SECONDS = 3600.0
 
 _lock = threading.Lock()
-# (krb5.conf, principal) → (digest of the password used, when)
+# (krb5.conf, principal) → (digest of the password used, when to ask again)
 _obtained: dict[tuple[str, str], tuple[str, float]] = {}
 
 
@@ -68,7 +68,7 @@ def obtain_ticket(username: str, password: str, *, account: str = "", where: str
         digest = hashlib.sha256(password.encode("utf-8")).hexdigest()
         key = (os.environ.get("KRB5_CONFIG", ""), principal)
         known = _obtained.get(key)
-        if known and known[0] == digest and time.monotonic() - known[1] < RENEW_AFTER_SECONDS:
+        if known and known[0] == digest and time.monotonic() < known[1]:
             return principal
         name = gssapi.Name(principal, gssapi.NameType.kerberos_principal)
         try:
@@ -78,7 +78,8 @@ def obtain_ticket(username: str, password: str, *, account: str = "", where: str
         except gssapi.exceptions.GSSError as exc:
             _obtained.pop(key, None)
             raise _ticket_error(exc, principal, account, where) from None
-        _obtained[key] = (digest, time.monotonic())
+        lifetime = acquired.lifetime or RENEW_AFTER_SECONDS
+        _obtained[key] = (digest, time.monotonic() + min(RENEW_AFTER_SECONDS, lifetime / 2))
         return principal
 
 

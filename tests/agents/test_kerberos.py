@@ -167,3 +167,14 @@ def test_credssp_chosen_for_a_host_that_does_not_accept_it_says_how_to_enable_it
         agents.cluster.remove_node(connection(lab, "T19-N2", credssp_second_hop=True), "T19-N3")
     assert "does not accept CredSSP" in str(refused.value) and "Enable-WSManCredSSP" in str(refused.value)
     assert members(lab) == ["T19-N1", "T19-N2", "T19-N3"]
+
+
+def test_one_ticket_serves_many_scripts(lab):
+    log = lab.workdir / "state" / "kdc" / "kdc.log"
+    conn = connection(lab, "T19-N2", "kerberos")
+    agents.hostinfo.get_os(conn)
+    asked = log.read_text().count("AS_REQ")
+    assert asked >= 1
+    for _ in range(3):
+        agents.hostinfo.get_os(conn)
+    assert log.read_text().count("AS_REQ") == asked    # no new logon at the KDC, only service tickets
