@@ -246,7 +246,9 @@ class _Loader:
             migration_bandwidth_gbps=values["migration_bandwidth_gbps"],
             max_migrations=values["max_migrations"], winrm_username=values["winrm_username"],
             winrm_password=values["winrm_password"], winrm_transport=values["winrm_transport"],
-            https=values["https"], bmc=values["bmc"], bmc_username=values["bmc_username"],
+            https=values["https"], credssp=values["credssp"],
+            trusted_for_delegation=values["trusted_for_delegation"],
+            bmc=values["bmc"], bmc_username=values["bmc_username"],
             bmc_password=values["bmc_password"], timings={k: values[k] for k in TIMING_KEYS},
             manufacturer=values["manufacturer"], model=values["model"],
             serial_number=f"CZ{index:06d}", installed_updates=installed, missing_updates=missing,
@@ -314,6 +316,8 @@ class _Loader:
             winrm_transport=_choice(t.get("winrm_transport", str, self.defaults["winrm_transport"]),
                                     TRANSPORTS, f"{t.where}.winrm_transport"),
             witness=t.get("witness", bool, False),
+            credssp=t.get("credssp", bool, self.defaults["credssp"]),
+            trusted_for_delegation=t.get("trusted_for_delegation", bool, self.defaults["trusted_for_delegation"]),
             sofs_roles=roles,
             shares=shares, csvs=csvs, id=t.get("id", str, ""))
         if kind == "sofs" and not roles:

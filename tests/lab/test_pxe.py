@@ -52,7 +52,7 @@ def test_pxe_reimage_then_configure_and_join_the_cluster(fresh_lab):
               f"Add-DhcpServerv4Reservation -ScopeId 127.0.0.0 -IPAddress 127.0.10.201 -ClientId '{spare['mac']}' "
               "-Name T22-N4\n"
               "(Get-WdsClient -DeviceName T22-N4).DeviceName")
-    code, out, err = lab.run_ps("TWDS", script)
+    code, out, err = lab.run_ps("TWDS", script, transport="credssp")  # -JoinDomain writes to a DC
     assert (code, out.strip()) == (0, "T22-N4"), err
 
     assert ipmi(spare["bmc"], ("set_bootdev", "network"), ("set_power", "reset"))[0] == "network"
@@ -111,7 +111,8 @@ def test_pxe_reimage_then_configure_and_join_the_cluster(fresh_lab):
     assert host["ip"] == "127.0.10.202"
 
     added = lab.run_json("T19-N1", IDIOM + "Add-ClusterNode -Name T22-N4 | Select-Object Name, BuildNumber, "
-                                           "@{n='State';e={[string]$_.State}} | ConvertTo-Json -Compress")
+                                           "@{n='State';e={[string]$_.State}} | ConvertTo-Json -Compress",
+                         transport="credssp")
     assert added == {"Name": "T22-N4", "BuildNumber": 20348, "State": "Up"}
     code, out, err = lab.run_ps("TWDS", IDIOM + "Remove-WdsClient -DeviceName T22-N4\n"
                                 "Remove-DhcpServerv4Reservation -ScopeId 127.0.0.0 -ClientId 00-15-5D-71-00-99\n"
