@@ -59,6 +59,11 @@ def serve(args) -> int:
     print(f"endpoints: {path.resolve()}", file=sys.stderr)
     print(f"started in {time.monotonic() - started:.2f} s: {len(lab.endpoints)} WinRM endpoints, "
           f"{len(lab.bmcs.bmcs)} BMCs, speed {lab.dc.clock.speed:g}", file=sys.stderr)
+    if lab.kdc is not None:
+        print(f"Kerberos: realm {lab.kdc.realm}, KDC {lab.kdc.address}:{lab.kdc.port}, "
+              f"KRB5_CONFIG={lab.kdc.krb5_config}", file=sys.stderr)
+    else:
+        print(f"Kerberos: not served ({lab.kdc_problem})", file=sys.stderr)
     print("lab ready", flush=True)
     stop.wait()
     lab.stop()

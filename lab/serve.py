@@ -1,5 +1,6 @@
-"""Assembles the running lab: the datacenter, a WinRM endpoint per host and per cluster, a BMC per
-host, the control endpoint, and the endpoints file that tells clients where everything is."""
+"""Assembles the running lab: the datacenter, a Kerberos KDC for its domain, a WinRM endpoint per
+host and per cluster, a BMC per host, the control endpoint, and the endpoints file that tells
+clients where everything is."""
 from __future__ import annotations
 
 import concurrent.futures
@@ -18,6 +19,7 @@ from lab.bmc import BmcFarm
 from lab.cmdlets import ScriptRunner
 from lab.control import ControlServer
 from lab.datacenter import Datacenter
+from lab.kdc import Kdc, KdcError
 from lab.topology import Topology
 
 log = logging.getLogger("lab.serve")
@@ -71,6 +73,8 @@ class Lab:
         self.control = None
         self.tls = None
         self.ca_path = None
+        self.kdc: Kdc | None = None
+        self.kdc_problem = ""
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="lab-endpoints")
 
     # -- start / stop ----------------------------------------------------------------------------
@@ -78,6 +82,7 @@ class Lab:
         started = time.monotonic()
         self._start_bmcs()            # first: pyghmi's loop uses select(), which wants low descriptors
         self._make_certificates()
+        self._start_kdc()
         with self.dc.lock:
             hosts = list(self.dc.hosts.values())
             clusters = list(self.dc.clusters.values())
@@ -108,6 +113,8 @@ class Lab:
                 except Exception:
                     log.exception("closing %s", endpoint.url)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.kdc is not None:
+            self.kdc.stop()
         self.dc.stop()
         if self._own_state_dir:
             shutil.rmtree(self.state_dir, ignore_errors=True)
@@ -137,27 +144,61 @@ class Lab:
         self.ca_path = str(ca)
         self.tls = (str(cert), str(key))
 
+    def _start_kdc(self) -> None:
+        """The domain's KDC: every Run As account and HTTP/<fqdn> for every domain member. Without
+        the MIT KDC installed the lab still runs, with NTLM, Basic and CredSSP only."""
+        users: dict[str, str] = {}
+        services, trusted = [], []
+        with self.dc.lock:
+            items = [h for h in self.dc.hosts.values() if h.domain] + list(self.dc.clusters.values())
+            for item in items:
+                known = users.setdefault(item.winrm_username, item.winrm_password)
+                if known != item.winrm_password:
+                    raise LabStartError(f"{item.winrm_username} has two passwords in the topology; an account of "
+                                        f"the domain has one (give {item.name} the same password or another account)")
+                services.append(item.fqdn)
+                if item.trusted_for_delegation:
+                    trusted.append(item.fqdn)
+        if not services:
+            self.kdc_problem = "no machine of the topology is in a domain"
+            return
+        try:
+            self.kdc = Kdc(self.state_dir / "kdc", self.topology.domain, users, services, trusted).start()
+        except KdcError as error:
+            self.kdc, self.kdc_problem = None, str(error)
+            log.warning("Kerberos is not available in this lab: %s", error)
+            return
+        os.environ.update(self.kdc.environment())   # this process's acceptors read the keytab
+
     def _endpoint_set(self, kind: str, key: str, address: str) -> EndpointSet:
         from lab.winrm import WinRMEndpoint
         with self.dc.lock:
             if kind == "host":
                 item = self.dc.hosts[key]
-                name, https = item.name, item.https
+                name, https, domain = item.name, item.https, item.domain
             else:
                 item = self.dc.clusters[key]
-                name, https = item.name, True
+                name, https, domain = item.name, True, item.domain
             credentials = {item.winrm_username: item.winrm_password}
-            auth = ("basic", "ntlm") if item.winrm_transport == "basic" else ("ntlm",)
+            auth = ["basic", "ntlm"] if item.winrm_transport == "basic" else ["ntlm"]
+            kerberos = None
+            if self.kdc is not None and domain:
+                auth.append("kerberos")
+                kerberos = (item.fqdn, self.kdc.realm)
+            credssp = item.credssp or item.winrm_transport == "credssp"
+            trusted = item.trusted_for_delegation
+        if kerberos is not None:
+            self.kdc.add_service(kerberos[0], trusted)     # joined the domain since the lab started
 
-        def execute(script, kind=kind, key=key):
-            return self.runner.execute(kind, key, script)
+        def execute(script, identity=None, kind=kind, key=key):
+            return self.runner.execute(kind, key, script, identity)
 
-        http = WinRMEndpoint(address, self.ports["winrm_http"], credentials, execute=execute, auth=auth,
-                             machine_name=name)
+        common = dict(execute=execute, machine_name=name, kerberos=kerberos, delegation_trusted=trusted)
+        http = WinRMEndpoint(address, self.ports["winrm_http"], credentials, auth=auth, **common)
         secure = None
         if https:
-            secure = WinRMEndpoint(address, self.ports["winrm_https"], credentials, execute=execute, tls=self.tls,
-                                   auth=auth, machine_name=name)
+            secure = WinRMEndpoint(address, self.ports["winrm_https"], credentials, tls=self.tls,
+                                   auth=auth + ["credssp"] if credssp else auth, **common)
         return EndpointSet(kind, key, address, http, secure)
 
     # -- keeping endpoints in line with the simulated state -------------------------------------
@@ -211,7 +252,16 @@ class Lab:
     def _winrm(self, entry: EndpointSet, username: str, password: str, transport: str) -> dict:
         out = {"url": entry.http.url, "username": username, "password": password, "transport": transport}
         out["https_url"] = entry.https.url if entry.https is not None else None
+        out["auth"] = list((entry.https or entry.http).auth)
         return out
+
+    def _kerberos(self) -> dict | None:
+        """Where the domain's KDC is and the Run As account's principal (null when there is none)."""
+        if self.kdc is None:
+            return None
+        username, password = next(iter(self.kdc.users.items()))
+        return {**self.kdc.describe(), "principal": self.kdc.principal(username), "password": password,
+                "principals": {self.kdc.principal(u): p for u, p in self.kdc.users.items()}}
 
     def describe(self) -> dict:
         dc = self.dc
@@ -245,7 +295,8 @@ class Lab:
             return {"lab": {"name": self.topology.name, "topology": str(Path(self.topology.path).resolve()),
                             "speed": dc.clock.speed, "pid": os.getpid(), "ports": self.ports},
                     "control": {"url": self.control.url if self.control else None, "token": self.token},
-                    "ca_path": self.ca_path, "hosts": hosts, "clusters": clusters,
+                    "ca_path": self.ca_path, "kerberos": self._kerberos(),
+                    "kerberos_unavailable": self.kdc_problem or None, "hosts": hosts, "clusters": clusters,
                     "update_server": update_server, "deployment_server": deployment_server}
 
     def write_endpoints(self, path: str | Path) -> Path:

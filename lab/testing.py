@@ -135,6 +135,9 @@ class LabProcess:
 
     def stop(self) -> None:
         self._terminate()
+        for name in ("KRB5_CONFIG", "KRB5CCNAME"):   # set by kerberos_session, pointing in here
+            if str(self.workdir) in os.environ.get(name, ""):
+                os.environ.pop(name)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> "LabProcess":
@@ -205,13 +208,42 @@ class LabProcess:
                              ca_trust_path=self.endpoints["ca_path"], read_timeout_sec=70,
                              operation_timeout_sec=60)
 
-    def run_ps(self, name: str, script: str, https: bool = False):
-        """(exit code, stdout text, stderr text) of a script run on a host through pywinrm."""
-        result = self.session(name, https).run_ps(script)
+    def kerberos_session(self, name: str, https: bool = False, delegate: bool = False):
+        """A pywinrm Kerberos session to a host or cluster, with a ticket obtained from the lab's KDC
+        for its Run As account (this process's Kerberos settings are pointed at the lab's)."""
+        import gssapi
+        import gssapi.raw
+        import winrm
+
+        kdc = self.endpoints.get("kerberos")
+        if not kdc:
+            raise LabError(f"the lab runs no KDC: {self.endpoints.get('kerberos_unavailable')}")
+        entry = self.entry(name)
+        os.environ["KRB5_CONFIG"] = kdc["krb5_config"]
+        cache = self.workdir / "ccache"
+        cache.mkdir(mode=0o700, exist_ok=True)
+        os.environ["KRB5CCNAME"] = f"DIR:{cache}"
+        user = entry["winrm"]["username"].rsplit("\\", 1)[-1]
+        principal = f"{user}@{kdc['realm']}"
+        acquired = gssapi.raw.acquire_cred_with_password(
+            gssapi.Name(principal, gssapi.NameType.kerberos_principal), entry["winrm"]["password"].encode(),
+            usage="initiate")
+        gssapi.raw.store_cred_into({"ccache": os.environ["KRB5CCNAME"]}, acquired.creds, usage="initiate",
+                                   overwrite=True)
+        url = entry["winrm"]["https_url"] if https else entry["winrm"]["url"]
+        return winrm.Session(url, auth=(principal, ""), transport="kerberos", server_cert_validation="validate",
+                             ca_trust_path=self.endpoints["ca_path"], kerberos_hostname_override=entry["fqdn"],
+                             kerberos_delegation=delegate, read_timeout_sec=70, operation_timeout_sec=60)
+
+    def run_ps(self, name: str, script: str, https: bool = False, transport: str | None = None):
+        """(exit code, stdout text, stderr text) of a script run on a host through pywinrm; with
+        transport "credssp" (HTTPS only) the logon may reach other machines (the second hop)."""
+        overrides = {"transport": transport} if transport else {}
+        result = self.session(name, https or transport == "credssp", **overrides).run_ps(script)
         return result.status_code, result.std_out.decode(), result.std_err.decode()
 
-    def run_json(self, name: str, script: str):
-        code, out, err = self.run_ps(name, script)
+    def run_json(self, name: str, script: str, transport: str | None = None):
+        code, out, err = self.run_ps(name, script, transport=transport)
         if code != 0:
             raise LabError(f"script failed on {name} with exit code {code}: {err}")
         return json.loads(out) if out.strip() else None

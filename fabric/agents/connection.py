@@ -4,6 +4,9 @@ Production default: HTTPS with certificate validation, NTLM (or Kerberos/CredSSP
 authentication or plain HTTP needs both the installation's FERRY_ALLOW_INSECURE_WINRM and the
 machine's own `allow_insecure`. Loopback, link-local and cloud-metadata addresses (where a Run As
 password could be handed to the local machine or a cloud's metadata service) need the former.
+CredSSP hands the Run As password to the machine, so it goes only over HTTPS with a validated
+certificate, whatever `allow_insecure` says. Kerberos names the machine by its DNS name (the
+service principal HTTP/<name>), so it needs one: the machine's FQDN, or an address that is a name.
 """
 import ipaddress
 import socket
@@ -37,6 +40,9 @@ class Connection:
     password: str = field(default="", repr=False)
     account: str = ""  # the Run As account's name, for messages
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    fqdn: str = ""  # the machine's DNS name: Kerberos asks for a ticket to HTTP/<fqdn>
+    credssp_second_hop: bool = False  # operations that reach other machines may switch to CredSSP
+    delegate: bool = False  # Kerberos: forward the ticket so the machine can reach a third one
 
     @classmethod
     def for_endpoint(cls, endpoint, run_as=None, **overrides) -> "Connection":
@@ -52,17 +58,33 @@ class Connection:
             username=run_as.username if run_as else "",
             password=run_as.password if run_as else "",
             account=run_as.name if run_as else "",
+            fqdn=getattr(endpoint, "fqdn", "") or "",
+            credssp_second_hop=getattr(endpoint, "credssp_second_hop", False),
         )
         values.update(overrides)
         return cls(**values)
 
-    def with_address(self, address: str) -> "Connection":
+    def with_address(self, address: str, fqdn: str | None = None) -> "Connection":
         """The same listener settings and credentials, another machine (a cluster's node).
 
         "Allow insecure" was granted to the machine an administrator named, not to the addresses
         it reports: another machine is reached securely or not at all.
         """
-        return replace(self, address=address, allow_insecure=self.allow_insecure and address == self.address)
+        same = address == self.address
+        if fqdn is None:
+            fqdn = self.fqdn if same else ""
+        return replace(self, address=address, fqdn=fqdn, allow_insecure=self.allow_insecure and same)
+
+    @property
+    def kerberos_hostname(self) -> str:
+        """The host part of the service principal (HTTP/<this>): the FQDN, else a named address."""
+        if self.fqdn:
+            return self.fqdn
+        try:
+            ipaddress.ip_address(self.address)
+        except ValueError:
+            return self.address
+        return ""
 
     @property
     def effective_port(self) -> int:
@@ -104,6 +126,19 @@ class Connection:
                 target=self.where,
             )
         check_address(self.address, target=self.where)
+        if self.transport == "credssp" and not self.https:
+            raise InsecureTransportRefused(
+                f"Refusing CredSSP to {self.address}: CredSSP hands the Run As account's password to the machine, "
+                f"so Ferry uses it only over HTTPS with a validated certificate (a WinRM listener on {HTTPS_PORT}), "
+                f"even when the machine is marked \"Allow insecure\".",
+                target=self.where,
+            )
+        if self.transport == "kerberos" and not self.kerberos_hostname:
+            raise TransportUnavailable(
+                f"Kerberos needs the DNS name of {self.address} (its service principal is HTTP/<name>): "
+                f"reach it by name or record its FQDN.",
+                target=self.where,
+            )
         if not self.is_insecure:
             return
         if not insecure_winrm_allowed():
@@ -179,11 +214,17 @@ def transport_available(transport: str) -> None:
     """Raise TransportUnavailable when the Python package behind `transport` is missing."""
     from winrm import transport as winrm_transport
 
-    if transport == "kerberos" and not winrm_transport.HAVE_KERBEROS:
-        raise TransportUnavailable(
-            "The Kerberos transport needs the Python package pykerberos and the system Kerberos "
-            "libraries on the Ferry workers (pip install 'pywinrm[kerberos]'); use NTLM or CredSSP meanwhile."
-        )
+    if transport == "kerberos":
+        try:
+            import gssapi  # noqa: F401 - Ferry obtains tickets with it
+        except ImportError:
+            gssapi = None
+        if not winrm_transport.HAVE_KERBEROS or gssapi is None:
+            raise TransportUnavailable(
+                "The Kerberos transport needs the Python packages pykerberos and gssapi and the system Kerberos "
+                "libraries on the Ferry workers (pip install 'pywinrm[kerberos]' gssapi); use NTLM or CredSSP "
+                "meanwhile."
+            )
     if transport == "credssp" and not winrm_transport.HAVE_CREDSSP:
         raise TransportUnavailable(
             "The CredSSP transport needs the Python package requests-credssp on the Ferry workers "

@@ -145,7 +145,8 @@ def stage_deployment(conn: Connection, *, mac: str, device_name: str, answer_fil
         f"$result = Get-WdsClient -DeviceID {device} | {_CLIENT}"
     )
     op = f"New-WdsClient {device_name}"
-    value = run_script(conn, body, operation=op, idempotent=True)
+    # joining the domain writes the computer account on a domain controller: a second hop
+    value = run_script(conn, body, operation=op, idempotent=True, second_hop=join_domain)
     r = Reader(op, conn.where)
     return _device(r, r.record(value))
 

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import time
+from dataclasses import replace
 from html import unescape
 
 import requests
@@ -23,6 +24,7 @@ from winrm.exceptions import (
 from winrm.protocol import Protocol
 
 from fabric.agents.connection import DEFAULT_SCRIPT_TIMEOUT, OPERATION_POLL, Connection, transport_available
+from fabric.agents.kerberos import obtain_ticket
 from fabric.agents.errors import (
     AccessDenied,
     AgentError,
@@ -94,6 +96,8 @@ def run_script(
         to allow delegation.
     expect_disconnect: the script restarts the machine; losing the connection is success (None).
     """
+    if second_hop:
+        conn = _delegating(conn)
     conn.check_policy()
     transport_available(conn.transport)
     script = build_script(body)
@@ -126,14 +130,30 @@ class _Attempt(Exception):
         self.final = final  # trying again now cannot help (it already timed out, or nothing listens)
 
 
+def _delegating(conn: Connection) -> Connection:
+    """The connection for an operation that reaches other machines with the caller's identity:
+    Kerberos forwards its ticket; NTLM and Basic cannot delegate, so the machine's CredSSP setting
+    (when chosen for it) takes over; otherwise the call goes as it is and a denial says what to set."""
+    if conn.transport == "kerberos":
+        return replace(conn, delegate=True)
+    if conn.transport in _SECOND_HOP_TRANSPORTS and conn.credssp_second_hop:
+        return replace(conn, transport="credssp")
+    return conn
+
+
 def _protocol(conn: Connection, timeout: float) -> Protocol:
     poll = max(1, min(OPERATION_POLL, int(timeout)))
+    username, kerberos = conn.username, {}
+    if conn.transport == "kerberos":
+        # pykerberos finds the ticket by its principal; the password is not used by this transport
+        username = obtain_ticket(conn.username, conn.password, account=conn.account, where=conn.where)
+        kerberos = dict(kerberos_hostname_override=conn.kerberos_hostname, kerberos_delegation=conn.delegate)
     # A Receive may block `poll` seconds on the server; allow a margin on top, smaller for short scripts.
     read_timeout = poll + min(10.0, max(2.0, timeout / 2))
     protocol = Protocol(
         endpoint=conn.url,
         transport=conn.transport,
-        username=conn.username,
+        username=username,
         password=conn.password,
         ca_trust_path=conn.ca_trust(),
         server_cert_validation="validate",
@@ -141,6 +161,7 @@ def _protocol(conn: Connection, timeout: float) -> Protocol:
         operation_timeout_sec=poll,
         message_encryption="auto",
         proxy=None,
+        **kerberos,
     )
     # pywinrm gives requests one number for both timeouts; a dead address should fail in
     # connect_timeout, not in the (longer) time a Receive may legitimately block.
@@ -254,7 +275,12 @@ def translate(exc: Exception, conn: Connection, operation: str) -> AgentError:
                 **kw,
             )
         return Unreachable(f"Lost the WinRM connection to {where} ({_short(exc)}).", **kw)
-    if isinstance(exc, InvalidCredentialsError):
+    refused = _credssp_refusal(exc)
+    if refused == "not offered":
+        return AccessDenied(
+            f"{where} does not accept CredSSP: enable it there (Enable-WSManCredSSP -Role Server) or choose "
+            f"another transport for the machine.", **kw)
+    if isinstance(exc, InvalidCredentialsError) or refused:
         account = f"Run As account '{conn.account}' (user {conn.username})" if conn.account else f"user {conn.username}"
         return AccessDenied(
             f"{where} rejected the credentials of {account}. Check the password, that the account is "
@@ -286,6 +312,18 @@ def translate(exc: Exception, conn: Connection, operation: str) -> AgentError:
     if isinstance(exc, WinRMError):
         return TransportUnavailable(f"WinRM with {where} cannot be set up: {exc}", **kw)
     return ProtocolError(f"Talking to {where} failed during {operation}: {type(exc).__name__}: {_short(exc)}", **kw)
+
+
+def _credssp_refusal(exc: Exception) -> str:
+    """"not offered" when the machine does not accept CredSSP, "denied" when it refused the logon
+    (a wrong password ends in SEC_E_LOGON_DENIED), else ""."""
+    try:
+        from requests_credssp.exceptions import AuthenticationException, NTStatusException
+    except ImportError:
+        return ""
+    if isinstance(exc, AuthenticationException) and "credssp being an available" in str(exc).lower():
+        return "not offered"
+    return "denied" if isinstance(exc, (AuthenticationException, NTStatusException)) else ""
 
 
 def _short(exc: Exception, limit: int = 200) -> str:
@@ -335,13 +373,18 @@ def _cmdlet_error(conn, message, category, fqid, exc_type, second_hop, not_found
         return CmdletError(message, category=category, fqid=fqid, exception_type=exc_type, **kw)
     denied = category in ("PermissionDenied", "SecurityError") or "unauthorizedaccess" in fq or "accessdenied" in fq \
         or "access is denied" in lowered
-    if denied and second_hop and conn.transport in _SECOND_HOP_TRANSPORTS:
-        message += (
-            f" This cmdlet reaches other cluster nodes from {conn.address} (a second hop) and "
-            f"{conn.transport.upper()} credentials cannot be delegated. Set the transport of this machine to "
-            f"CredSSP (Enable-WSManCredSSP -Role Server on the nodes) or configure Kerberos constrained "
-            f"delegation between the nodes."
-        )
+    if denied and second_hop and conn.transport != "credssp":
+        if conn.transport == "kerberos":
+            why = (f"{conn.address} received the forwarded Kerberos ticket but may not use it: trust its computer "
+                   f"account for delegation in Active Directory (or set up constrained delegation to the other "
+                   f"machines)")
+        else:
+            why = (f"{conn.transport.upper()} logons cannot be delegated: use Kerberos (the machine's WinRM transport) "
+                   f"with its computer account trusted for delegation, or tick \"CredSSP for operations that reach "
+                   f"other machines\" on its settings (HTTPS with a validated certificate, and "
+                   f"Enable-WSManCredSSP -Role Server on the machine)")
+        message += (f" This operation reaches other machines from {conn.address} with the Run As account's "
+                    f"identity (a second hop); {why}.")
         return SecondHopDenied(message, category=category, fqid=fqid, exception_type=exc_type, **kw)
     if category == "ObjectNotFound" or any(fq.startswith(p.lower()) for p in not_found_fqids):
         return NotFound(message, category=category, fqid=fqid, exception_type=exc_type, **kw)

@@ -24,7 +24,7 @@ class HostForm(FabricForm):
     class Meta:
         model = Host
         fields = [
-            "host_group", *ENDPOINT_FIELDS, "live_migration_limit", "management_mac",
+            "host_group", *ENDPOINT_FIELDS, "credssp_second_hop", "live_migration_limit", "management_mac",
             "bmc_address", "bmc_port", "bmc_protocol", "bmc_run_as",
         ]
         labels = {"run_as": "WinRM Run As account", "winrm_https": "WinRM over HTTPS"}
@@ -33,5 +33,5 @@ class HostForm(FabricForm):
 class ClusterForm(FabricForm):
     class Meta:
         model = Cluster
-        fields = ["host_group", *ENDPOINT_FIELDS]
+        fields = ["host_group", *ENDPOINT_FIELDS, "credssp_second_hop"]
         labels = {"run_as": "WinRM Run As account", "winrm_https": "WinRM over HTTPS"}

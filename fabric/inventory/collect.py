@@ -105,11 +105,14 @@ def read_host(conn: agents.Connection, *, hyperv: bool = True) -> HostFacts:
     return agents.hostinfo.get_host_facts(conn, hyperv=hyperv)
 
 
-def _read_nodes(conn: agents.Connection, targets: list[tuple[ClusterNode | None, str]], hyperv: bool) -> list[NodeReading]:
+def _read_nodes(conn: agents.Connection, targets: list[tuple[ClusterNode | None, str]], hyperv: bool,
+                domain: str = "") -> list[NodeReading]:
     def one(item):
         node, address = item
+        # Kerberos names each node by its DNS name (node name in the cluster's domain)
+        fqdn = f"{node.name}.{domain}".lower() if node and domain else None
         try:
-            return NodeReading(node, address, facts=read_host(conn.with_address(address), hyperv=hyperv))
+            return NodeReading(node, address, facts=read_host(conn.with_address(address, fqdn), hyperv=hyperv))
         except agents.AgentError as error:
             log.info("node %s (%s) did not answer: %s", node.name if node else address, address, error)
             return NodeReading(node, address, error=error)
@@ -158,7 +161,7 @@ def read_cluster(conn: agents.Connection, *, kind: str | None = None, fallbacks:
     known = {k.lower(): v for k, v in (known_addresses or {}).items()}
     targets = [(n, known.get(n.name.lower()) or derived[n.name]) for n in nodes]
     wanted = [t for t in targets if only_nodes is None or t[0].name.lower() in only_nodes]
-    readings = {r.node.name: r for r in _read_nodes(conn, wanted, hyperv=(kind == "hyperv"))}
+    readings = {r.node.name: r for r in _read_nodes(conn, wanted, hyperv=(kind == "hyperv"), domain=info.domain)}
     node_readings = [readings.get(n.name) or NodeReading(n, a) for n, a in targets]
     shares = None
     if kind == "sofs":

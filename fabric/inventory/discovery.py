@@ -33,7 +33,7 @@ def connection_settings(run_as: RunAsAccount, *, port: int | None = None, https:
                 ca_path=ca_path or "", allow_insecure=bool(allow_insecure), run_as=run_as)
 
 
-def _connection(address: str, settings: dict) -> agents.Connection:
+def _connection(address: str, settings: dict, fqdn: str = "") -> agents.Connection:
     try:
         validate_host_address(address)
     except ValidationError:
@@ -43,7 +43,7 @@ def _connection(address: str, settings: dict) -> agents.Connection:
         address=address, port=settings["winrm_port"], https=settings["winrm_https"],
         transport=settings["winrm_transport"], ca_path=settings["ca_path"],
         allow_insecure=settings["allow_insecure"], username=run_as.username, password=run_as.password,
-        account=run_as.name,
+        account=run_as.name, fqdn=fqdn,
     )
     conn.check_policy()  # refuse before a single packet leaves
     return conn
@@ -52,16 +52,17 @@ def _connection(address: str, settings: dict) -> agents.Connection:
 def discover_cluster(address: str, run_as: RunAsAccount, *, port: int | None = None, https: bool = True,
                      transport: str = "ntlm", ca_path: str = "", allow_insecure: bool = False,
                      host_group: HostGroup | None = None, kind: str | None = None, user=None,
-                     request=None) -> Cluster:
+                     request=None, fqdn: str = "") -> Cluster:
     """Add (or update) the Hyper-V or SOFS cluster that `address` belongs to.
 
     `address` is the cluster's name/IP or any node's. Nodes and their management addresses come
     from Get-ClusterNetworkInterface; each node is then read for OS, NICs and VMs. Nodes that do
     not answer are recorded as Not Responding (see `cluster.discovery_warnings`).
+    fqdn: the DNS name of `address` when that is an IP address (Kerberos needs the name).
     """
     settings = connection_settings(run_as, port=port, https=https, transport=transport, ca_path=ca_path,
                                    allow_insecure=allow_insecure)
-    conn = _connection(address, settings)
+    conn = _connection(address, settings, fqdn)
     reading = read_cluster(conn, kind=kind)
     with transaction.atomic():
         existed = Cluster.objects.filter(name__iexact=reading.info.name).exists()
@@ -76,11 +77,12 @@ def discover_cluster(address: str, run_as: RunAsAccount, *, port: int | None = N
 def discover_host(address: str, run_as: RunAsAccount, *, port: int | None = None, https: bool = True,
                   transport: str = "ntlm", ca_path: str = "", allow_insecure: bool = False,
                   host_group: HostGroup | None = None, bmc_address: str | None = None, bmc_port: int = 623,
-                  bmc_run_as: RunAsAccount | None = None, user=None, request=None) -> Host:
-    """Add (or update) a standalone Hyper-V host, with its BMC settings when given."""
+                  bmc_run_as: RunAsAccount | None = None, user=None, request=None, fqdn: str = "") -> Host:
+    """Add (or update) a standalone Hyper-V host, with its BMC settings when given.
+    fqdn: the DNS name of `address` when that is an IP address (Kerberos needs the name)."""
     settings = connection_settings(run_as, port=port, https=https, transport=transport, ca_path=ca_path,
                                    allow_insecure=allow_insecure)
-    conn = _connection(address, settings)
+    conn = _connection(address, settings, fqdn)
     if bmc_address:
         if bmc_run_as is None:
             raise InventoryError("A BMC address needs a BMC Run As account (the BMC's login).")

@@ -114,6 +114,18 @@ class ManagedEndpoint(models.Model):
 
     def clean(self):
         super().clean()
+        # CredSSP hands the Run As password to the machine: never without TLS (Ferry always
+        # validates the certificate), whatever "allow insecure" says.
+        if self.winrm_transport == WinRMTransport.CREDSSP and not self.winrm_https:
+            raise ValidationError({
+                "winrm_transport": "CredSSP hands the Run As account's password to the machine: use it only "
+                "over HTTPS (a WinRM listener with a certificate Ferry validates)."
+            })
+        if getattr(self, "credssp_second_hop", False) and not self.winrm_https:
+            raise ValidationError({
+                "credssp_second_hop": "CredSSP hands the Run As account's password to the machine: it needs "
+                "WinRM over HTTPS (a listener with a certificate Ferry validates)."
+            })
         if self.is_insecure and not self.allow_insecure:
             raise ValidationError({
                 "allow_insecure": "Plain HTTP or Basic authentication exposes credentials on the network: "
@@ -121,11 +133,22 @@ class ManagedEndpoint(models.Model):
             })
 
 
+def credssp_second_hop_field():
+    return models.BooleanField(
+        "CredSSP for operations that reach other machines", default=False,
+        help_text="Adding or evicting a cluster node acts on other machines with the Run As account's "
+        "identity, which NTLM cannot pass on: use CredSSP (it hands the password to this machine, over "
+        "HTTPS only) for those operations. Not needed with Kerberos and a computer account trusted for "
+        "delegation.",
+    )
+
+
 class Cluster(ManagedEndpoint):
     name = models.CharField(max_length=100, unique=True)
     fqdn = models.CharField(max_length=255, blank=True)
     kind = models.CharField(max_length=10, choices=ClusterKind.choices, default=ClusterKind.HYPERV)
     host_group = models.ForeignKey(HostGroup, on_delete=models.PROTECT, related_name="clusters")
+    credssp_second_hop = credssp_second_hop_field()
     functional_level = models.PositiveIntegerField(null=True, blank=True)
     upgrade_version = models.PositiveIntegerField(null=True, blank=True)
     mixed_mode_since = models.DateTimeField(
@@ -153,6 +176,7 @@ class Host(ManagedEndpoint):
     name = models.CharField(max_length=100, unique=True)
     fqdn = models.CharField(max_length=255, blank=True)
     host_group = models.ForeignKey(HostGroup, on_delete=models.PROTECT, related_name="hosts")
+    credssp_second_hop = credssp_second_hop_field()
     cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="nodes")
     os_name = models.CharField("OS", max_length=100, blank=True)
     os_version = models.CharField(max_length=30, blank=True)

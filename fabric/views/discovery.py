@@ -34,8 +34,8 @@ class MachineForm(forms.Form):
                                     help_text="Empty: 5986 with HTTPS, 5985 without")
     winrm_transport = forms.ChoiceField(label="Authentication", choices=WinRMTransport.choices,
                                         initial=WinRMTransport.NTLM,
-                                        help_text="CredSSP or Kerberos delegation for cluster cmdlets that "
-                                                  "reach other nodes")
+                                        help_text="Kerberos in a domain (give the DNS name); CredSSP hands the "
+                                                  "password to the machine, so HTTPS only")
     ca_path = forms.CharField(label="CA bundle path", required=False, max_length=500,
                               help_text="Empty: the system trust store")
     allow_insecure = forms.BooleanField(
@@ -53,6 +53,9 @@ class MachineForm(forms.Form):
             self.add_error("allow_insecure", "Plain HTTP or Basic authentication exposes credentials on the network: "
                                              "tick this box to accept that for this machine, or use HTTPS with "
                                              "NTLM, Kerberos or CredSSP.")
+        if data.get("winrm_transport") == WinRMTransport.CREDSSP and not data.get("winrm_https"):
+            self.add_error("winrm_transport", "CredSSP hands the Run As account's password to the machine: use it "
+                                              "only over HTTPS (a certificate Ferry validates).")
         return data
 
     def job_params(self) -> dict:

@@ -47,9 +47,11 @@ class ScriptRunner:
     def __init__(self, dc):
         self.dc = dc
 
-    def execute(self, kind: str, key: str, script: str):
+    def execute(self, kind: str, key: str, script: str, identity=None):
+        """Run `script` as the host (or cluster access point); `identity` is the WinRM logon
+        (lab.winrm.auth.SessionIdentity), None for a script run on the console."""
         from lab.powershell import ScriptResult, run_script
-        context = HostContext(self.dc, kind, key)
+        context = HostContext(self.dc, kind, key, identity)
         with self.dc.lock:
             host = context.host
             modules = modules_of(host)

@@ -235,6 +235,8 @@ def remove_cluster_node(ctx, Name=None, Force=False, Wait=None, CleanupDisks=Fal
         as_int(Wait, "Wait", REMOVE)
     for record in records:
         _confirm(Force, Confirm, f"Are you sure you want to evict node {record.name}?", REMOVE)
+        # evicting cleans the cluster configuration up on the evicted node itself
+        ctx.require_second_hop(record.name, REMOVE)
         ctx.dc.evict_node(cluster.key, record.name)
     return None
 
@@ -251,6 +253,8 @@ def add_cluster_node(ctx, Name=None, Cluster=None, NoStorage=False, InputObject=
         raise fail("Cannot process command because of one or more missing mandatory parameters: Name.",
                    "InvalidArgument", "MissingMandatoryParameter", ADD,
                    "System.Management.Automation.ParameterBindingException")
+    for name in names:  # the new node is validated and configured over the network
+        ctx.require_second_hop(name, ADD)
     records = [ctx.dc.add_node(cluster.key, name) for name in names]
     with ctx.dc.lock:
         return [node_object(ctx.dc, cluster, r) for r in records]

@@ -30,11 +30,31 @@ class HostContext:
     """What a script runs as: one host, or a cluster's access point (then the node that owns the
     cluster core group, looked up at each use)."""
 
-    def __init__(self, dc: Datacenter, kind: str, key: str):
+    def __init__(self, dc: Datacenter, kind: str, key: str, identity=None):
         self.dc = dc
         self.kind = kind
         self.key = key
+        self.identity = identity    # the WinRM logon the script runs under; None: the local console
         self.variables: dict = {}
+
+    @property
+    def can_delegate(self) -> bool:
+        """Whether the script may act on a third machine as its caller: on the console, or over a
+        logon that can be delegated (CredSSP, or Kerberos with a forwarded ticket to a host trusted
+        for delegation). NTLM and Basic never can."""
+        return self.identity is None or self.identity.can_delegate
+
+    def require_second_hop(self, target: str, command_type: str) -> None:
+        """Refuse, as Windows does, an operation that must reach `target` (another machine) with
+        the caller's identity when the logon cannot be delegated."""
+        if self.can_delegate:
+            return
+        # Windows reports the failed remote logon as E_ACCESSDENIED (0x80070005); the exact text
+        # and error id of each cmdlet are not documented (unconfirmed).
+        raise CmdletErrorFactory.make(
+            f"Access is denied. (Exception from HRESULT: 0x80070005 (E_ACCESSDENIED)) The logon on "
+            f"{self.host.name} cannot be passed on to {target}.", "PermissionDenied",
+            f"UnauthorizedAccess,{command_type}", "System.UnauthorizedAccessException")
 
     @property
     def host(self) -> Host:

@@ -294,6 +294,12 @@ def get_ad_computer(ctx, Identity=None, Filter=None, Properties=None, Server=Non
     if Identity is None:
         require(AD, Filter=Filter)
     dc = ctx.dc
+    if not ctx.can_delegate:
+        # the AD module reaches a domain controller's AD Web Services as the caller; without a
+        # delegable logon that fails as if no server answered (unconfirmed: forum reports)
+        raise fail("Unable to contact the server. This may be because this server does not exist, it is currently "
+                   "down, or it does not have the Active Directory Web Services running.", "ResourceUnavailable",
+                   "ActiveDirectoryServer:0", AD, "Microsoft.ActiveDirectory.Management.ADServerDownException")
     with dc.lock:
         directory = _directory(dc)
         if Identity is not None:

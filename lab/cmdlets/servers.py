@@ -271,6 +271,8 @@ def new_wds_client(ctx, DeviceID=None, DeviceName=None, WdsClientUnattend=None, 
     policy = choice(PxePromptPolicy or "NoPrompt", ("NoPrompt", "OptIn", "OptOut", "Abort"), "PxePromptPolicy",
                     "New-WdsClient")
     join = truthy(JoinDomain) if JoinDomain is not None else True
+    if JoinDomain is not None and join:  # -JoinDomain: the computer account is written on a domain controller
+        ctx.require_second_hop(f"a domain controller of {Domain or ctx.dc.topology.domain}", "New-WdsClient")
     staging = ctx.dc.stage(ctx.host, str(DeviceID), str(DeviceName),
                            str(WdsClientUnattend) if WdsClientUnattend is not None else None,
                            str(BootImagePath) if BootImagePath is not None else None, policy, join,

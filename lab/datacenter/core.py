@@ -79,6 +79,7 @@ class Core:
                 max_migrations=spec.max_migrations, timings=dict(spec.timings),
                 winrm_username=spec.winrm_username, winrm_password=spec.winrm_password,
                 winrm_transport=spec.winrm_transport, https=spec.https, has_bmc=spec.bmc,
+                credssp=spec.credssp, trusted_for_delegation=spec.trusted_for_delegation,
                 bmc_username=spec.bmc_username, bmc_password=spec.bmc_password,
                 manufacturer=spec.manufacturer, model=spec.model, serial_number=spec.serial_number,
                 last_boot=now - dt.timedelta(days=12, hours=index), install_date=now - dt.timedelta(days=400),
@@ -102,6 +103,7 @@ class Core:
                 address=loopback_address(index), domain=topo.domain, functional_level=spec.functional_level,
                 nodes=records, core_owner=spec.nodes[0], winrm_username=spec.winrm_username,
                 winrm_password=spec.winrm_password, winrm_transport=spec.winrm_transport,
+                credssp=spec.credssp, trusted_for_delegation=spec.trusted_for_delegation,
                 witness=spec.witness,
                 core_group_id=_stable_uuid("core", spec.name), storage_group_id=_stable_uuid("storage", spec.name),
                 next_node_id=len(records) + 1, s2d=spec.s2d, resync_ratio=spec.resync_ratio)

@@ -72,6 +72,8 @@ class Host:
     winrm_password: str
     winrm_transport: str
     https: bool
+    credssp: bool
+    trusted_for_delegation: bool
     has_bmc: bool
     bmc_username: str
     bmc_password: str
@@ -181,6 +183,8 @@ class Cluster:
     winrm_username: str
     winrm_password: str
     winrm_transport: str
+    credssp: bool
+    trusted_for_delegation: bool
     witness: bool
     core_group_id: str
     storage_group_id: str

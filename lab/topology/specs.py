@@ -37,7 +37,7 @@ OS_RELEASES = {
 OS_BY_BUILD = {r.build: r for r in OS_RELEASES.values()}
 
 HOST_ROLES = ("hyperv", "sofs", "server", "wsus", "deployment")
-TRANSPORTS = ("ntlm", "basic")
+TRANSPORTS = ("ntlm", "basic", "kerberos", "credssp")
 VM_STATES = ("Running", "Off", "Saved", "Paused")
 STOP_ACTIONS = ("TurnOff", "Save", "ShutDown")
 FAULT_KINDS = (
@@ -54,6 +54,9 @@ HOST_DEFAULTS = {
     "install_base_seconds": 60.0, "install_per_update_seconds": 20.0,
     "deploy_seconds": 1500.0, "scan_seconds": 30.0,
     "manufacturer": "Contoso Systems", "model": "CS-2400", "https": True,
+    # CredSSP enabled as a WinRM server role (Enable-WSManCredSSP -Role Server), and the computer
+    # account trusted for delegation (a forwarded Kerberos ticket may then go on to a third machine)
+    "credssp": False, "trusted_for_delegation": False,
 }
 TIMING_KEYS = ("reboot_seconds", "boot_seconds", "shutdown_seconds", "install_base_seconds",
                "install_per_update_seconds", "deploy_seconds", "scan_seconds")
@@ -120,6 +123,8 @@ class HostSpec:
     manufacturer: str
     model: str
     serial_number: str
+    credssp: bool = False
+    trusted_for_delegation: bool = False
     installed_updates: list[str] | None = None   # update ids/KBs, or None: see missing_updates
     missing_updates: list[str] = field(default_factory=list)
     cluster: str | None = None
@@ -153,6 +158,8 @@ class ClusterSpec:
     winrm_username: str
     winrm_password: str
     winrm_transport: str
+    credssp: bool = False
+    trusted_for_delegation: bool = False
     witness: bool = False
     sofs_roles: list[str] = field(default_factory=list)
     shares: list[ShareSpec] = field(default_factory=list)

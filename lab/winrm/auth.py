@@ -1,8 +1,11 @@
-"""Basic and NTLM authentication, and NTLM message encryption (MS-WSMV 2.2.9.1.1).
+"""Basic, NTLM, Kerberos and CredSSP authentication, and message encryption (MS-WSMV 2.2.9.1.1).
 
 The NTLM acceptor is pyspnego's; it reads the accounts it may accept from the file named by
 ``NTLM_USER_FILE``. Each endpoint has its own accounts, so each keeps its own file and the
 variable is pointed at it while its context steps (under a process-wide lock: a step is ~1 ms).
+CredSSP authenticates the user with NTLM inside its own TLS channel, so it steps the same way.
+The Kerberos acceptor reads the service keys from the keytab named by ``KRB5_KTNAME`` (the lab's
+KDC writes it, see lab/kdc.py) and accepts only tickets for ``HTTP/<the host's FQDN>``.
 """
 from __future__ import annotations
 
@@ -14,13 +17,31 @@ import struct
 import tempfile
 import threading
 import weakref
+from dataclasses import dataclass
 
 import spnego
 from spnego._ntlm_raw.crypto import ntowfv1
 
 BOUNDARY = b"--Encrypted Boundary"
 PROTOCOL = "application/HTTP-SPNEGO-session-encrypted"
+KERBEROS_PROTOCOL = "application/HTTP-Kerberos-session-encrypted"
 ENCRYPTED_CONTENT_TYPE = f'multipart/encrypted;protocol="{PROTOCOL}";boundary="Encrypted Boundary"'
+
+
+def encrypted_content_type(protocol: str = PROTOCOL) -> str:
+    return f'multipart/encrypted;protocol="{protocol}";boundary="Encrypted Boundary"'
+
+
+@dataclass(frozen=True)
+class SessionIdentity:
+    """Who a WinRM connection authenticated as, and whether that logon can reach a third machine
+    with the caller's identity (the second hop): CredSSP hands the server the password; Kerberos
+    does when the client forwarded its ticket to a server trusted for delegation. NTLM and Basic
+    never can."""
+
+    transport: str
+    user: str
+    can_delegate: bool = False
 _NTLM_LOCK = threading.Lock()
 
 
@@ -82,15 +103,15 @@ class NtlmAccounts:
     def close(self):
         self._finalizer()
 
-    def step(self, context, token: bytes):
-        """Step (or, with ``context`` None, create and step) an acceptor; returns
+    def step(self, context, token: bytes, protocol: str = "ntlm"):
+        """Step (or, with ``context`` None, create and step) an NTLM or CredSSP acceptor; returns
         (context, reply token or None). Raises AuthError when the logon is refused."""
         with _NTLM_LOCK:
             saved = os.environ.get("NTLM_USER_FILE")
             os.environ["NTLM_USER_FILE"] = self.path
             try:
                 if context is None:
-                    context = spnego.server(protocol="ntlm")
+                    context = spnego.server(protocol=protocol)
                 reply = context.step(token)
             except spnego.exceptions.SpnegoError as exc:
                 raise AuthError(str(exc)) from None
@@ -100,6 +121,36 @@ class NtlmAccounts:
                 else:
                     os.environ["NTLM_USER_FILE"] = saved
         return context, reply
+
+
+def credssp_user(context, credentials: dict[str, str]) -> str:
+    """The account whose password a completed CredSSP exchange delegated; AuthError when the
+    delegated password is not that account's (the NTLM logon inside proved only the hash)."""
+    delegated = context.get_extra_info("client_credential")
+    user = getattr(delegated, "username", "") or ""
+    password = getattr(delegated, "password", None)
+    for known, secret in credentials.items():
+        if split_user(known)[1].lower() == user.lower() and secret == password:
+            return known
+    raise AuthError("CredSSP delegated credentials that do not match the account")
+
+
+def accept_kerberos(token: bytes, fqdn: str, realm: str, credentials: dict[str, str]):
+    """Accept a Kerberos AP-REQ for HTTP/<fqdn>: (context, reply token, account, delegated)."""
+    try:
+        context = spnego.server(hostname=fqdn, service="HTTP", protocol="kerberos")
+        reply = context.step(token)
+    except spnego.exceptions.SpnegoError as exc:
+        raise AuthError(f"Kerberos logon refused: {exc}") from None
+    if not context.complete:
+        raise AuthError("Kerberos logon needs more than one leg (not supported by the lab)")
+    principal = context.client_principal or ""
+    user, _, principal_realm = principal.partition("@")
+    for known in credentials:
+        if split_user(known)[1].lower() == user.lower() and principal_realm.upper() == realm.upper():
+            delegated = bool(context.context_attr & spnego.ContextReq.delegate)
+            return context, reply, known, delegated
+    raise AuthError(f"{principal} is not an administrator here")
 
 
 def ntlm_message_type(token: bytes) -> int:
@@ -132,9 +183,9 @@ def decrypt(context, body: bytes) -> bytes:
     return message
 
 
-def encrypt(context, message: bytes) -> bytes:
+def encrypt(context, message: bytes, protocol: str = PROTOCOL) -> bytes:
     wrapped = context.wrap_winrm(message)
-    return (BOUNDARY + b"\r\n\tContent-Type: " + PROTOCOL.encode() + b"\r\n"
+    return (BOUNDARY + b"\r\n\tContent-Type: " + protocol.encode() + b"\r\n"
             b"\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length="
             + str(len(message)).encode() + b"\r\n" + BOUNDARY + b"\r\n"
             b"\tContent-Type: application/octet-stream\r\n"

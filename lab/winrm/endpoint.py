@@ -3,20 +3,23 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import inspect
 import logging
 import threading
 import time
 from collections import Counter
 
 from . import soap
-from .auth import (ENCRYPTED_CONTENT_TYPE, AuthError, NtlmAccounts, check_basic, decrypt, encrypt,
-                   ntlm_message_type)
+from .auth import (KERBEROS_PROTOCOL, PROTOCOL, AuthError, NtlmAccounts, SessionIdentity, accept_kerberos,
+                   check_basic, credssp_user, decrypt, encrypt, encrypted_content_type, ntlm_message_type)
 from .server import Acceptor, listen, serve_connection, shutdown_socket, tls_context
 from .shell import RunningCommand, Shell
 
 log = logging.getLogger("lab.winrm")
 
 FAULTS = (None, "timeout", "http500")
+AUTH_METHODS = ("basic", "ntlm", "kerberos", "credssp")
 MAX_RECEIVE_WAIT = 120.0
 HANG_SECONDS = 600.0
 
@@ -30,26 +33,39 @@ class WinRMEndpoint:
     ``stop()`` closes the port (connections refused, open ones cut, shells gone) like a host
     that lost power; ``start()`` brings it back. ``fault`` injects misbehaviour at run time:
     ``"timeout"`` (requests never answered) or ``"http500"`` (every request answered 500).
+    ``auth`` lists what it accepts: "kerberos" needs ``kerberos=(fqdn, realm)`` (the service
+    principal is HTTP/<fqdn>); "credssp" only over TLS, as the lab offers it on HTTPS listeners only.
+    ``delegation_trusted``: the machine's account is trusted for delegation, so a forwarded Kerberos
+    ticket lets its scripts reach a third machine. When ``execute`` takes ``identity``, it gets the
+    SessionIdentity of the connection that started the command.
     """
 
     def __init__(self, address: str = "127.0.0.1", port: int = 5985, credentials: dict | None = None,
                  execute=None, tls: tuple[str, str] | None = None, auth=("basic", "ntlm"),
-                 machine_name: str | None = None):
+                 machine_name: str | None = None, kerberos: tuple[str, str] | None = None,
+                 delegation_trusted: bool = False):
         if not credentials:
             raise ValueError("a WinRM endpoint needs at least one account (credentials)")
         if not callable(execute):
             raise ValueError("execute must be a callable taking the script text")
-        unknown = set(auth) - {"basic", "ntlm"}
+        unknown = set(auth) - set(AUTH_METHODS)
         if unknown or not auth:
-            raise ValueError(f"unsupported authentication {sorted(unknown) or auth!r}; use 'basic' and/or 'ntlm'")
+            raise ValueError(f"unsupported authentication {sorted(unknown) or auth!r}; use {', '.join(AUTH_METHODS)}")
+        if "kerberos" in auth and not kerberos:
+            raise ValueError("Kerberos needs the host's FQDN and realm (kerberos=(fqdn, realm))")
+        if "credssp" in auth and not tls:
+            raise ValueError("the lab accepts CredSSP over HTTPS only (give tls)")
         self.address = address
         self.port = port
         self.credentials = dict(credentials)
         self.execute = execute
+        self._execute_takes_identity = "identity" in inspect.signature(execute).parameters
         self.auth = tuple(auth)
+        self.kerberos = kerberos
+        self.delegation_trusted = delegation_trusted
         self.machine_name = machine_name or address
         self.tls_context = tls_context(*tls) if tls else None
-        self.ntlm_accounts = NtlmAccounts(self.credentials) if "ntlm" in self.auth else None
+        self.ntlm_accounts = NtlmAccounts(self.credentials) if {"ntlm", "credssp"} & set(self.auth) else None
         self.shells: dict[str, Shell] = {}
         self.lock = threading.Lock()
         self.connections: set = set()
@@ -123,8 +139,12 @@ class WinRMEndpoint:
     def _unauthorized(self, handler):
         self.stats["unauthorized"] += 1
         offers = []
-        if "ntlm" in self.auth:
+        if {"ntlm", "kerberos"} & set(self.auth):
             offers.append(("WWW-Authenticate", "Negotiate"))
+        if "kerberos" in self.auth:
+            offers.append(("WWW-Authenticate", "Kerberos"))
+        if "credssp" in self.auth:
+            offers.append(("WWW-Authenticate", "CredSSP"))
         if "basic" in self.auth:
             offers.append(("WWW-Authenticate", 'Basic realm="WSMAN"'))
         handler.reply(401, b"", headers=offers)
@@ -138,40 +158,81 @@ class WinRMEndpoint:
 
     def _authenticate(self, handler) -> bool:
         header = handler.headers.get("Authorization", "")
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "basic" and "basic" in self.auth:
+        named, _, value = header.partition(" ")
+        scheme = named.lower()
+        if scheme == "basic" and "basic" in self.auth:
             try:
                 handler.user = check_basic(header, self.credentials)
-                return True
             except AuthError:
                 self._unauthorized(handler)
                 return False
-        if scheme.lower() in ("negotiate", "ntlm") and self.ntlm_accounts is not None:
+            handler.identity = SessionIdentity("basic", handler.user)
+            return True
+        if scheme in ("negotiate", "kerberos", "ntlm", "credssp") and value.strip():
             try:
                 token = base64.b64decode(value.strip(), validate=True)
             except binascii.Error:
                 token = b""
-            kind = ntlm_message_type(token)
             try:
-                if kind == 1:
-                    handler.ntlm_pending, reply = self.ntlm_accounts.step(None, token)
-                    handler.reply(401, b"", headers=[
-                        ("WWW-Authenticate", f"{scheme} {base64.b64encode(reply).decode()}")])
-                    return False
-                if kind == 3 and handler.ntlm_pending is not None:
-                    context, _ = self.ntlm_accounts.step(handler.ntlm_pending, token)
-                    handler.ntlm, handler.ntlm_pending = context, None
-                    handler.user = context.client_principal or ""
-                    return True
+                if scheme == "credssp":
+                    return self._credssp(handler, token)
+                if token.startswith(b"NTLMSSP\x00"):
+                    return self._ntlm(handler, named, token)
+                if scheme in ("negotiate", "kerberos") and "kerberos" in self.auth:
+                    return self._kerberos(handler, named, token)
             except AuthError as exc:
-                log.info("NTLM logon refused on %s: %s", self.url, exc)
-            handler.ntlm_pending = None
+                log.info("logon refused on %s: %s", self.url, exc)
+            handler.security = handler.pending = None
             self._unauthorized(handler)
             return False
-        if handler.ntlm is not None:
+        if handler.security is not None:
             return True
         self._unauthorized(handler)
         return False
+
+    def _ntlm(self, handler, scheme, token) -> bool:
+        if self.ntlm_accounts is None or "ntlm" not in self.auth:
+            raise AuthError("NTLM is not accepted here")
+        kind = ntlm_message_type(token)
+        if kind == 1:
+            handler.pending, reply = self.ntlm_accounts.step(None, token)
+            handler.reply(401, b"", headers=[("WWW-Authenticate", f"{scheme} {base64.b64encode(reply).decode()}")])
+            return False
+        if kind == 3 and handler.pending is not None:
+            context, _ = self.ntlm_accounts.step(handler.pending, token)
+            handler.pending = None
+            handler.security, handler.encryption = context, PROTOCOL
+            handler.user = context.client_principal or ""
+            handler.identity = SessionIdentity("ntlm", handler.user)
+            return True
+        raise AuthError(f"unexpected NTLM message type {kind}")
+
+    def _kerberos(self, handler, scheme, token) -> bool:
+        fqdn, realm = self.kerberos
+        context, reply, user, delegated = accept_kerberos(token, fqdn, realm, self.credentials)
+        # MS-WSMV 2.2.9.1.1: sealed under the name of the scheme that authenticated
+        handler.encryption = PROTOCOL if scheme.lower() == "negotiate" else KERBEROS_PROTOCOL
+        handler.security, handler.user = context, user
+        handler.identity = SessionIdentity("kerberos", user, can_delegate=delegated and self.delegation_trusted)
+        if reply:  # mutual authentication: the client checks the server's answer
+            handler.auth_headers = [("WWW-Authenticate", f"{scheme} {base64.b64encode(reply).decode()}")]
+        return True
+
+    def _credssp(self, handler, token) -> bool:
+        if "credssp" not in self.auth or self.tls_context is None:
+            raise AuthError("CredSSP is not enabled here")
+        context, reply = self.ntlm_accounts.step(handler.pending, token, protocol="credssp")
+        if not context.complete:
+            handler.pending = context
+            headers = [("WWW-Authenticate", f"CredSSP {base64.b64encode(reply).decode()}")] if reply else \
+                [("WWW-Authenticate", "CredSSP")]
+            handler.reply(401, b"", headers=headers)
+            return False
+        handler.pending = None
+        handler.user = credssp_user(context, self.credentials)
+        handler.security, handler.encryption = context, None
+        handler.identity = SessionIdentity("credssp", handler.user, can_delegate=True)
+        return True
 
     def handle_post(self, handler, body: bytes):
         self.stats["requests"] += 1
@@ -185,28 +246,31 @@ class WinRMEndpoint:
         if handler.path.split("?", 1)[0].rstrip("/").lower() != "/wsman":
             handler.reply(404, b"")
             return
+        handler.auth_headers = []
         if not self._authenticate(handler):
             return
+        headers = handler.auth_headers
         encrypted = handler.headers.get("Content-Type", "").lower().startswith("multipart/encrypted")
         if encrypted:
-            if handler.ntlm is None:
+            if handler.encryption is None or handler.encryption.lower() not in handler.headers["Content-Type"].lower():
                 self._unauthorized(handler)
                 return
             self.stats["encrypted"] += 1
             try:
-                body = decrypt(handler.ntlm, body)
+                body = decrypt(handler.security, body)
             except AuthError as exc:
                 log.info("undecryptable message on %s: %s", self.url, exc)
                 handler.reply(400, b"", close=True)
                 return
         if not body:
-            handler.reply(200, b"")       # the empty POST that sets up message encryption
+            handler.reply(200, b"", headers=headers)       # the empty POST that sets up message encryption
             return
         status, answer = self.process(body, handler)
         if encrypted:
-            handler.reply(status, encrypt(handler.ntlm, answer), content_type=ENCRYPTED_CONTENT_TYPE)
+            handler.reply(status, encrypt(handler.security, answer, handler.encryption),
+                          content_type=encrypted_content_type(handler.encryption), headers=headers)
         else:
-            handler.reply(status, answer)
+            handler.reply(status, answer, headers=headers)
 
     # -- WS-Management shell operations --------------------------------------------------------
     def process(self, body: bytes, handler) -> tuple[int, bytes]:
@@ -225,6 +289,7 @@ class WinRMEndpoint:
                 del self.shells[shell_id]
             if request.action == "create":
                 shell = Shell(handler.user or "", request.options.get("WINRS_CODEPAGE"))
+                shell.identity = handler.identity
                 self.shells[shell.id] = shell
                 return soap.create_response(request, shell.id, self.url, shell.owner,
                                             handler.client_address[0])
@@ -236,7 +301,10 @@ class WinRMEndpoint:
                 del self.shells[shell.id]
                 return soap.delete_response(request)
             if request.action == "command":
-                command = RunningCommand(self.execute, request.command or "", shell.encoding)
+                execute = self.execute
+                if self._execute_takes_identity:
+                    execute = functools.partial(self.execute, identity=shell.identity)
+                command = RunningCommand(execute, request.command or "", shell.encoding)
                 shell.commands[command.id] = command
                 return soap.command_response(request, command.id)
             if request.action == "signal":

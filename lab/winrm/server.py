@@ -120,7 +120,7 @@ def tls_context(certfile: str, keyfile: str) -> ssl.SSLContext:
 
 class WinRMRequestHandler(BaseHTTPRequestHandler):
     """One TCP connection; ``self.server`` is the WinRMEndpoint. Keeps the per-connection
-    NTLM context: NTLM authenticates the connection, not each request."""
+    security context: NTLM, Kerberos and CredSSP authenticate the connection, not each request."""
 
     protocol_version = "HTTP/1.1"
     server_version = "Microsoft-HTTPAPI/2.0"
@@ -130,9 +130,12 @@ class WinRMRequestHandler(BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
-        self.ntlm = None             # a completed acceptor context
-        self.ntlm_pending = None     # a context waiting for the Authenticate message
+        self.security = None         # a completed acceptor context (NTLM, Kerberos, CredSSP)
+        self.encryption = None       # the message-encryption protocol that context seals with
+        self.pending = None          # a context waiting for the client's next token
         self.user = None
+        self.identity = None         # lab.winrm.auth.SessionIdentity once authenticated
+        self.auth_headers = []       # sent with the answer to the request that authenticated
 
     def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's signature
         log.debug("%s %s", self.client_address[0], format % args)

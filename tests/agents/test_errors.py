@@ -33,7 +33,8 @@ def test_access_denied_on_a_second_hop_says_how_to_allow_delegation():
     with pytest.raises(agents.SecondHopDenied) as info:
         interpret(stdout=out, second_hop=True)
     assert isinstance(info.value, agents.AccessDenied) and isinstance(info.value, agents.CmdletError)
-    assert "CredSSP" in str(info.value) and "Kerberos constrained delegation" in str(info.value)
+    assert "CredSSP for operations that reach other machines" in str(info.value)   # the setting to tick
+    assert "Kerberos" in str(info.value) and "trusted for delegation" in str(info.value)
     with pytest.raises(agents.CmdletError) as plain:  # with CredSSP already, it is a plain refusal
         interpret(conn=CREDSSP, stdout=out, second_hop=True)
     assert not isinstance(plain.value, agents.SecondHopDenied)

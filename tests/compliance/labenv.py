@@ -18,8 +18,10 @@ def _https_port(entry: dict) -> int:
     return urlparse(entry["winrm"]["https_url"]).port
 
 
-def bring_in(lab, *, cluster="RCL", standalone="R-SA1", baseline="Sample Baseline for Security Updates"):
-    """Discover the cluster, the standalone host (if any) and the WSUS; sync; assign `baseline` to All Hosts."""
+def bring_in(lab, *, cluster="RCL", standalone="R-SA1", baseline="Sample Baseline for Security Updates",
+             transport="ntlm"):
+    """Discover the cluster, the standalone host (if any) and the WSUS; sync; assign `baseline` to All Hosts.
+    With transport "kerberos" each is named by its FQDN (the lab's addresses are IPs)."""
     from compliance import baselines as bl
     from compliance.models import Baseline
     from fabric.inventory.discovery import add_update_server, discover_cluster, discover_host
@@ -27,12 +29,19 @@ def bring_in(lab, *, cluster="RCL", standalone="R-SA1", baseline="Sample Baselin
 
     node = next(h for h in lab.endpoints["hosts"] if h["cluster"] == cluster)["winrm"]
     run_as = RunAsAccount.objects.create(name="lab", username=node["username"], password=node["password"])
-    common = dict(https=True, transport="ntlm", ca_path=lab.endpoints["ca_path"])
-    cluster = discover_cluster(lab.entry(cluster)["address"], run_as, port=_https_port(lab.entry(cluster)), **common)
-    lone = (discover_host(lab.entry(standalone)["address"], run_as, port=_https_port(lab.entry(standalone)), **common)
+    common = dict(https=True, transport=transport, ca_path=lab.endpoints["ca_path"])
+
+    def named(entry):
+        return {"fqdn": entry["fqdn"]} if transport == "kerberos" else {}
+
+    cluster = discover_cluster(lab.entry(cluster)["address"], run_as, port=_https_port(lab.entry(cluster)), **common,
+                               **named(lab.entry(cluster)))
+    lone = (discover_host(lab.entry(standalone)["address"], run_as, port=_https_port(lab.entry(standalone)),
+                          **common, **named(lab.entry(standalone)))
             if standalone else None)
     wsus = lab.endpoints["update_server"]
-    server = add_update_server(wsus["address"], run_as, port=_https_port(wsus), wsus_port=wsus["wsus_port"], **common)
+    server = add_update_server(wsus["address"], run_as, port=_https_port(wsus), wsus_port=wsus["wsus_port"],
+                               **{**common, "transport": "ntlm"})
     from compliance.orchestration import submit_sync
 
     job, _ = submit_sync(server)

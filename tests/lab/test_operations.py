@@ -86,12 +86,13 @@ def test_evict_needs_force_then_the_node_can_be_added_back(fresh_lab):
     code, _, err = fresh_lab.run_ps("T19-N1", IDIOM + "Suspend-ClusterNode -Name T19-N3 -Drain -Wait | Out-Null; "
                                                       "Remove-ClusterNode -Name T19-N3")
     assert code == 1 and "does not support user interaction" in " ".join(err.split())
-    code, _, _ = fresh_lab.run_ps("T19-N1", IDIOM + "Remove-ClusterNode -Name T19-N3 -Force")
+    # evicting and adding reach the other node: the logon must delegate (CredSSP here)
+    code, _, _ = fresh_lab.run_ps("T19-N1", IDIOM + "Remove-ClusterNode -Name T19-N3 -Force", transport="credssp")
     assert code == 0
     names = ps(fresh_lab, "T19-N1", "(Get-ClusterNode).Name | ConvertTo-Json -Compress")
     assert names == ["T19-N1", "T19-N2"]
-    added = ps(fresh_lab, "T19-N1", "Add-ClusterNode -Name T19-N3 | Select-Object Name, "
-                                    "@{n='State';e={[string]$_.State}} | ConvertTo-Json -Compress")
+    added = fresh_lab.run_json("T19-N1", IDIOM + "Add-ClusterNode -Name T19-N3 | Select-Object Name, "
+                               "@{n='State';e={[string]$_.State}} | ConvertTo-Json -Compress", transport="credssp")
     assert added == {"Name": "T19-N3", "State": "Up"}
     fresh_lab.assert_invariants_held()
 

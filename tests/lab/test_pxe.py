@@ -52,7 +52,7 @@ def test_pxe_reimage_then_configure_and_join_the_cluster(fresh_lab):
               f"Add-DhcpServerv4Reservation -ScopeId 127.0.0.0 -IPAddress 127.0.10.201 -ClientId '{spare['mac']}' "
               "-Name T22-N4\n"
               "(Get-WdsClient -DeviceName T22-N4).DeviceName")
-    code, out, err = lab.run_ps("TWDS", script)
+    code, out, err = lab.run_ps("TWDS", script, transport="credssp")  # -JoinDomain writes to a DC
     assert (code, out.strip()) == (0, "T22-N4"), err
 
     assert ipmi(spare["bmc"], ("set_bootdev", "network"), ("set_power", "reset"))[0] == "network"
@@ -69,7 +69,7 @@ def test_pxe_reimage_then_configure_and_join_the_cluster(fresh_lab):
         "specialize/Microsoft-Windows-Shell-Setup", "specialize/Microsoft-Windows-TCPIP"}
 
     # A fresh image has neither Hyper-V nor Failover Clustering: it cannot join yet.
-    code, out, err = lab.run_ps("T19-N1", IDIOM + "Add-ClusterNode -Name T22-N4")
+    code, out, err = lab.run_ps("T19-N1", IDIOM + "Add-ClusterNode -Name T22-N4", transport="credssp")
     assert code == 1 and "Failover-Clustering" in err and "not installed" in err
     code, out, err = run_at(lab, "T-SPARE", "127.0.10.201", "Get-VMSwitch")
     assert code == 1 and "is not recognized" in err
@@ -79,7 +79,7 @@ def test_pxe_reimage_then_configure_and_join_the_cluster(fresh_lab):
                             "[string]$r.RestartNeeded + ' ' + [string]$r.ExitCode + ' ' + "
                             "[string](Get-WindowsFeature -Name Hyper-V).InstallState")
     assert (code, out) == (0, "Yes SuccessRestartRequired InstallPending"), err
-    code, out, err = lab.run_ps("T19-N1", IDIOM + "Add-ClusterNode -Name T22-N4")
+    code, out, err = lab.run_ps("T19-N1", IDIOM + "Add-ClusterNode -Name T22-N4", transport="credssp")
     assert code == 1 and "waits for a restart" in err
     run_at(lab, "T-SPARE", "127.0.10.201", "Restart-Computer -Force")
     time.sleep(0.5)
@@ -111,7 +111,8 @@ def test_pxe_reimage_then_configure_and_join_the_cluster(fresh_lab):
     assert host["ip"] == "127.0.10.202"
 
     added = lab.run_json("T19-N1", IDIOM + "Add-ClusterNode -Name T22-N4 | Select-Object Name, BuildNumber, "
-                                           "@{n='State';e={[string]$_.State}} | ConvertTo-Json -Compress")
+                                           "@{n='State';e={[string]$_.State}} | ConvertTo-Json -Compress",
+                         transport="credssp")
     assert added == {"Name": "T22-N4", "BuildNumber": 20348, "State": "Up"}
     code, out, err = lab.run_ps("TWDS", IDIOM + "Remove-WdsClient -DeviceName T22-N4\n"
                                 "Remove-DhcpServerv4Reservation -ScopeId 127.0.0.0 -ClientId 00-15-5D-71-00-99\n"
