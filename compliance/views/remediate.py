@@ -13,7 +13,7 @@ from compliance.orchestration import submit_cluster_remediation, submit_host_rem
 from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
 from compliance.views.common import Selection, go_to
 from fabric.audit import record
-from compliance.steps.sofs import sofs_dry_run
+from fabric.nodeops.workloads.sofs import sofs_dry_run
 from fabric.choices import AuditAction, ClusterKind, VMState
 from fabric.roles import OperatorRequiredMixin
 

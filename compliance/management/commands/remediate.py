@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from compliance.management.commands._common import finish, follow, resolve_target
 from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
 from compliance.orchestration import submit_cluster_remediation, submit_host_remediation
-from compliance.steps.sofs import sofs_dry_run
+from fabric.nodeops.workloads.sofs import sofs_dry_run
 from fabric.audit import record
 from fabric.choices import AuditAction, ClusterKind
 from fabric.models import Cluster, Host

@@ -1,27 +1,23 @@
-"""The workloads of a Scale-Out File Server node, and the storage a rolling operation waits for.
+"""A Scale-Out File Server node's workloads: the SOFS role(s) it owns and the cluster shared
+volumes it coordinates (it runs no VMs).
 
-A file-server node runs no VMs: what it holds is the SOFS role(s) it owns and the cluster shared
-volumes it coordinates. Before it is paused and restarted they move to other Up nodes
-(Move-ClusterGroup, Move-ClusterSharedVolume) — a planned move, which the SMB clients of a
-continuously available share follow; a node going down while it still owns them makes the
-cluster fail them over, an outage the clients see.
-
-After a node of a cluster with Storage Spaces Direct comes back its disks resync; the next node
-may leave only once no repair job runs, every virtual disk is Healthy / OK and every CSV Online.
+Before the node is paused and restarted they move to other Up nodes (Move-ClusterGroup,
+Move-ClusterSharedVolume) — a planned move, which the SMB clients of a continuously available
+share follow; a node going down while it still owns them makes the cluster fail them over, an
+outage the clients see. They are not brought back: they stay spread where they moved.
 """
 from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
 
-from compliance.machines import LiveCluster, poll_seconds
 from fabric import agents
 from fabric.models import Cluster
-from fabric.planner import PlanHost, PlanRefused, quorum_problem
+from fabric.nodeops.live import LiveCluster, cluster_connection
+from fabric.nodeops.nodes import NodeTarget, pause, rollback_pause
+from fabric.nodeops.planner import PlanHost, PlanRefused, quorum_problem
+from fabric.nodeops.storage import wait_for_storage
 from jobs.engine import StepFailed
-
-# A resync after a long absence can take hours; past this the job stops and says what storage does.
-STORAGE_WAIT_SECONDS = 6 * 3600
 
 
 @dataclass(frozen=True)
@@ -106,12 +102,10 @@ def move(conn: agents.Connection, item: StorageMove) -> str:
     return agents.storage.move_cluster_shared_volume(conn, item.name, item.target).owner_node
 
 
-def evacuate_sofs_node(ctx, node) -> str:
+def evacuate(ctx, node: NodeTarget) -> str:
     """Wait for healthy storage, pause the node, move its roles and CSVs where the plan says, and
     check nothing is left on it. A move that fails resumes the node and fails the step with the
     role's or volume's name and the cluster's reason."""
-    from compliance.steps.nodework import pause, rollback_pause
-
     wait_for_storage(ctx, node.cluster, before=node.name)
     conn = node.cluster_conn()
     state = read_sofs_state(conn)
@@ -153,44 +147,17 @@ def evacuate_sofs_node(ctx, node) -> str:
     return f"{name} paused; " + (", ".join(str(m) for m in done) or "it owned no role or volume")
 
 
-def storage_health_of(cluster: Cluster, avoid: str = "") -> agents.storage.StorageHealth:
-    from compliance.machines import cluster_connection
-
-    return agents.storage.storage_health(cluster_connection(cluster, avoid=avoid))
-
-
-def wait_for_storage(ctx, cluster: Cluster, *, before: str, timeout: float = STORAGE_WAIT_SECONDS) -> None:
-    """Before `before` leaves: no storage repair running, every virtual disk Healthy / OK, every CSV
-    Online. The job page shows what is awaited; the log says what storage still does."""
-    seen = {"summary": ""}
-
-    def healthy():
-        try:
-            health = storage_health_of(cluster, avoid=before)
-        except agents.AgentError as error:
-            summary = f"could not read the storage health: {error}"
-        else:
-            if health.healthy:
-                return True
-            summary = health.summary()
-        if summary != seen["summary"]:
-            seen["summary"] = summary
-            ctx.log(f"Waiting for storage resync on {cluster.name} before {before} leaves: {summary}.")
-        return False
-
-    if healthy():
-        return
-    ctx.wait_until(healthy, timeout, poll_seconds(), waiting_for=f"storage resync on {cluster.name}")
-    ctx.log(f"Storage of {cluster.name} is healthy again; {before} may leave.")
-
-
 def sofs_dry_run(cluster: Cluster, order: list[str]) -> tuple[dict[str, list[StorageMove]], str]:
     """For the Remediate dialog and `remediate`: the roles and volumes each node to remediate hands
     over, read from the cluster now (the inventory does not keep their owners); or why it could not."""
-    from compliance.machines import cluster_connection
-
     try:
         state = read_sofs_state(cluster_connection(cluster))
     except agents.AgentError as error:
         return {}, f"Could not read the roles and volumes of {cluster.name}: {error}"
     return plan_rolling_sofs(order, state), ""
+
+
+def bring_back(ctx, node: NodeTarget, evacuated=None) -> str:
+    """Nothing returns to a file-server node: its roles and volumes stay spread where they moved (the
+    next node's evacuation balances them again)."""
+    return f"the roles and volumes that left {node.name} stay where they are"
