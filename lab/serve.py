@@ -149,8 +149,8 @@ class Lab:
             credentials = {item.winrm_username: item.winrm_password}
             auth = ("basic", "ntlm") if item.winrm_transport == "basic" else ("ntlm",)
 
-        def execute(script, kind=kind, key=key):
-            return self.runner.execute(kind, key, script)
+        def execute(script, kind=kind, key=key, stdin=None):
+            return self.runner.execute(kind, key, script, stdin=stdin)
 
         http = WinRMEndpoint(address, self.ports["winrm_http"], credentials, execute=execute, auth=auth,
                              machine_name=name)

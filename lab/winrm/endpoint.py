@@ -12,7 +12,7 @@ from . import soap
 from .auth import (ENCRYPTED_CONTENT_TYPE, AuthError, NtlmAccounts, check_basic, decrypt, encrypt,
                    ntlm_message_type)
 from .server import Acceptor, listen, serve_connection, shutdown_socket, tls_context
-from .shell import RunningCommand, Shell
+from .shell import CommandLineTooLong, RunningCommand, Shell
 
 log = logging.getLogger("lab.winrm")
 
@@ -236,22 +236,52 @@ class WinRMEndpoint:
                 del self.shells[shell.id]
                 return soap.delete_response(request)
             if request.action == "command":
-                command = RunningCommand(self.execute, request.command or "", shell.encoding)
+                try:
+                    command = RunningCommand(
+                        self.execute, request.command or "", shell.encoding,
+                        via_cmd=request.options.get("WINRS_SKIP_CMD_SHELL", "FALSE").upper() != "TRUE",
+                        console_stdin=request.options.get("WINRS_CONSOLEMODE_STDIN", "TRUE").upper() != "FALSE")
+                except CommandLineTooLong:
+                    raise soap.command_line_too_long() from None
                 shell.commands[command.id] = command
                 return soap.command_response(request, command.id)
             if request.action == "signal":
-                shell.commands.pop(request.command_id or "", None)
+                stopped = shell.commands.pop(request.command_id or "", None)
+                if stopped is not None:
+                    stopped.abandon()
                 return soap.signal_response(request)
             command = shell.commands.get(request.command_id or "")
+            if request.action == "send":
+                self._send(request, command)
+                return soap.send_response(request)
         if request.action != "receive":
             raise soap.SoapError(soap.ACTION_NOT_SUPPORTED, "a:ActionNotSupported",
                                  f"The action {request.action_uri} is not supported by the service. ", "s:Sender")
         if command is None:
-            raise soap.SoapError(soap.SHELL_NOT_FOUND, "w:InvalidParameter",
-                                 f"The command {request.command_id} was not found in the shell. ", "s:Sender")
+            raise command_not_found(request.command_id)
         if not command.done.wait(min(request.operation_timeout, MAX_RECEIVE_WAIT)):
             raise soap.operation_timeout()
         with self.lock:
             stdout, stderr, finished = command.next_chunk()
         return soap.receive_response(request, command.id, stdout, stderr,
                                      command.exit_code if finished else None)
+
+    @staticmethod
+    def _send(request: soap.Request, command) -> None:
+        """WS-Man Send: input for a running command's stdin (the only input stream of a cmd shell)."""
+        if command is None:
+            raise command_not_found(request.command_id)
+        if request.stream != "stdin":
+            raise soap.SoapError(soap.INVALID_PARAMETER, "w:InvalidParameter",
+                                 f"The stream {request.stream!r} is not an input stream of this shell; "
+                                 f"the shell's input stream is stdin. ", "s:Sender")
+        if command.stdin_closed.is_set():
+            raise soap.SoapError(soap.INVALID_PARAMETER, "w:InvalidParameter",
+                                 "The stdin stream of this command was already closed (End=\"true\"). ",
+                                 "s:Sender")
+        command.send(request.data, request.end)
+
+
+def command_not_found(command_id) -> soap.SoapError:
+    return soap.SoapError(soap.SHELL_NOT_FOUND, "w:InvalidParameter",
+                          f"The command {command_id} was not found in the shell. ", "s:Sender")
