@@ -23,6 +23,7 @@ from winrm.exceptions import (
 from winrm.protocol import Protocol
 
 from fabric.agents.connection import DEFAULT_SCRIPT_TIMEOUT, OPERATION_POLL, Connection, transport_available
+from fabric.agents.connection import retry_window as connection_retry_window
 from fabric.agents.errors import (
     AccessDenied,
     AgentError,
@@ -58,20 +59,51 @@ catch {
     exit 1
 }
 """
-RETRY_BACKOFF = (0.5, 1.5, 3.0)
+# The script goes to PowerShell on stdin, never on the command line: cmd.exe (which WinRS starts
+# every command through) refuses a command line over 8,191 characters, and -EncodedCommand's
+# UTF-16 + base64 makes a script 2.7 times longer. `-Command -` is no substitute: it reads stdin
+# as if typed at a prompt, line by line, and leaves a multi-line block unrun without a blank line
+# after it. So a short bootstrap reads all of stdin (`$input`, the redirected stdin's lines), checks
+# that it ends with END_MARK (a cut-off transfer never runs half a script) and runs it as one
+# script block. See lab/README.md, "Scripts on stdin".
+END_MARK = "# end of Ferry script"
+BOOTSTRAP = """$ErrorActionPreference = 'Stop'
+try { [Console]::InputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }
+$text = $input | Out-String
+if (-not $text.TrimEnd().EndsWith('%s')) { throw 'The script sent on stdin arrived incomplete; nothing was run.' }
+& ([ScriptBlock]::Create($text))
+""" % END_MARK
+COMMAND_LINE_LIMIT = 8191      # cmd.exe's limit for the whole command line
+STDIN_CHUNK = 64 * 1024        # bytes per WS-Man Send: well under Windows' MaxEnvelopeSizekb (500)
+UTF8_CODEPAGE = 65001          # the shell's console code page: stdin and stdout are UTF-8
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 15.0
 _ACCESS_DENIED_WORDS = ("access is denied", "access denied", "unauthorized", "permission")
 _SECOND_HOP_TRANSPORTS = ("ntlm", "basic")
+# WS-Man faults that say the service is struggling, not that the request is wrong
+_WSMAN_INTERNAL_ERROR = 2150859177
 
 
 def build_script(body: str) -> str:
     """The full text sent to PowerShell: `body` must leave what it wants returned in `$result`."""
-    return PRELUDE + body.strip("\n") + EPILOGUE
+    return PRELUDE + body.strip("\n") + EPILOGUE + END_MARK + "\n"
 
 
 def encode_command(script: str) -> str:
-    return "powershell -NoProfile -NonInteractive -EncodedCommand " + base64.b64encode(
-        script.encode("utf-16-le")
-    ).decode("ascii")
+    """`powershell -EncodedCommand` for a short script; refuses what cmd.exe would refuse."""
+    line = "powershell -NoProfile -NonInteractive -EncodedCommand " + base64.b64encode(
+        script.encode("utf-16-le")).decode("ascii")
+    if len(line) > COMMAND_LINE_LIMIT:
+        raise ValueError(f"a command line of {len(line)} characters is over cmd.exe's limit of "
+                         f"{COMMAND_LINE_LIMIT}; send the script on stdin")
+    return line
+
+
+BOOTSTRAP_COMMAND = encode_command(BOOTSTRAP)
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry number `attempt` (0-based): 0.5, 1, 2, 4, 8, 15, 15, ..."""
+    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** attempt)
 
 
 def run_script(
@@ -80,38 +112,41 @@ def run_script(
     *,
     operation: str,
     timeout: float = DEFAULT_SCRIPT_TIMEOUT,
-    retries: int = 2,
     idempotent: bool = True,
     second_hop: bool = False,
     not_found_fqids: tuple[str, ...] = (),
     expect_disconnect: bool = False,
+    retry_window: float | None = None,
 ):
     """Run `body` (see build_script) on `conn` and return the parsed JSON in `$result`.
 
-    idempotent: the script only reads, or is safe to run twice; then any transient fault is
-        retried. Otherwise only faults that certainly happened before the command started are.
+    Transient transport faults (HTTP 5xx, a reset connection, an unanswered request) are retried
+    with backoff for `retry_window` seconds (FERRY_WINRM_RETRY_WINDOW_SECONDS, about two minutes)
+    before the operation fails. While the script runs, such a fault only interrupts the reading of
+    its output, which resumes on a new connection: the script itself keeps running.
+    idempotent: the script only reads, or is safe to run twice; then it is run again when its
+        output cannot be had. Otherwise it is sent again only if it certainly never started.
     second_hop: the cmdlets reach other machines from this one; an access denied then says how
         to allow delegation.
     expect_disconnect: the script restarts the machine; losing the connection is success (None).
     """
     conn.check_policy()
     transport_available(conn.transport)
-    script = build_script(body)
-    attempt = 0
+    window = connection_retry_window() if retry_window is None else retry_window
+    run = _Run(conn, build_script(body), operation, timeout, expect_disconnect, window)
     while True:
         started = time.monotonic()
         try:
-            exit_code, stdout, stderr = _run_once(conn, script, operation, timeout, expect_disconnect)
+            exit_code, stdout, stderr = run.once()
         except _Attempt as failed:
             error = failed.error
-            retry = (error.transient and not failed.final and attempt < retries
-                     and (idempotent or not failed.sent))
-            log.info("%s on %s failed (attempt %d%s): %s", operation, conn.where, attempt + 1,
+            retry = (error.transient and not failed.final and (idempotent or not failed.sent)
+                     and run.may_retry())
+            log.info("%s on %s failed (attempt %d%s): %s", operation, conn.where, run.attempt + 1,
                      ", retrying" if retry else "", error)
             if not retry:
                 raise error from failed.__cause__
-            time.sleep(RETRY_BACKOFF[min(attempt, len(RETRY_BACKOFF) - 1)])
-            attempt += 1
+            run.pause()
             continue
         log.debug("%s on %s: exit %s in %.3fs", operation, conn.where, exit_code, time.monotonic() - started)
         if exit_code is None:  # disconnected as expected
@@ -148,48 +183,95 @@ def _protocol(conn: Connection, timeout: float) -> Protocol:
     return protocol
 
 
-def _run_once(conn: Connection, script: str, operation: str, timeout: float, expect_disconnect: bool):
-    deadline = time.monotonic() + timeout
-    protocol = None
-    shell_id = command_id = None
-    sent = False
-    answering = True  # False once the connection failed: then no goodbye is attempted
-    try:
-        protocol = _protocol(conn, timeout)
-        shell_id = protocol.open_shell()
-        command_id = protocol.run_command(shell_id, encode_command(script))
-        sent = True
-        stdout, stderr = [], []
-        while True:
-            try:
-                out, err, code, done = protocol.get_command_output_raw(shell_id, command_id)
-            except WinRMOperationTimeoutError:
-                out, err, code, done = b"", b"", -1, False
-            stdout.append(out)
-            stderr.append(err)
-            if done:
-                return code, b"".join(stdout), b"".join(stderr)
-            if time.monotonic() > deadline:
-                raise OperationTimeout(
-                    f"{conn.where} did not finish {operation} within {timeout:.0f} s; it was asked to stop. "
-                    f"Check the machine (a hung cmdlet, or a busy or paused service) before trying again.",
-                    target=conn.where, operation=operation,
-                )
-    except AgentError as error:
-        raise _Attempt(error, sent, final=isinstance(error, OperationTimeout)) from error
-    except Exception as exc:  # noqa: BLE001 - every library failure becomes a typed error
-        answering = not isinstance(exc, (requests.ConnectionError, requests.Timeout))
-        if expect_disconnect and sent and _is_disconnect(exc):
-            return None, b"", b""
-        error = translate(exc, conn, operation)
-        # A timeout already used the time the caller allowed, and a refused or unanswered
-        # connection means nothing listens there now: report those at once rather than wait again.
-        never_reached = _never_reached(exc)
-        raise _Attempt(error, sent and not never_reached,
-                       final=never_reached or isinstance(error, OperationTimeout)) from exc
-    finally:
-        if protocol is not None:
-            _close(protocol, shell_id if answering else None, command_id if answering else None)
+def _resumable(exc: Exception) -> bool:
+    """A fault of the transport, not of the request: asking again on a new connection may work."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False
+    if isinstance(exc, (requests.ConnectionError, requests.ReadTimeout)):
+        return not _never_reached(exc)
+    if isinstance(exc, WSManFaultError):
+        return exc.code >= 500 and exc.wsman_fault_code in (None, _WSMAN_INTERNAL_ERROR)
+    return isinstance(exc, WinRMTransportError) and exc.code >= 500
+
+
+class _Run:
+    """One script on one machine, over as many connections and attempts as the faults need."""
+
+    def __init__(self, conn, script, operation, timeout, expect_disconnect, window):
+        self.conn, self.operation, self.timeout = conn, operation, timeout
+        self.stdin = script.encode("utf-8")
+        self.expect_disconnect = expect_disconnect
+        self.window = window
+        self.attempt = 0           # retries so far (whole runs and resumed reads alike)
+        self.first_fault = None    # monotonic time of the first fault not yet ridden out
+
+    def may_retry(self) -> bool:
+        now = time.monotonic()
+        if self.first_fault is None:
+            self.first_fault = now
+        return now + backoff(self.attempt) - self.first_fault <= self.window
+
+    def pause(self) -> None:
+        time.sleep(backoff(self.attempt))
+        self.attempt += 1
+
+    def once(self):
+        conn, operation = self.conn, self.operation
+        deadline = time.monotonic() + self.timeout
+        protocol = None
+        shell_id = command_id = None
+        sent = False
+        answering = True  # False once the connection failed: then no goodbye is attempted
+        try:
+            protocol = _protocol(conn, self.timeout)
+            shell_id = protocol.open_shell(codepage=UTF8_CODEPAGE)
+            command_id = protocol.run_command(shell_id, BOOTSTRAP_COMMAND, console_mode_stdin=False)
+            for offset in range(0, len(self.stdin), STDIN_CHUNK):
+                last = offset + STDIN_CHUNK >= len(self.stdin)
+                sent = sent or last  # the script starts once its last line is in
+                protocol.send_command_input(shell_id, command_id, self.stdin[offset:offset + STDIN_CHUNK], end=last)
+            stdout, stderr = [], []
+            while True:
+                try:
+                    out, err, code, done = protocol.get_command_output_raw(shell_id, command_id)
+                except WinRMOperationTimeoutError:
+                    out, err, code, done = b"", b"", -1, False
+                except Exception as exc:  # noqa: BLE001 - decided just below
+                    if not (_resumable(exc) and time.monotonic() < deadline and self.may_retry()):
+                        raise
+                    log.info("%s on %s: reading the output failed (%s); reading again",
+                             operation, conn.where, _short(exc))
+                    _close(protocol, None, None)
+                    self.pause()
+                    protocol = _protocol(conn, self.timeout)
+                    continue
+                self.first_fault = None
+                stdout.append(out)
+                stderr.append(err)
+                if done:
+                    return code, b"".join(stdout), b"".join(stderr)
+                if time.monotonic() > deadline:
+                    raise OperationTimeout(
+                        f"{conn.where} did not finish {operation} within {self.timeout:.0f} s; it was asked to "
+                        f"stop. Check the machine (a hung cmdlet, or a busy or paused service) before trying again.",
+                        target=conn.where, operation=operation,
+                    )
+        except AgentError as error:
+            raise _Attempt(error, sent, final=isinstance(error, OperationTimeout)) from error
+        except Exception as exc:  # noqa: BLE001 - every library failure becomes a typed error
+            answering = not isinstance(exc, (requests.ConnectionError, requests.Timeout))
+            if self.expect_disconnect and sent and _is_disconnect(exc):
+                return None, b"", b""
+            error = translate(exc, conn, operation)
+            # A refused connection, or none within connect_timeout, means nothing listens there
+            # now (the machine is off or restarting): report it at once; the caller decides. A
+            # script past its own deadline is not run again either.
+            never_reached = _never_reached(exc)
+            raise _Attempt(error, sent and not never_reached,
+                           final=never_reached or time.monotonic() > deadline) from exc
+        finally:
+            if protocol is not None:
+                _close(protocol, shell_id if answering else None, command_id if answering else None)
 
 
 def _close(protocol: Protocol, shell_id, command_id) -> None:

@@ -95,7 +95,7 @@ def test_a_host_that_stops_answering_times_out(lab):
     conn = connection(lab, "A19-N2", connect_timeout=2)
     try:
         with pytest.raises((agents.OperationTimeout, agents.Unreachable)) as info:
-            agents.run_script(conn, "$result = 1", operation="probe", timeout=3, retries=0)
+            agents.run_script(conn, "$result = 1", operation="probe", timeout=3, retry_window=0)
     finally:
         lab.control("DELETE", f"/faults/{fault['id']}")
     assert "127.0.10.2" in str(info.value)
