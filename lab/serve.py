@@ -152,12 +152,15 @@ class Lab:
         def execute(script, kind=kind, key=key, stdin=None):
             return self.runner.execute(kind, key, script, stdin=stdin)
 
+        def faults(kind=kind, key=key):
+            return self.dc.take_winrm_fault(kind, key)
+
         http = WinRMEndpoint(address, self.ports["winrm_http"], credentials, execute=execute, auth=auth,
-                             machine_name=name)
+                             machine_name=name, faults=faults)
         secure = None
         if https:
             secure = WinRMEndpoint(address, self.ports["winrm_https"], credentials, execute=execute, tls=self.tls,
-                                   auth=auth, machine_name=name)
+                                   auth=auth, machine_name=name, faults=faults)
         return EndpointSet(kind, key, address, http, secure)
 
     # -- keeping endpoints in line with the simulated state -------------------------------------
@@ -186,14 +189,11 @@ class Lab:
                 else:
                     cluster = self.dc.clusters[key]
                     wanted, address = self.dc.cluster_online(cluster), cluster.address
-            fault = self.dc.winrm_fault(kind, key)
             if address != entry.address:
                 for endpoint in entry.all():
                     endpoint.close()
                 fresh = self._endpoint_set(kind, key, address)
                 entry.address, entry.http, entry.https, entry.listening = address, fresh.http, fresh.https, False
-            for endpoint in entry.all():
-                endpoint.fault = fault
             if wanted and not entry.listening:
                 try:
                     for endpoint in entry.all():

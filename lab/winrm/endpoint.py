@@ -30,11 +30,13 @@ class WinRMEndpoint:
     ``stop()`` closes the port (connections refused, open ones cut, shells gone) like a host
     that lost power; ``start()`` brings it back. ``fault`` injects misbehaviour at run time:
     ``"timeout"`` (requests never answered) or ``"http500"`` (every request answered 500).
+    ``faults``, if given, is asked once per request (``faults()`` → one of FAULTS): that is how
+    a fault that fires a given number of times reaches the endpoint.
     """
 
     def __init__(self, address: str = "127.0.0.1", port: int = 5985, credentials: dict | None = None,
                  execute=None, tls: tuple[str, str] | None = None, auth=("basic", "ntlm"),
-                 machine_name: str | None = None):
+                 machine_name: str | None = None, faults=None):
         if not credentials:
             raise ValueError("a WinRM endpoint needs at least one account (credentials)")
         if not callable(execute):
@@ -55,6 +57,7 @@ class WinRMEndpoint:
         self.connections: set = set()
         self._socket = None
         self._fault = None
+        self.faults = faults
         # what this endpoint answered: requests, unauthorized (401), operation_timeout,
         # faults (other WS-Man faults), encrypted (NTLM-sealed requests)
         self.stats: Counter = Counter()
@@ -130,8 +133,9 @@ class WinRMEndpoint:
         handler.reply(401, b"", headers=offers)
 
     def _hang(self, handler):
+        """Never answer this request: it ends when the client gives up (or the endpoint stops)."""
         deadline = time.monotonic() + HANG_SECONDS
-        while self._fault == "timeout" and self.running and time.monotonic() < deadline:
+        while self.running and time.monotonic() < deadline:
             if handler.client_gone(0.5):
                 break
         handler.close_connection = True
@@ -175,7 +179,7 @@ class WinRMEndpoint:
 
     def handle_post(self, handler, body: bytes):
         self.stats["requests"] += 1
-        fault = self._fault
+        fault = self._fault or (self.faults() if self.faults is not None else None)
         if fault == "timeout":
             self._hang(handler)
             return
