@@ -217,7 +217,7 @@ class _Run:
 
     def once(self):
         conn, operation = self.conn, self.operation
-        deadline = time.monotonic() + self.timeout
+        deadline = float("inf")  # the script's own time starts once it is sent
         protocol = None
         shell_id = command_id = None
         sent = False
@@ -230,6 +230,7 @@ class _Run:
                 last = offset + STDIN_CHUNK >= len(self.stdin)
                 sent = sent or last  # the script starts once its last line is in
                 protocol.send_command_input(shell_id, command_id, self.stdin[offset:offset + STDIN_CHUNK], end=last)
+            deadline = time.monotonic() + self.timeout
             stdout, stderr = [], []
             while True:
                 try:
