@@ -77,6 +77,7 @@ COMMAND_LINE_LIMIT = 8191      # cmd.exe's limit for the whole command line
 STDIN_CHUNK = 64 * 1024        # bytes per WS-Man Send: well under Windows' MaxEnvelopeSizekb (500)
 UTF8_CODEPAGE = 65001          # the shell's console code page: stdin and stdout are UTF-8
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 15.0
+READ_MARGIN = 10.0             # seconds a reply may take beyond the Receive's long poll
 _ACCESS_DENIED_WORDS = ("access is denied", "access denied", "unauthorized", "permission")
 _SECOND_HOP_TRANSPORTS = ("ntlm", "basic")
 # WS-Man faults that say the service is struggling, not that the request is wrong
@@ -164,7 +165,7 @@ class _Attempt(Exception):
 def _protocol(conn: Connection, timeout: float) -> Protocol:
     poll = max(1, min(OPERATION_POLL, int(timeout)))
     # A Receive may block `poll` seconds on the server; allow a margin on top, smaller for short scripts.
-    read_timeout = poll + min(10.0, max(2.0, timeout / 2))
+    read_timeout = poll + min(READ_MARGIN, max(2.0, timeout / 2))
     protocol = Protocol(
         endpoint=conn.url,
         transport=conn.transport,
