@@ -1,16 +1,14 @@
 """Run one PowerShell script on one machine over WinRM and return what it printed, parsed as JSON.
 
-Every script is wrapped the same way (notes/powershell.md, "robust idiom"): errors stop the
+Every script is wrapped the same way (lab/README.md, "Scripts on stdin"): errors stop the
 script, progress is silenced, the result is written as one line of compressed JSON, and a failure
-is written as a JSON object {error, category, fqid, type} with exit code 1. The caller gets either
-the parsed value or a typed AgentError.
+is written as a JSON object {error, category, fqid, type, inner, hresult} with exit code 1
+(fabric.agents.output reads it). The caller gets either the parsed value or a typed AgentError.
 """
 import base64
-import json
 import logging
 import re
 import time
-from html import unescape
 
 import requests
 from winrm.exceptions import (
@@ -27,15 +25,12 @@ from fabric.agents.connection import retry_window as connection_retry_window
 from fabric.agents.errors import (
     AccessDenied,
     AgentError,
-    BadOutput,
-    CmdletError,
-    NotFound,
     OperationTimeout,
     ProtocolError,
-    SecondHopDenied,
     TransportUnavailable,
     Unreachable,
 )
+from fabric.agents.output import interpret
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +44,15 @@ EPILOGUE = """
     ConvertTo-Json -InputObject $result -Depth 6 -Compress
 }
 catch {
+    $inner = $_.Exception
+    while ($inner.InnerException) { $inner = $inner.InnerException }
     $failure = @{
         error = [string]$_.Exception.Message
         category = [string]$_.CategoryInfo.Category
         fqid = [string]$_.FullyQualifiedErrorId
         type = [string]$_.Exception.GetType().FullName
+        inner = [string]$inner.GetType().FullName
+        hresult = [int]$inner.HResult
     }
     ConvertTo-Json -InputObject $failure -Compress
     exit 1
@@ -79,7 +78,6 @@ UTF8_CODEPAGE = 65001          # the shell's console code page: stdin and stdout
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 15.0
 READ_MARGIN = 10.0             # seconds a reply may take beyond the Receive's long poll
 _ACCESS_DENIED_WORDS = ("access is denied", "access denied", "unauthorized", "permission")
-_SECOND_HOP_TRANSPORTS = ("ntlm", "basic")
 # WS-Man faults that say the service is struggling, not that the request is wrong
 _WSMAN_INTERNAL_ERROR = 2150859177
 
@@ -152,7 +150,7 @@ def run_script(
         log.debug("%s on %s: exit %s in %.3fs", operation, conn.where, exit_code, time.monotonic() - started)
         if exit_code is None:  # disconnected as expected
             return None
-        return _interpret(conn, operation, exit_code, stdout, stderr, second_hop, not_found_fqids)
+        return interpret(conn, operation, exit_code, stdout, stderr, second_hop, not_found_fqids)
 
 
 class _Attempt(Exception):
@@ -379,101 +377,3 @@ def _short(exc: Exception, limit: int = 200) -> str:
     if match:
         text = match[-1]
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --- interpreting what PowerShell printed ----------------------------------------------------
-
-
-def _interpret(conn, operation, exit_code, stdout: bytes, stderr: bytes, second_hop, not_found_fqids):
-    out = stdout.decode("utf-8", errors="replace").lstrip("\ufeff")
-    err = _clean_stderr(stderr)
-    value, parsed = _last_json_line(out)
-    kw = {"target": conn.where, "operation": operation}
-    if exit_code != 0:
-        if parsed and isinstance(value, dict) and "error" in value:
-            message = str(value.get("error") or "").strip() or "the script failed without a message"
-            error = _cmdlet_error(conn, message, str(value.get("category") or ""), str(value.get("fqid") or ""),
-                                         str(value.get("type") or ""), second_hop, not_found_fqids, kw)
-        else:
-            message, category, fqid = _parse_error_text(err or out)
-            error = _cmdlet_error(conn, message or f"exit code {exit_code}", category, fqid, "",
-                                         second_hop, not_found_fqids, kw)
-        raise error
-    if not parsed:
-        sample = (out.strip() or err.strip())[:160]
-        raise BadOutput(
-            f"{conn.where} answered {operation} with output Ferry cannot read (expected one line of JSON, got "
-            f"{sample!r}). Something on the machine writes to the output stream (a profile, a module, a "
-            f"wrapper); run the operation by hand there to see.",
-            **kw,
-        )
-    return value
-
-
-def _cmdlet_error(conn, message, category, fqid, exc_type, second_hop, not_found_fqids, kw) -> CmdletError:
-    lowered = message.lower()
-    fq = fqid.lower()
-    if fq.startswith("commandnotfoundexception"):
-        message += (" The PowerShell module that provides it is not installed on this machine (install the "
-                    "role's management tools: Hyper-V, Failover Clustering, WSUS or WDS).")
-        return CmdletError(message, category=category, fqid=fqid, exception_type=exc_type, **kw)
-    denied = category in ("PermissionDenied", "SecurityError") or "unauthorizedaccess" in fq or "accessdenied" in fq \
-        or "access is denied" in lowered
-    if denied and second_hop and conn.transport in _SECOND_HOP_TRANSPORTS:
-        message += (
-            f" This cmdlet reaches other cluster nodes from {conn.address} (a second hop) and "
-            f"{conn.transport.upper()} credentials cannot be delegated. Set the transport of this machine to "
-            f"CredSSP (Enable-WSManCredSSP -Role Server on the nodes) or configure Kerberos constrained "
-            f"delegation between the nodes."
-        )
-        return SecondHopDenied(message, category=category, fqid=fqid, exception_type=exc_type, **kw)
-    if category == "ObjectNotFound" or any(fq.startswith(p.lower()) for p in not_found_fqids):
-        return NotFound(message, category=category, fqid=fqid, exception_type=exc_type, **kw)
-    if fq.startswith("clusterrpcconnection") or fq.startswith("clusterendpointnotregistered"):
-        message += (" The cluster service could not be reached from this node: check that it runs; when it does, "
-                    "this is the second-hop restriction of remote cluster cmdlets (use CredSSP or Kerberos delegation).")
-    return CmdletError(message, category=category, fqid=fqid, exception_type=exc_type, **kw)
-
-
-def _last_json_line(text: str):
-    for line in reversed(text.splitlines()):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            return json.loads(line), True
-        except ValueError:
-            return None, False
-    return None, False
-
-
-_CLIXML_STRING = re.compile(r'<S S="Error">(.*?)</S>', re.S)
-
-
-def _clean_stderr(stderr: bytes) -> str:
-    text = stderr.decode("utf-8", errors="replace")
-    if text.startswith("#< CLIXML"):
-        parts = _CLIXML_STRING.findall(text)
-        text = "".join(unescape(p) for p in parts)
-        text = re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
-    return text.strip()
-
-
-def _parse_error_text(text: str) -> tuple[str, str, str]:
-    """PowerShell's formatted error record → (message, category, fully qualified error id)."""
-    category = fqid = ""
-    match = re.search(r"CategoryInfo\s*:\s*([A-Za-z]+)", text)
-    if match:
-        category = match.group(1)
-    match = re.search(r"FullyQualifiedErrorId\s*:\s*(\S+)", text)
-    if match:
-        fqid = match.group(1)
-    lines = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith(("At line:", "At ", "+ ", "+\t", "~")) or stripped == "+":
-            break
-        if stripped:
-            lines.append(stripped)
-    message = " ".join(lines) or (text.strip().splitlines()[0] if text.strip() else "")
-    return message[:1000], category, fqid
