@@ -61,6 +61,25 @@ def test_winrm_answering_500_on_a_host_and_on_a_cluster_name(fresh_lab):
     assert reachable(fresh_lab, "TCL19")
 
 
+def test_winrm_faults_with_a_count_fire_that_many_times_then_clear(fresh_lab):
+    since = len(fresh_lab.events())
+    fault = fresh_lab.fault("winrm_http500", host="T19-N2", count=2)
+    for _ in range(2):                      # each run_ps fails at its first request
+        with pytest.raises(WinRMError, match="500"):
+            fresh_lab.run_ps("T19-N2", "$env:COMPUTERNAME")
+    assert fresh_lab.run_ps("T19-N2", "$env:COMPUTERNAME")[1].strip() == "T19-N2"
+    fired = [e for e in fresh_lab.events(since) if e["event"] == "fault-fired"]
+    assert [(e["id"], e["remaining"]) for e in fired] == [(fault["id"], 1), (fault["id"], 0)]
+    assert fresh_lab.control("GET", "/faults")["faults"] == []
+    fresh_lab.fault("winrm_timeout", host="TCL19", count=1)
+    entry = fresh_lab.entry("TCL19")["winrm"]
+    session = winrm.Session(entry["url"], auth=(entry["username"], entry["password"]), transport=entry["transport"],
+                            read_timeout_sec=2, operation_timeout_sec=1)
+    with pytest.raises(requests.exceptions.Timeout):
+        session.run_ps("$env:COMPUTERNAME")
+    assert session.run_ps("$env:COMPUTERNAME").status_code == 0       # no DELETE needed: it cleared
+
+
 def test_a_bmc_that_stops_answering(fresh_lab):
     bmc = fresh_lab.entry("T19-N1")["bmc"]
     fresh_lab.fault("bmc_unresponsive", host="T19-N1")
