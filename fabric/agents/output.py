@@ -12,6 +12,7 @@ from html import unescape
 from fabric.agents.errors import BadOutput, CmdletError, NotFound, SecondHopDenied
 
 _SECOND_HOP_TRANSPORTS = ("ntlm", "basic")
+FAILURE_KEYS = {"error", "category", "fqid", "type", "inner", "hresult"}  # what runner.EPILOGUE writes
 
 
 def interpret(conn, operation, exit_code, stdout: bytes, stderr: bytes, second_hop, not_found_fqids):
@@ -19,7 +20,10 @@ def interpret(conn, operation, exit_code, stdout: bytes, stderr: bytes, second_h
     err = _clean_stderr(stderr)
     value, parsed = _last_json_line(out)
     kw = {"target": conn.where, "operation": operation}
-    if exit_code != 0:
+    # The wrapper's failure object counts even with exit code 0: whether `exit 1` inside the script
+    # block the bootstrap runs ends powershell.exe with 1 is not something Ferry depends on.
+    failed = parsed and isinstance(value, dict) and FAILURE_KEYS <= set(value)
+    if exit_code != 0 or failed:
         if parsed and isinstance(value, dict) and "error" in value:
             message = str(value.get("error") or "").strip() or "the script failed without a message"
             identity = _Identity(str(value.get("category") or ""), str(value.get("fqid") or ""),

@@ -101,3 +101,13 @@ def test_access_denied_is_known_by_its_exception_in_any_language():
                           "System.UnauthorizedAccessException", 0x80070005)
     with pytest.raises(agents.SecondHopDenied):
         interpret(stdout=out, second_hop=True)
+
+
+def test_the_wrappers_failure_object_is_an_error_even_with_exit_code_0():
+    out = wrapped_failure("The cluster group could not be found.", "NotSpecified",
+                          "Get-ClusterGroup,Microsoft.FailoverClusters.PowerShell.GetClusterGroupCommand",
+                          "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException",
+                          "System.ComponentModel.Win32Exception", 0x80071395)
+    with pytest.raises(agents.NotFound):
+        interpret(exit_code=0, stdout=out)
+    assert interpret(exit_code=0, stdout=b'{"error":"none","Name":"x"}\r\n') == {"error": "none", "Name": "x"}
