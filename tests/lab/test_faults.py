@@ -74,7 +74,7 @@ def test_winrm_faults_with_a_count_fire_that_many_times_then_clear(fresh_lab):
     fresh_lab.fault("winrm_timeout", host="TCL19", count=1)
     entry = fresh_lab.entry("TCL19")["winrm"]
     session = winrm.Session(entry["url"], auth=(entry["username"], entry["password"]), transport=entry["transport"],
-                            read_timeout_sec=2, operation_timeout_sec=1)
+                            read_timeout_sec=2, operation_timeout_sec=1, ca_trust_path=fresh_lab.endpoints["ca_path"])
     with pytest.raises(requests.exceptions.Timeout):
         session.run_ps("$env:COMPUTERNAME")
     assert session.run_ps("$env:COMPUTERNAME").status_code == 0       # no DELETE needed: it cleared
