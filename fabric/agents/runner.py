@@ -237,8 +237,9 @@ class _Run:
                 except WinRMOperationTimeoutError:
                     out, err, code, done = b"", b"", -1, False
                 except Exception as exc:  # noqa: BLE001 - decided just below
-                    if not (_resumable(exc) and time.monotonic() < deadline and self.may_retry()):
-                        raise
+                    if self.expect_disconnect or not (
+                            _resumable(exc) and time.monotonic() < deadline and self.may_retry()):
+                        raise  # a restarting machine drops the connection: that is its answer
                     log.info("%s on %s: reading the output failed (%s); reading again",
                              operation, conn.where, _short(exc))
                     _close(protocol, None, None)
