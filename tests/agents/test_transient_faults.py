@@ -77,3 +77,39 @@ def test_a_bad_retry_window_setting_is_named(lab, monkeypatch):
     monkeypatch.setenv("FERRY_WINRM_RETRY_WINDOW_SECONDS", "two minutes")
     with pytest.raises(agents.TransportUnavailable, match="FERRY_WINRM_RETRY_WINDOW_SECONDS"):
         agents.hostinfo.get_os(connection(lab, "A19-N1"))
+
+
+@pytest.fixture
+def answer_lost_after_the_script_is_sent(monkeypatch):
+    """The last Send reaches the machine but its answer is lost (a reset): the script may have started."""
+    from winrm.exceptions import WinRMTransportError
+    from winrm.protocol import Protocol
+
+    real = Protocol.send_command_input
+    lost = []
+
+    def send(self, shell_id, command_id, data, end=False):
+        real(self, shell_id, command_id, data, end=end)
+        if end and not lost:
+            lost.append(command_id)
+            raise WinRMTransportError("http", 502, "Bad Gateway")
+
+    monkeypatch.setattr(Protocol, "send_command_input", send)
+    return lost
+
+
+def test_a_script_that_may_have_started_is_never_sent_again_unless_idempotent(lab, answer_lost_after_the_script_is_sent):
+    conn = connection(lab, "ACL19")
+    vm_host = {v["name"]: v["host"] for v in lab.state()["vms"]}["a-vm1"]
+    target = "A19-N2" if vm_host != "A19-N2" else "A19-N3"
+    since = len(lab.events())
+    body = f"$null = Move-ClusterVirtualMachineRole -Name 'a-vm1' -Node '{target}'\n$result = 'moved'"
+    with pytest.raises(agents.ProtocolError, match="HTTP 502"):
+        agents.run_script(conn, body, operation="Move-ClusterVirtualMachineRole a-vm1", idempotent=False)
+    until(lambda: {v["name"]: v["host"] for v in lab.state()["vms"]}["a-vm1"] == target)   # it did run, once
+    started = [e for e in lab.events(since) if e["event"] == "migration-started" and e.get("vm") == "a-vm1"]
+    assert len(started) == 1 and len(answer_lost_after_the_script_is_sent) == 1
+    answer_lost_after_the_script_is_sent.clear()
+    assert agents.run_script(conn, "$result = (Get-ClusterGroup -Name 'a-vm1').OwnerNode.Name",
+                             operation="probe") == target          # idempotent: simply run again
+    assert len(answer_lost_after_the_script_is_sent) == 1

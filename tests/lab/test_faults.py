@@ -96,6 +96,19 @@ def test_a_bmc_that_stops_answering(fresh_lab):
     assert ipmi(bmc, "power") == ["on"]
 
 
+def test_a_bmc_that_drops_two_packets_answers_the_retry(fresh_lab):
+    from tests.helpers import require_binary
+
+    ipmitool = require_binary("ipmitool")
+    bmc = fresh_lab.entry("T19-N1")["bmc"]
+    fresh_lab.fault("bmc_unresponsive", host="T19-N1", count=2)
+    done = subprocess.run([ipmitool, "-I", "lanplus", "-H", bmc["address"], "-p", str(bmc["port"]), "-U",
+                           bmc["username"], "-P", bmc["password"], "-R", "4", "-N", "1", "chassis", "power",
+                           "status"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Chassis Power is on" in done.stdout, done.stderr
+    assert fresh_lab.control("GET", "/faults")["faults"] == []
+
+
 def test_an_update_install_failing_with_an_hresult(fresh_lab):
     fresh_lab.fault("update_install_fails", host="T19-N2", hresult="0x80240022")
     script = (IDIOM + "$ns = 'root/Microsoft/Windows/WindowsUpdate'\n"
