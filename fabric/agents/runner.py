@@ -78,8 +78,10 @@ UTF8_CODEPAGE = 65001          # the shell's console code page: stdin and stdout
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 15.0
 READ_MARGIN = 10.0             # seconds a reply may take beyond the Receive's long poll
 _ACCESS_DENIED_WORDS = ("access is denied", "access denied", "unauthorized", "permission")
-# WS-Man faults that say the service is struggling, not that the request is wrong
+# WS-Man faults that say the service is struggling (or lost its shells), not that the request is wrong
 _WSMAN_INTERNAL_ERROR = 2150859177
+_WSMAN_SHELL_NOT_FOUND = 2150858843
+_WSMAN_TRANSIENT = (None, _WSMAN_INTERNAL_ERROR, _WSMAN_SHELL_NOT_FOUND)
 
 
 def build_script(body: str) -> str:
@@ -353,17 +355,23 @@ def translate(exc: Exception, conn: Connection, operation: str) -> AgentError:
                 **kw,
             )
         code = f" {exc.wsman_fault_code}" if exc.wsman_fault_code is not None else ""
-        return ProtocolError(
+        error = ProtocolError(
             f"The WinRM service on {where} failed {operation} (HTTP {exc.code}, WS-Management fault{code}: "
             f"{reason or 'no reason given'}). Restart the WinRM service on the machine if this persists.",
             **kw,
         )
+        # asking again helps when the service failed, or lost the shell (it restarted); not when
+        # it says the request itself is wrong
+        error.transient = exc.wsman_fault_code in _WSMAN_TRANSIENT
+        return error
     if isinstance(exc, WinRMTransportError):
-        return ProtocolError(
+        error = ProtocolError(
             f"The WinRM service on {where} answered HTTP {exc.code} during {operation}; it is failing or "
             f"overloaded (restart the WinRM service if this persists).",
             **kw,
         )
+        error.transient = exc.code >= 500
+        return error
     if isinstance(exc, WinRMOperationTimeoutError):
         return OperationTimeout(f"{where} did not answer {operation} in time.", **kw)
     if isinstance(exc, WinRMError):

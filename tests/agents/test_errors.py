@@ -111,3 +111,18 @@ def test_the_wrappers_failure_object_is_an_error_even_with_exit_code_0():
     with pytest.raises(agents.NotFound):
         interpret(exit_code=0, stdout=out)
     assert interpret(exit_code=0, stdout=b'{"error":"none","Name":"x"}\r\n') == {"error": "none", "Name": "x"}
+
+
+def test_which_winrm_faults_are_worth_asking_again():
+    from winrm.exceptions import WinRMTransportError, WSManFaultError
+
+    from fabric.agents.runner import translate
+
+    def fault(code):
+        return WSManFaultError(500, "", "", "reason", wsman_fault_code=code)
+
+    assert translate(fault(2150859177), NTLM, "op").transient            # InternalError: the service failed
+    assert translate(fault(2150858843), NTLM, "op").transient            # the shell is gone (it restarted)
+    assert not translate(fault(2150858817), NTLM, "op").transient        # the request itself is invalid
+    assert translate(WinRMTransportError("http", 503, ""), NTLM, "op").transient
+    assert not translate(WinRMTransportError("http", 400, ""), NTLM, "op").transient
