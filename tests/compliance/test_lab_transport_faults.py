@@ -62,6 +62,17 @@ def test_a_transport_fault_three_times_mid_remediation_is_ridden_out(lab, fabric
     assert watch.not_running(running) == {}
 
 
+def test_faults_at_the_jobs_first_step_are_ridden_out_too(lab, fabric):
+    cluster = fabric
+    since = len(lab.events())
+    first = lab.fault("winrm_http500", host="RCL", count=3)        # the cluster name: the first step asks it
+    job = finish(submit_cluster_remediation(cluster, RemediationOptions())[0])
+    assert job.status == "succeeded", describe(job)
+    assert sum(1 for e in lab.events(since) if e["event"] == "fault-fired" and e["id"] == first["id"]) == 3
+    first_step = job.steps.filter(is_group=False).order_by("order").first()
+    assert first_step.status == "succeeded" and first_step.attempts == 1        # no step retry was needed
+
+
 def test_a_fault_that_never_clears_fails_the_node_with_its_message(lab, fabric, monkeypatch):
     cluster = fabric
     monkeypatch.setenv("FERRY_WINRM_RETRY_WINDOW_SECONDS", "3")
