@@ -22,8 +22,8 @@ from fabric.nodeops.live import cluster_connection, host_connection, poll_second
 from fabric.nodeops.nodes import NodeTarget, pause, resume, rollback_pause
 from fabric.nodeops.records import Evacuated
 from fabric.nodeops.storage import wait_for_storage
-from fabric.nodeops.workloads import sofs
-from fabric.nodeops.workloads.hyperv import evacuate_cluster_node, return_vms, save_vms, start_saved, vm_roles
+from fabric.nodeops.workloads import for_cluster, sofs
+from fabric.nodeops.workloads.hyperv import return_vms, save_vms, start_saved, vm_roles
 from fabric.choices import VM_IN_MEMORY, ClusterKind
 from fabric.models import Cluster, Host
 from jobs.engine import StepFailed, StepResult, register_step
@@ -219,10 +219,9 @@ def evacuate_node(ctx) -> StepResult:
     options = _options(ctx)
     node = _node(ctx)
     try:
-        if node.cluster.kind == ClusterKind.SOFS:
-            return StepResult(sofs.evacuate(ctx, node))  # its workloads are roles and volumes, not VMs
-        wait_for_storage(ctx, node.cluster, before=node.name)  # Storage Spaces Direct on Hyper-V nodes
-        return StepResult(evacuate_cluster_node(ctx, node, options.save_state))
+        wait_for_storage(ctx, node.cluster, before=node.name)  # the previous node's S2D resync, any kind
+        workloads = for_cluster(node.cluster)  # VMs, or a file server's roles and volumes
+        return StepResult(workloads.evacuate_cluster_node(ctx, node, options.save_state))
     except agents.AgentError as error:
         rollback_pause(ctx, node)
         raise _agent_failure(f"Evacuating {node.name} failed", error) from error

@@ -16,7 +16,6 @@ from fabric.models import Cluster
 from fabric.nodeops.live import LiveCluster, cluster_connection
 from fabric.nodeops.nodes import NodeTarget, pause, rollback_pause
 from fabric.nodeops.planner import PlanHost, PlanRefused, quorum_problem
-from fabric.nodeops.storage import wait_for_storage
 from jobs.engine import StepFailed
 
 
@@ -102,11 +101,11 @@ def move(conn: agents.Connection, item: StorageMove) -> str:
     return agents.storage.move_cluster_shared_volume(conn, item.name, item.target).owner_node
 
 
-def evacuate(ctx, node: NodeTarget) -> str:
-    """Wait for healthy storage, pause the node, move its roles and CSVs where the plan says, and
-    check nothing is left on it. A move that fails resumes the node and fails the step with the
-    role's or volume's name and the cluster's reason."""
-    wait_for_storage(ctx, node.cluster, before=node.name)
+def evacuate_cluster_node(ctx, node: NodeTarget, save_state: bool = False) -> str:
+    """Pause the node, move its roles and CSVs where the plan says, and check nothing is left on it.
+    A move that fails resumes the node and fails the step with the role's or volume's name and the
+    cluster's reason. (`save_state` has no meaning here: there are no VMs.) Callers wait for
+    healthy storage first (fabric.nodeops.storage)."""
     conn = node.cluster_conn()
     state = read_sofs_state(conn)
     live = state.as_live()
@@ -157,7 +156,7 @@ def sofs_dry_run(cluster: Cluster, order: list[str]) -> tuple[dict[str, list[Sto
     return plan_rolling_sofs(order, state), ""
 
 
-def bring_back(ctx, node: NodeTarget, evacuated=None) -> str:
+def return_vms(ctx, node: NodeTarget, evacuated=None) -> str:
     """Nothing returns to a file-server node: its roles and volumes stay spread where they moved (the
     next node's evacuation balances them again)."""
     return f"the roles and volumes that left {node.name} stay where they are"
