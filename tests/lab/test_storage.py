@@ -127,3 +127,17 @@ def test_a_csv_that_cannot_move_fails_the_move_and_the_drain(fresh_lab):
                           "| ConvertTo-Json -Compress")
     assert node == {"Drain": "Failed"}
     assert sofs(lab)["csvs"][0]["owner"] == other
+
+
+def test_a_drain_moves_the_role_and_volume_before_the_node_goes(fresh_lab):
+    lab = fresh_lab
+    owner = sofs(lab)["sofs_roles"][0]["owner"]
+    assert sofs(lab)["csvs"][0]["owner"] == owner
+    node = ps(lab, owner, f"Suspend-ClusterNode -Name {owner} -Drain -Wait | "
+                          "Select-Object @{n='Drain';e={[string]$_.DrainStatus}} | ConvertTo-Json -Compress")
+    assert node == {"Drain": "Completed"}
+    assert sofs(lab)["sofs_roles"][0]["owner"] != owner and sofs(lab)["csvs"][0]["owner"] != owner
+    lab.run_ps(owner, "Restart-Computer -Force")
+    until(lambda: not reachable(lab, owner), what=f"{owner} going down")
+    until(lambda: reachable(lab, owner), timeout=30, what=f"{owner} back")
+    assert share_violations(lab) == []
