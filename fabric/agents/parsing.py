@@ -2,7 +2,7 @@
 
 Windows PowerShell 5.1 writes enums as integers unless a script casts them with [string], dates
 as "\\/Date(ms)\\/" unless formatted; these readers accept both so a script can change without
-breaking the parser (notes/powershell.md).
+breaking the parser (docs/powershell.md).
 """
 import re
 from datetime import datetime, timezone

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lab.topology import DiskSpec, NicSpec, OsRelease
 
-# Windows enum values (shared/notes/powershell.md).
+# Windows enum values (docs/powershell.md).
 NODE_UP, NODE_DOWN, NODE_PAUSED = 0, 1, 2
 NODE_STATE_NAMES = {0: "Up", 1: "Down", 2: "Paused", 3: "Joining", -1: "Unknown"}
 DRAIN_NOT_INITIATED, DRAIN_IN_PROGRESS, DRAIN_COMPLETED, DRAIN_FAILED = 0, 1, 2, 3
