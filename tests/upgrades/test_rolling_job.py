@@ -207,3 +207,18 @@ def test_a_new_name_is_checked_in_the_directory_unless_the_check_is_skipped(lab)
     request.nodes[0].new_name, request.nodes[0].skip_ad_check = "RUWDS", False
     with pytest.raises(UpgradeRefused, match="RUWDS is taken in the directory"):
         submit_upgrade(request)
+
+
+def test_a_vm_that_is_not_highly_available_refuses_the_upgrade_of_its_node(settings):
+    from lab.testing import LabProcess
+    from upgrades.orchestration import check_prerequisites
+
+    local = TOPOLOGY.replace('{ name = "ru-vm5", owner = "RU-N4", memory_gb = 4.0 }',
+                             '{ name = "ru-vm5", owner = "RU-N4", memory_gb = 4.0, highly_available = false }')
+    with LabProcess(topology_text=local, speed=100.0) as lab:
+        cluster, profile, bmc_run_as, subnet = bring_in(lab)
+        verdicts = {v.name: v for v in check_prerequisites(request_for(lab, cluster, profile, bmc_run_as, subnet))}
+        assert not verdicts["highly available VMs"].ok
+        assert "ru-vm5 on RU-N4" in verdicts["highly available VMs"].message
+        others = request_for(lab, cluster, profile, bmc_run_as, subnet, names=["RU-N1", "RU-N2"])
+        assert {v.name: v for v in check_prerequisites(others)}["highly available VMs"].ok

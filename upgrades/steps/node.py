@@ -12,7 +12,6 @@ power cycle that starts a deployment is recorded before it is sent and never sen
 """
 from __future__ import annotations
 
-import ipaddress
 import os
 
 from fabric import agents
@@ -210,11 +209,12 @@ def evict_node(ctx) -> StepResult:
         state = _is_member(cluster, host.name, avoid=host.name)
         if state is None:
             return StepResult(f"{host.name} was evicted already.", skipped=True)
-        running = [vm.name for vm in agents.hyperv.get_vms(host_connection(host))
-                   if vm.state in ("Running", "Paused")]
-        if running:
-            raise StepFailed(f"{host.name} still runs {', '.join(running)}: it is not evicted while it holds "
-                             f"running VMs. It is paused, still a node of {cluster.name}.", retry=False)
+        here = agents.hyperv.get_vms(host_connection(host))
+        if here:
+            # a VM still on the node (even saved or off) lives on its disks: a re-image would lose it
+            raise StepFailed(f"{host.name} still holds {', '.join(f'{vm.name} ({vm.state})' for vm in here)}: it is "
+                             f"not evicted and re-imaged while it holds VMs. It is paused, still a node of "
+                             f"{cluster.name}.", retry=False)
         node = _node(ctx, host, cluster)
         pause(ctx, node, read_live_cluster(cluster, avoid=host.name))
         ctx.ensure_lease()
