@@ -10,7 +10,7 @@ from fabric.nodeops.nodes import NodeTarget
 from jobs.engine import StepFailed
 from jobs.models import JobStep
 from upgrades.request import NodeSettings, UpgradeRequest
-from upgrades.rolling import RECORD
+from upgrades.rolling import PROVISION, RECORD
 from upgrades.steps.records import DeploymentTemplate
 
 
@@ -54,9 +54,13 @@ def lane_data(ctx, name: str) -> dict:
 
 
 def template(ctx) -> DeploymentTemplate:
+    """The node's deployment template; an address from a pool is the one provisioning took."""
     template = DeploymentTemplate.from_data(lane_data(ctx, RECORD).get("template"))
     if template is None:
         raise StepFailed("The node's configuration was not recorded: run its first step again.", retry=False)
+    if not template.address:
+        taken = lane_data(ctx, PROVISION)
+        template.address, template.allocation_id = taken.get("address", ""), taken.get("allocation_id")
     return template
 
 

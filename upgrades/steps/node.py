@@ -28,16 +28,15 @@ from upgrades.steps import common as c
 
 # --- 1. record ----------------------------------------------------------------------------------------
 
-def _address(settings: NodeSettings, subnet: Subnet, host: Host, ctx) -> tuple[str, int | None]:
+def _pool(settings: NodeSettings, subnet: Subnet, host: Host) -> StaticIPPool | None:
+    """The pool the node's address comes from (None: a typed address)."""
     if settings.ip != POOL:
-        return settings.ip, None
+        return None
     pool = StaticIPPool.objects.filter(subnet=subnet).order_by("name").first()
     if pool is None:
         raise StepFailed(f"The subnet {subnet.name} has no static IP pool to take {host.name}'s address from.",
                          retry=False)
-    allocation = pool.allocate(description=f"{host.name}, rolling upgrade job #{ctx.job.pk}", host=host)
-    ctx.log(f"Took {allocation.address} from the pool {pool.name} for {host.name}.")
-    return allocation.address, allocation.pk
+    return pool
 
 
 @register_step(RECORD, retries=2, title="Record the node's configuration")
@@ -66,14 +65,14 @@ def record_configuration(ctx) -> StepResult:
         found = ", ".join(f"{n.name} {n.mac}" for n in config.nics) or "none"
         raise StepFailed(f"{host.name} has no NIC with the management MAC {mac} (its NICs: {found}); correct the "
                          f"MAC in the upgrade's settings.", retry=False)
-    address, allocation = _address(settings, subnet, host, ctx)
+    pool = _pool(settings, subnet, host)
     recorded_dns = next((n.dns for n in config.nics if n.dns), [])
     template = DeploymentTemplate(
         node=host.name, computer_name=settings.new_name or host.name, mac=mac, adapter=nic.name,
-        address=address, prefix_length=subnet.network.prefixlen, gateway=subnet.gateway or "",
+        address="" if pool else settings.ip, prefix_length=subnet.network.prefixlen, gateway=subnet.gateway or "",
         dns=subnet.dns_list() or recorded_dns, vlan=subnet.vlan, image_name=image.image_name,
         image_group=image.image_group, build=image.os_build, from_build=config.build, domain=profile.domain,
-        disk=next((d["number"] for d in config.disks if d.get("boot")), 0) or 0, allocation_id=allocation,
+        disk=next((d["number"] for d in config.disks if d.get("boot")), 0) or 0, pool_id=pool.pk if pool else None,
         recorded={"nics": [vars(n) for n in config.nics], "switches": [vars(s) for s in config.switches],
                   "management_vnics": config.management_vnics, "disks": config.disks},
     )

@@ -8,8 +8,10 @@ power-cycles twice, and tells a power cycle that never went out from a node that
 """
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+
 from fabric import agents
-from fabric.models import Host, LibraryImage
+from fabric.models import Host, IPAllocation, LibraryImage, StaticIPPool
 from fabric.nodeops.hung import wait_or_power_cycle
 from fabric.nodeops.live import host_connection, poll_seconds
 from jobs.engine import StepFailed, StepResult, register_step
@@ -128,7 +130,37 @@ def _cycle_never_sent(ctx, host: Host) -> bool:
 @register_step(PROVISION, retries=1, title="Re-image and configure the node")
 def provision_node(ctx) -> StepResult:
     host = c.host(ctx)
-    template = c.template(ctx)
+    template = _with_address(ctx, host, c.template(ctx))
+    try:
+        return _provision(ctx, host, template)
+    except StepFailed:
+        if template.allocation_id and not ctx.step.data.get("boot_sent"):
+            # never used: the node did not boot into the deployment
+            IPAllocation.objects.filter(pk=template.allocation_id).delete()
+            ctx.save_checkpoint(address="", allocation_id=None)
+            ctx.log(f"Released {template.address} back to its pool: {host.name} never used it.")
+        raise
+
+
+def _with_address(ctx, host: Host, template: DeploymentTemplate) -> DeploymentTemplate:
+    """Take the node's address from its pool now, when it is about to be used (once)."""
+    if template.address or not template.pool_id:
+        return template
+    pool = StaticIPPool.objects.filter(pk=template.pool_id).first()
+    if pool is None:
+        raise StepFailed(f"The static IP pool of {host.name}'s address was deleted.", retry=False)
+    try:
+        allocation = pool.allocate(description=f"{host.name}, rolling upgrade job #{ctx.job.pk}", host=host)
+    except ValidationError as error:
+        raise StepFailed(f"{' '.join(error.messages)} {host.name} is evicted and out of management, not yet "
+                         f"re-imaged.", retry=False) from None
+    ctx.save_checkpoint(address=allocation.address, allocation_id=allocation.pk)
+    ctx.log(f"Took {allocation.address} from the pool {pool.name} for {host.name}.")
+    template.address, template.allocation_id = allocation.address, allocation.pk
+    return template
+
+
+def _provision(ctx, host: Host, template: DeploymentTemplate) -> StepResult:
     build = c.target_build(ctx)
     release = by_build(build)
     server = _deployment_server(ctx, template)
