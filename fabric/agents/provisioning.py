@@ -3,7 +3,7 @@ deployment server, the host's network and disk configuration as it is now, Windo
 the management network (virtual switch, static address, DNS).
 
 Sources: learn.microsoft.com/powershell/module/servermanager/install-windowsfeature,
-…/nettcpip/new-netipaddress, …/nettcpip/set-netipinterface, …/nettcpip/get-netroute,
+…/nettcpip/new-netipaddress, …/nettcpip/set-netipinterface, …/nettcpip/get-netroute, …/nettcpip/new-netroute,
 …/dnsclient/set-dnsclientserveraddress, …/hyper-v/new-vmswitch, …/hyper-v/get-vmnetworkadapter,
 …/dhcpserver/add-dhcpserverv4reservation; the WDS client unattend file:
 learn.microsoft.com/windows-hardware/customize/desktop/unattend/microsoft-windows-setup-windowsdeploymentservices
@@ -228,6 +228,11 @@ def configure_management_network(conn: Connection, *, adapter: str, address: str
     alias = ps_str(f"vEthernet ({switch})", what="interface alias")
     ip = ps_str(str(ipaddress.IPv4Address(address)), what="IP address")
     gateway_arg = f" -DefaultGateway {ps_str(str(ipaddress.IPv4Address(gateway)), what='gateway')}" if gateway else ""
+    # the address may be there already (the deployment's DHCP reservation): then the gateway is added alone
+    route_part = (
+        f"if (@(Get-NetRoute | Where-Object {{ $_.DestinationPrefix -eq '0.0.0.0/0' -and $_.InterfaceAlias -eq "
+        f"{alias} }}).Count -eq 0) {{ $null = New-NetRoute -DestinationPrefix '0.0.0.0/0' -InterfaceAlias {alias} "
+        f"-NextHop {ps_str(str(ipaddress.IPv4Address(gateway)), what='gateway')} }}\n" if gateway else "")
     dns_part = (f"Set-DnsClientServerAddress -InterfaceAlias {alias} -ServerAddresses "
                 f"{ps_array([str(ipaddress.IPv4Address(d)) for d in dns], what='DNS server')}\n" if dns else "")
     body = (
@@ -240,6 +245,7 @@ def configure_management_network(conn: Connection, *, adapter: str, address: str
         f" Where-Object {{ $_.InterfaceAlias -eq {alias} -and [string]$_.IPAddress -eq {ip} }})\n"
         f"if ($have.Count -eq 0) {{ $null = New-NetIPAddress -InterfaceAlias {alias} -IPAddress {ip}"
         f" -PrefixLength {ps_int(prefix_length, what='prefix length')}{gateway_arg} }}\n"
+        f"{route_part}"
         "$result = @{ Configured = $true }"
     )
     run_script(conn, body, operation="configure the management network", idempotent=True)

@@ -136,6 +136,30 @@ def new_net_ip_address(ctx, IPAddress=None, InterfaceAlias=None, InterfaceIndex=
                 for store, state, name in (("ActiveStore", 1, "Tentative"), ("PersistentStore", 0, "Invalid"))]
 
 
+@cmdlet("NetTCPIP", "New-NetRoute", {"DestinationPrefix": "value", "InterfaceAlias": "value",
+                                     "InterfaceIndex": "value", "NextHop": "value", "RouteMetric": "value",
+                                     "AddressFamily": "value", "PolicyStore": "value", "Publish": "value"},
+        command_type="New-NetRoute")
+def new_net_route(ctx, DestinationPrefix=None, InterfaceAlias=None, InterfaceIndex=None, NextHop=None,
+                  RouteMetric=None, AddressFamily=None, PolicyStore=None, Publish=None):
+    if DestinationPrefix is None:
+        raise _missing("New-NetRoute", "DestinationPrefix")
+    if str(DestinationPrefix) != "0.0.0.0/0":
+        # the lab keeps one default route per NIC and no other routes (stricter than Windows)
+        raise fail("The lab only adds default routes (-DestinationPrefix 0.0.0.0/0).", "NotImplemented",
+                   "LabNotModelled,New-NetRoute")
+    if NextHop is None:
+        raise _missing("New-NetRoute", "NextHop")
+    alias = _alias(ctx, InterfaceAlias, InterfaceIndex, "New-NetRoute")
+    nic = ctx.dc.new_default_route(ctx.host.key, alias, str(NextHop))
+    with ctx.dc.lock:
+        host = ctx.host
+        base = {"DestinationPrefix": "0.0.0.0/0", "NextHop": nic.gateway, "InterfaceAlias": alias,
+                "InterfaceIndex": _if_index(host, nic), "RouteMetric": 0, "AddressFamily": ps_enum(2, "IPv4")}
+        return [cim_instance("ROOT/StandardCimv2", "MSFT_NetRoute", host.name, dict(base, PolicyStore=store))
+                for store in ("ActiveStore", "PersistentStore")]
+
+
 @cmdlet("DnsClient", "Set-DnsClientServerAddress", {"InterfaceAlias": "value", "InterfaceIndex": "value",
                                                     "ServerAddresses": "value", "ResetServerAddresses": "switch",
                                                     "PassThru": "switch"},

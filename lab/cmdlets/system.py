@@ -367,7 +367,8 @@ def get_net_route(ctx, DestinationPrefix=None, InterfaceAlias=None, InterfaceInd
                 routes.append((str(subnet), "0.0.0.0", 256))
             for prefix, hop, metric in routes:
                 out.append(cim_instance(STANDARD_CIMV2, "MSFT_NetRoute", host.name, {
-                    "DestinationPrefix": prefix, "NextHop": hop, "InterfaceAlias": nic.name, "InterfaceIndex": index,
+                    "DestinationPrefix": prefix, "NextHop": hop, "InterfaceAlias": ip_alias(host, nic),
+                    "InterfaceIndex": index,
                     "RouteMetric": metric, "AddressFamily": ps_enum(2, "IPv4"), "TypeOfRoute": ps_enum(3, "Manual"),
                     "Protocol": ps_enum(3, "NetMgmt")}))
     if DestinationPrefix is not None:

@@ -156,6 +156,22 @@ class HostConfigOps:
                 self.scheduler.after(MOVE_ENDPOINT_WALL_SECONDS, self._move_endpoint, host.key, address)
             return nic
 
+    def new_default_route(self, host_key: str, nic_name: str, next_hop: str):
+        """New-NetRoute -DestinationPrefix 0.0.0.0/0: the NIC's default gateway."""
+        with self.change():
+            host = self.hosts[host_key]
+            nic = self._nic_named(host, nic_name)
+            hop = _address(next_hop, "NextHop")
+            if not nic.ip or hop not in ipaddress.IPv4Interface(f"{nic.ip}/{nic.prefix_length}").network:
+                raise OperationError(f"The next hop {hop} is not in the subnet of the interface.", "InvalidArgument",
+                                     "Windows System Error 87", CIM_EXCEPTION)
+            if nic.gateway:
+                raise OperationError("Instance MSFT_NetRoute already exists", "ResourceExists",
+                                     "Windows System Error 5010", CIM_EXCEPTION)
+            nic.gateway = str(hop)
+            self.event("route-added", host=host.name, nic=nic.name, next_hop=nic.gateway)
+            return nic
+
     def _move_endpoint(self, host_key: str, address: str) -> None:
         with self.change():
             host = self.hosts[host_key]

@@ -155,3 +155,21 @@ def test_re_imaging_a_node_that_holds_vms_breaks_an_invariant(lab):
     # Without a DHCP reservation the host comes back on an address nobody chose.
     host = next(h for h in lab.state()["hosts"] if h["key"] == "U-N1")
     assert host["ip"].startswith("127.0.250.")
+
+
+def test_a_default_route_is_added_once_and_only_inside_the_subnet(lab):
+    for script, message in [
+        ("New-NetRoute -DestinationPrefix '0.0.0.0/0' -InterfaceAlias Ethernet", "NextHop"),
+        ("New-NetRoute -DestinationPrefix '0.0.0.0/0' -InterfaceAlias Ethernet -NextHop 10.9.9.9", "not in the subnet"),
+        ("New-NetRoute -DestinationPrefix '10.0.0.0/8' -InterfaceAlias Ethernet -NextHop 127.0.10.254", "only adds"),
+    ]:
+        code, _, err = lab.run_ps("U-N1", IDIOM + script)
+        assert code == 1 and message in err, (script, err)
+    hop = lab.run_json("U-N1", IDIOM + "(New-NetRoute -DestinationPrefix '0.0.0.0/0' -InterfaceAlias Ethernet "
+                                       "-NextHop 127.0.10.254)[0].NextHop | ConvertTo-Json")
+    assert hop == "127.0.10.254"
+    code, _, err = lab.run_ps("U-N1", IDIOM + "New-NetRoute -DestinationPrefix '0.0.0.0/0' -InterfaceAlias Ethernet "
+                                              "-NextHop 127.0.10.254")
+    assert code == 1 and "already exists" in err
+    assert lab.run_json("U-N1", "(Get-NetRoute -DestinationPrefix '0.0.0.0/0').NextHop | ConvertTo-Json") == \
+        "127.0.10.254"

@@ -83,7 +83,7 @@ def bring_in(lab, cluster_name: str = "RU19"):
     bmc_run_as = RunAsAccount.objects.create(name="lab BMC", username=bmc["username"], password=bmc["password"])
     network = LogicalNetwork.objects.create(name="Management")
     subnet = Subnet.objects.create(logical_network=network, name="Management lab", cidr="127.0.10.0/24",
-                                   dns_servers="127.0.10.253")
+                                   gateway="127.0.10.254", dns_servers="127.0.10.253")
     profile = PhysicalComputerProfile.objects.create(
         name="WS2022 hosts", image=LibraryImage.objects.get(os_build=20348), host_group=HostGroup.root(),
         domain="contoso.com", domain_join_run_as=run_as)

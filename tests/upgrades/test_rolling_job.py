@@ -56,6 +56,11 @@ def test_a_four_node_2019_cluster_is_upgraded_to_2022_with_its_vms_running(lab):
     assert lab.run_json("RU-N1", "(Get-Cluster).ClusterFunctionalLevel | ConvertTo-Json") == 11
     assert _running_vms(lab) == before
     assert state["stagings"] == []
+    for node in nodes:   # the static configuration of the management vNIC, from the subnet
+        assert lab.run_json(node, "(Get-NetRoute | Where-Object { $_.DestinationPrefix -eq '0.0.0.0/0' })"
+                                  ".InterfaceAlias, (Get-NetRoute | Where-Object { $_.DestinationPrefix -eq "
+                                  "'0.0.0.0/0' }).NextHop | ConvertTo-Json -Compress") == [
+            "vEthernet (Management)", "127.0.10.254"]
     lab.assert_invariants_held()
     cluster.refresh_from_db()
     assert cluster.functional_level == 11 and cluster.mixed_mode_since is None
