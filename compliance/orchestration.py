@@ -10,6 +10,7 @@ import os
 from compliance.baselines import baselines_by_host, target_hosts
 from compliance.remediation import RemediationOptions, cluster_dry_run
 from compliance.models import UpdateServer
+from compliance.steps import remediate as steps
 from fabric.models import Cluster, Host, HostGroup
 from jobs.engine import PlanStep, submit_job
 
@@ -75,20 +76,24 @@ def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool) ->
     else:
         evacuate, back = f"Pause {name} and live-migrate its VMs", f"Bring the VMs back to {name}"
     restart = f"Restart {name} and wait until it is back" if not options.no_restart else f"Restart {name} (not: Do not restart)"
-    steps = [
-        ("compliance.check_node", f"Check {name}", 0),
-        ("compliance.evacuate_node", evacuate, retries),
-        ("compliance.install_updates", f"Install the missing updates on {name}", retries),
-        ("compliance.restart_node", restart, retries),
+    if standalone:
+        evacuate_step, back_step = (steps.SAVE_VMS_AND_PAUSE if clustered else steps.SAVE_VMS), steps.START_SAVED
+    else:
+        evacuate_step, back_step = steps.EVACUATE, steps.RETURN_VMS
+    plan = [
+        (steps.CHECK, f"Check {name}", 0),
+        (evacuate_step, evacuate, retries),
+        (steps.INSTALL, f"Install the missing updates on {name}", retries),
+        (steps.RESTART, restart, retries),
     ]
     if clustered:
-        steps.append(("compliance.resume_node", f"Resume {name}", retries))
-    steps += [
-        ("compliance.return_vms", back, retries),
-        ("compliance.verify_node", f"Check {name} against its baselines", 0),
+        plan.append((steps.RESUME, f"Resume {name}", retries))
+    plan += [
+        (back_step, back, retries),
+        (steps.VERIFY, f"Check {name} against its baselines", 0),
     ]
     params = dict(base, standalone=standalone)
-    return [PlanStep(step, title=title, target=name, params=params, group=name, retries=r) for step, title, r in steps]
+    return [PlanStep(step, title=title, target=name, params=params, group=name, retries=r) for step, title, r in plan]
 
 
 def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, user=None):
@@ -96,11 +101,11 @@ def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, us
     dry = cluster_dry_run(cluster, options)
     order = [n.name for n in dry.nodes]
     hosts = {h.name: h for h in cluster.nodes.all()}
-    plan = [PlanStep("compliance.precheck", title=f"Scan the nodes of {cluster.name} and check the plan",
+    plan = [PlanStep(steps.PRECHECK, title=f"Scan the nodes of {cluster.name} and check the plan",
                      target=cluster.name, params={"cluster_id": cluster.pk})]
     for name in order:
         plan += _node_steps(hosts[name], options, standalone=False)
-    plan.append(PlanStep("compliance.finish_remediation", title="Refresh the inventory", target=cluster.name,
+    plan.append(PlanStep(steps.FINISH, title="Refresh the inventory", target=cluster.name,
                          params={"cluster_id": cluster.pk}))
     return submit_job(
         kind="remediation", title=f"Remediate cluster {cluster.name}", target=cluster,
@@ -115,11 +120,11 @@ def submit_host_remediation(hosts: list[Host], options: RemediationOptions, user
     first = hosts[0]
     lock = f"cluster:{first.cluster_id}" if first.cluster_id else f"host:{first.pk}"
     title = f"Remediate {', '.join(h.name for h in hosts)}"
-    plan = [PlanStep("compliance.precheck", title="Scan the hosts", target=title[10:],
+    plan = [PlanStep(steps.PRECHECK, title="Scan the hosts", target=title[10:],
                      params={"host_ids": [h.pk for h in hosts]})]
     for host in hosts:
         plan += _node_steps(host, options, standalone=True)
-    plan.append(PlanStep("compliance.finish_remediation", title="Summarize", target=title[10:],
+    plan.append(PlanStep(steps.FINISH, title="Summarize", target=title[10:],
                          params={"host_ids": [h.pk for h in hosts]}))
     return submit_job(
         kind="remediation", title=title, target=first if len(hosts) == 1 else (first.cluster or title[10:]),

@@ -12,7 +12,8 @@ from compliance.choices import ComplianceState
 from compliance.models import HostCompliance
 from fabric.choices import VM_IN_MEMORY, NodeState, VMState
 from fabric.models import Cluster, Host, VirtualMachine
-from fabric.planner import PlanHost, PlanRefused, PlanVM, RollingPlan, plan_rolling, quorum_problem
+from fabric.nodeops.inventory import plan_inputs
+from fabric.nodeops.planner import PlanHost, PlanRefused, PlanVM, RollingPlan, plan_rolling, quorum_problem
 
 DEFAULT_MAX_RETRIES_PER_NODE = 3
 DEFAULT_MAX_FAILED_NODES = 0
@@ -57,7 +58,7 @@ class NodePlan:
     node_state: str
     running_vms: int
     action: str  # "remediate" or why it is skipped
-    evacuation: object = None  # fabric.planner.NodeEvacuation
+    evacuation: object = None  # fabric.nodeops.planner.NodeEvacuation
 
     @property
     def skipped(self) -> bool:
@@ -78,21 +79,6 @@ class DryRun:
     @property
     def to_remediate(self) -> list[str]:
         return [n.name for n in self.nodes if not n.skipped]
-
-
-def plan_inputs(hosts: list[Host], vms: list[VirtualMachine]) -> tuple[list[PlanHost], list[PlanVM]]:
-    """The planner's view of the database inventory."""
-    names = {h.pk: h.name for h in hosts}
-    plan_hosts = [
-        PlanHost(h.name, h.memory_bytes or 0, h.live_migration_limit or 1, h.node_state or NodeState.UNKNOWN)
-        for h in hosts
-    ]
-    plan_vms = [
-        PlanVM(vm.name, vm.memory_bytes, names[vm.host_id], running=vm.state in VM_IN_MEMORY,
-               highly_available=vm.highly_available, id=str(vm.vm_id), paused=vm.state == VMState.PAUSED)
-        for vm in vms if vm.host_id in names
-    ]
-    return plan_hosts, plan_vms
 
 
 def fewest_vms_first(hosts: list[PlanHost], vms: list[PlanVM]) -> list[str]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from fabric.agents.updates import ComplianceScan, get_installed_updates, scan_compliance
 from compliance.choices import UpdateState
 from compliance.evaluation import ScanResult, record_scan, record_scan_error, update_key
-from compliance.machines import host_connection
+from fabric.nodeops.live import host_connection
 from compliance.models import UpdateStatus
 from fabric import agents
 from fabric.agents.updates import AvailableUpdate

@@ -1,16 +1,23 @@
-"""Starting the upgrade jobs. Update Version: raise the functional level of a cluster whose nodes
-all run a newer release already (upgraded outside Ferry), as a job: -WhatIf first, then the real
-call, then a refresh of the cluster record. One active job per cluster (the lock key remediation
-uses too)."""
+"""Starting the upgrade jobs.
+
+Upgrade Cluster (a rolling upgrade): what Ferry knows and misses per node (`default_node_settings`,
+`missing_settings`), the prerequisites (`check_prerequisites`), the plan the operator reads
+(`plan_upgrade`) and the job (`submit_upgrade`). The job's first step checks the prerequisites
+again against the live cluster.
+
+Update Version: raise the functional level of a cluster whose nodes all run a newer release
+already (upgraded outside Ferry), as a job: -WhatIf first, then the real call, then a refresh of
+the cluster record. One active job per cluster (the lock key remediation uses too).
+"""
 from __future__ import annotations
 
 from fabric.models import Cluster
 from jobs.engine import PlanStep, submit_job
 from upgrades.releases import by_functional_level, can_raise_functional_level, release_of_build, UnknownRelease
-
-
-class UpgradeRefused(ValueError):
-    """The request cannot be started; the message says why, for an operator."""
+from upgrades.request import UpgradeRefused
+from upgrades.rolling import (  # noqa: F401  (the wizard and the command import them from here)
+    check_prerequisites, default_node_settings, missing_settings, plan_upgrade, submit_upgrade,
+)
 
 
 def update_version_target(cluster: Cluster):
@@ -57,4 +64,7 @@ def submit_update_version(cluster: Cluster, user=None):
                       params=params)
 
 
-__all__ = ["UpgradeRefused", "submit_update_version", "update_version_target"]
+__all__ = [
+    "UpgradeRefused", "check_prerequisites", "default_node_settings", "missing_settings", "plan_upgrade",
+    "submit_update_version", "submit_upgrade", "update_version_target",
+]

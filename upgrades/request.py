@@ -75,3 +75,7 @@ class UpgradePlan:
     @property
     def ok(self) -> bool:
         return all(v.ok for v in self.verdicts)
+
+
+class UpgradeRefused(ValueError):
+    """The request cannot be started; the message says why, for an operator."""

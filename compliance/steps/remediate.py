@@ -14,32 +14,35 @@ from datetime import datetime
 from fabric.agents.updates import get_installed_updates
 from compliance.choices import ComplianceState, UpdateState
 from compliance.evaluation import record_install, update_key
-from compliance.machines import host_connection, poll_seconds, read_live_cluster
 from compliance.models import HostCompliance, UpdateStatus
 from compliance.remediation import RemediationOptions, rolling_dry_run
 from compliance.scanning import ask, check_installed, interpret
-from compliance.steps.nodework import (
-    NodeTarget,
-    cluster_connection,
-    evacuate_cluster_node,
-    pause,
-    resume,
-    return_vms,
-    rollback_pause,
-    save_vms,
-    start_saved,
-    vm_roles,
-)
 from fabric import agents
+from fabric.nodeops.live import cluster_connection, host_connection, poll_seconds, read_live_cluster
+from fabric.nodeops.nodes import NodeTarget, pause, resume, rollback_pause
+from fabric.nodeops.records import Evacuated
+from fabric.nodeops.workloads.hyperv import evacuate_cluster_node, return_vms, save_vms, start_saved, vm_roles
 from fabric.choices import VM_IN_MEMORY
 from fabric.models import Cluster, Host
 from jobs.engine import StepFailed, StepResult, register_step
 from jobs.models import JobStep
 
+# One constant per step name. A standalone host (or a cluster node chosen on its own) has its own
+# evacuate and return steps: the plan says which, so the steps need not test it again.
 PRECHECK = "compliance.precheck"
 CHECK = "compliance.check_node"
-EVACUATE = "compliance.evacuate_node"
+EVACUATE = "compliance.evacuate_node"              # clustered: pause, live-migrate (or save) per the plan
+SAVE_VMS = "compliance.save_vms"                   # standalone: save what runs
+SAVE_VMS_AND_PAUSE = "compliance.save_vms_and_pause"  # a cluster node chosen on its own: save, then pause
 INSTALL = "compliance.install_updates"
+RESTART = "compliance.restart_node"
+RESUME = "compliance.resume_node"
+RETURN_VMS = "compliance.return_vms"               # clustered: live-migrate back, start what was saved
+START_SAVED = "compliance.start_saved_vms"         # standalone: start what was saved
+VERIFY = "compliance.verify_node"
+FINISH = "compliance.finish_remediation"
+EVACUATIONS = (EVACUATE, SAVE_VMS, SAVE_VMS_AND_PAUSE)
+RETURNS = (RETURN_VMS, START_SAVED)
 SCAN_PARALLEL = 8
 
 
@@ -194,35 +197,63 @@ def check_node(ctx) -> StepResult:
     return StepResult(f"{node.name} is {label}: {what}")
 
 
+def _evacuated(ctx) -> Evacuated:
+    """What this node's evacuation step (whichever the plan chose) recorded."""
+    steps = JobStep.objects.filter(job_id=ctx.job.pk, name__in=EVACUATIONS, parent_id=ctx.step.parent_id)
+    return Evacuated.from_data(steps.values_list("data", flat=True).first())
+
+
 @register_step(EVACUATE, title="Evacuate the node")
 @only_if_needed
 def evacuate_node(ctx) -> StepResult:
     options = _options(ctx)
     node = _node(ctx)
     try:
-        if node.cluster is not None and not ctx.params.get("standalone"):
-            return StepResult(evacuate_cluster_node(ctx, node, options.save_state))
-        # a standalone host (or a cluster node chosen on its own): save what runs, then pause it
-        here = [vm for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state in VM_IN_MEMORY]
-        paused = sorted({*ctx.step.data.get("paused", []), *(vm.id for vm in here if vm.state == "Paused")})
-        ctx.save_checkpoint(paused=paused)
-        saved = dict(ctx.step.data.get("saved", {}))  # VM id → name
-        saved.update(save_vms(ctx, node.host, {vm.id: vm.name for vm in here}))
-        ctx.save_checkpoint(saved=saved)
-        if node.cluster is not None:
-            pause(ctx, node, read_live_cluster(node.cluster, avoid=node.name))
-        return StepResult(f"saved {', '.join(saved.values())}" if saved else "no running VMs")
+        return StepResult(evacuate_cluster_node(ctx, node, options.save_state))
     except agents.AgentError as error:
-        if node.cluster is not None:
-            rollback_pause(ctx, node)
+        rollback_pause(ctx, node)
         raise _agent_failure(f"Evacuating {node.name} failed", error) from error
+
+
+def _save_running(ctx, node: NodeTarget) -> dict[str, str]:
+    here = [vm for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state in VM_IN_MEMORY]
+    done = Evacuated.from_data(ctx.step.data)
+    done.paused = sorted({*done.paused, *(vm.id for vm in here if vm.state == "Paused")})
+    ctx.save_checkpoint(paused=done.paused)
+    done.saved.update(save_vms(ctx, node.host, {vm.id: vm.name for vm in here}))
+    ctx.save_checkpoint(saved=done.saved)
+    return done.saved
+
+
+@register_step(SAVE_VMS, title="Save the running VMs")
+@only_if_needed
+def save_vms_step(ctx) -> StepResult:
+    node = _node(ctx)
+    try:
+        saved = _save_running(ctx, node)
+    except agents.AgentError as error:
+        raise _agent_failure(f"Evacuating {node.name} failed", error) from error
+    return StepResult(f"saved {', '.join(saved.values())}" if saved else "no running VMs")
+
+
+@register_step(SAVE_VMS_AND_PAUSE, title="Save the running VMs and pause the node")
+@only_if_needed
+def save_vms_and_pause(ctx) -> StepResult:
+    node = _node(ctx)
+    try:
+        saved = _save_running(ctx, node)
+        pause(ctx, node, read_live_cluster(node.cluster, avoid=node.name))
+    except agents.AgentError as error:
+        rollback_pause(ctx, node)
+        raise _agent_failure(f"Evacuating {node.name} failed", error) from error
+    return StepResult(f"saved {', '.join(saved.values())}" if saved else "no running VMs")
 
 
 def _recover(ctx, node: NodeTarget) -> str:
     """After the last failed attempt on a drained node: resume it and bring its VMs back, so the
     cluster is as it was (the node stays non-compliant)."""
-    evacuated = _job_step_data(ctx, EVACUATE, same_node=True)
-    saved, paused = evacuated.get("saved", {}), evacuated.get("paused", [])
+    evacuated = _evacuated(ctx)
+    saved, paused = evacuated.saved, evacuated.paused
     try:
         if node.cluster is not None:
             if not node.was_paused:
@@ -230,7 +261,7 @@ def _recover(ctx, node: NodeTarget) -> str:
             if ctx.params.get("standalone") or node.was_paused:
                 start_saved(ctx, node, saved, vm_roles(node.cluster, saved), paused)
             else:
-                return_vms(ctx, node, evacuated.get("moved", {}), saved, paused)
+                return_vms(ctx, node, evacuated)
         else:
             start_saved(ctx, node, saved, None, paused)
         if node.was_paused:
@@ -284,7 +315,7 @@ def install_updates(ctx) -> StepResult:
     return StepResult(f"installed {len(result.installed)} of {len(refs)} ({kbs}){restart}")
 
 
-@register_step("compliance.restart_node", title="Restart the node")
+@register_step(RESTART, title="Restart the node")
 @only_if_needed
 def restart_node(ctx) -> StepResult:
     options = _options(ctx)
@@ -332,7 +363,7 @@ def restart_node(ctx) -> StepResult:
     return StepResult(f"{node.name} is back" + (f" ({state} in the cluster)" if isinstance(state, str) else ""))
 
 
-@register_step("compliance.resume_node", title="Resume the node")
+@register_step(RESUME, title="Resume the node")
 @only_if_needed
 def resume_node(ctx) -> StepResult:
     node = _node(ctx)
@@ -347,28 +378,39 @@ def resume_node(ctx) -> StepResult:
     return StepResult(f"{node.name} is {state}")
 
 
-@register_step("compliance.return_vms", title="Bring the VMs back")
+@register_step(RETURN_VMS, title="Bring the VMs back")
 @only_if_needed
 def return_vms_step(ctx) -> StepResult:
     node = _node(ctx)
-    evacuated = _job_step_data(ctx, EVACUATE, same_node=True)
-    moved, saved, paused = evacuated.get("moved", {}), evacuated.get("saved", {}), evacuated.get("paused", [])
-    if not moved and not saved:
+    evacuated = _evacuated(ctx)
+    if evacuated.empty:
         return StepResult("no VM left this node", skipped=True)
     try:
-        if node.cluster is not None and not ctx.params.get("standalone"):
-            if node.was_paused:
-                started = start_saved(ctx, node, saved, vm_roles(node.cluster, saved), paused)
-                return StepResult(f"started {', '.join(started)}" if started else "left in maintenance")
-            return StepResult(return_vms(ctx, node, moved, saved, paused))
-        roles = vm_roles(node.cluster, saved) if node.cluster is not None else None
-        started = start_saved(ctx, node, saved, roles, paused)
+        if node.was_paused:
+            started = start_saved(ctx, node, evacuated.saved, vm_roles(node.cluster, evacuated.saved),
+                                  evacuated.paused)
+            return StepResult(f"started {', '.join(started)}" if started else "left in maintenance")
+        return StepResult(return_vms(ctx, node, evacuated))
+    except agents.AgentError as error:
+        raise _agent_failure(f"Bringing the VMs back to {node.name} failed", error) from error
+
+
+@register_step(START_SAVED, title="Start the saved VMs")
+@only_if_needed
+def start_saved_step(ctx) -> StepResult:
+    node = _node(ctx)
+    evacuated = _evacuated(ctx)
+    if evacuated.empty:
+        return StepResult("no VM left this node", skipped=True)
+    try:
+        roles = vm_roles(node.cluster, evacuated.saved) if node.cluster is not None else None
+        started = start_saved(ctx, node, evacuated.saved, roles, evacuated.paused)
         return StepResult(f"started {', '.join(started)}" if started else "the saved VMs were already running")
     except agents.AgentError as error:
         raise _agent_failure(f"Bringing the VMs back to {node.name} failed", error) from error
 
 
-@register_step("compliance.verify_node", title="Check against the baselines")
+@register_step(VERIFY, title="Check against the baselines")
 @only_if_needed
 def verify_node(ctx) -> StepResult:
     options = _options(ctx)
@@ -385,7 +427,7 @@ def verify_node(ctx) -> StepResult:
                      retry=False)
 
 
-@register_step("compliance.finish_remediation", title="Refresh the inventory")
+@register_step(FINISH, title="Refresh the inventory")
 def finish(ctx) -> StepResult:
     cluster = Cluster.objects.filter(pk=ctx.params.get("cluster_id")).first()
     hosts = list(cluster.nodes.all()) if cluster else list(Host.objects.filter(pk__in=ctx.params.get("host_ids", [])))

@@ -24,7 +24,7 @@ BASELINE = "Sample Baseline for Security Updates"
 
 
 def evacuation_lb(memories: list[int], bandwidth: float, limit: int) -> float:
-    from fabric.planner import evacuation_lower_bound
+    from fabric.nodeops.planner import evacuation_lower_bound
 
     return evacuation_lower_bound(memories, bandwidth, limit)
 

@@ -1,6 +1,6 @@
 """Running a set of live migrations at once without exceeding any host's simultaneous-migration limit.
 
-The plan (fabric.planner) says where each VM goes; this runs the moves. Every move holds one
+The plan (fabric.nodeops.planner) says where each VM goes; this runs the moves. Every move holds one
 migration slot on its source and one on its target while it runs (Hyper-V's
 MaximumVirtualMachineMigrations counts both directions). Moves start in the order given — largest
 first keeps the slots of the busiest host full and ends on the short ones — and a move whose
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
-from fabric.planner import Move
+from fabric.nodeops.planner import Move
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""How the compliance steps reach hosts and read a cluster's live state (through fabric.agents only)."""
+"""How node operations reach hosts and read a cluster's live state (through fabric.agents only)."""
 from __future__ import annotations
 
 import os
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fabric import agents
 from fabric.choices import VM_IN_MEMORY, VMState
 from fabric.models import Cluster, Host
-from fabric.planner import PlanHost, PlanVM
+from fabric.nodeops.planner import PlanHost, PlanVM
 
 
 def poll_seconds() -> float:

@@ -1,50 +1,28 @@
-"""What the remediation steps do to one node, as plain functions over the agents.
+"""A Hyper-V node's workloads (VMs): where they go while the node is out and how they come back.
 
 Every function looks at the real state first, so running it again (a retry, a resumed job) does
 only what is still needed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from compliance.evacuation import run_moves
-from compliance.machines import LiveCluster, cluster_connection, host_connection, read_live_cluster
 from fabric import agents
 from fabric.choices import VM_IN_MEMORY
 from fabric.models import Cluster, Host
-from fabric.planner import Move, PlanRefused, plan_evacuation, quorum_problem
+from fabric.nodeops.live import LiveCluster, cluster_connection, host_connection, read_live_cluster
+from fabric.nodeops.nodes import NodeTarget, pause, rollback_pause
+from fabric.nodeops.planner import Move, PlanRefused, plan_evacuation, quorum_problem
+from fabric.nodeops.records import Evacuated
+from fabric.nodeops.scheduler import run_moves
 from jobs.engine import StepFailed
 
 
 # One request per host more than it runs at once: the host queues it and starts it as soon as a
-# slot frees (see compliance.evacuation).
+# slot frees (see fabric.nodeops.scheduler).
 MIGRATIONS_QUEUED = 2
 
 
 def gib(value: int) -> str:
     return f"{value / 2**30:.1f} GiB"
-
-
-@dataclass
-class NodeTarget:
-    """The node a step works on, with the names the cluster itself uses."""
-
-    host: Host
-    cluster: Cluster | None
-    was_paused: bool = False  # in maintenance before the job started: left paused at the end
-
-    @property
-    def name(self) -> str:
-        return self.host.name
-
-    def cluster_conn(self, live: LiveCluster | None = None) -> agents.Connection:
-        return cluster_connection(self.cluster, avoid=self.name, states=live.nodes if live else None)
-
-    def live_name(self, live: LiveCluster) -> str:
-        for name in live.nodes:
-            if name.lower() == self.name.lower():
-                return name
-        raise StepFailed(f"{self.name} is no longer a node of {self.cluster.name}.", retry=False)
 
 
 def limits_of(live: LiveCluster) -> dict[str, int]:
@@ -90,30 +68,6 @@ def save_vms(ctx, host: Host, vms: dict[str, str]) -> dict[str, str]:
     return saved
 
 
-def pause(ctx, node: NodeTarget, live: LiveCluster) -> None:
-    name = node.live_name(live)
-    if live.nodes[name] == "Paused":
-        return
-    ctx.ensure_lease()
-    result = agents.cluster.suspend_node(node.cluster_conn(live), name, drain=False)
-    if result.state != "Paused":
-        raise StepFailed(f"{name} is {result.state} after Suspend-ClusterNode; it should be Paused.")
-    ctx.log(f"Paused {name} (no new roles are placed on it).")
-
-
-def resume(ctx, node: NodeTarget) -> str:
-    conn = cluster_connection(node.cluster, avoid=node.name)
-    current = agents.cluster.get_cluster_node(conn, node.name)
-    if current.state == "Up":
-        return "Up"
-    if current.state != "Paused":
-        raise StepFailed(f"{node.name} is {current.state} in the cluster; it can only be resumed once it is back (Paused).")
-    ctx.ensure_lease()
-    result = agents.cluster.resume_node(conn, node.name, failback="NoFailback")
-    ctx.log(f"Resumed {node.name}: {result.state}.")
-    return result.state
-
-
 def plan_node(node: NodeTarget, live: LiveCluster, save_state: bool):
     name = node.live_name(live)
     hosts, vms = live.plan_inputs()
@@ -133,24 +87,23 @@ def evacuate_cluster_node(ctx, node: NodeTarget, save_state: bool) -> str:
     if live.nodes[name] == "Down":
         raise StepFailed(f"{name} is Down in the cluster: nothing can be moved off it.", retry=False)
     plan = plan_node(node, live, save_state)
-    moved = dict(ctx.step.data.get("moved", {}))  # VM id → [target, memory, name]
-    saved = dict(ctx.step.data.get("saved", {}))  # VM id → name
+    done = Evacuated.from_data(ctx.step.data)  # what an earlier attempt already did
     pause(ctx, node, live)
     conn = node.cluster_conn(live)
 
     def record(move: Move):
-        moved[move.vm_id] = [move.target, move.memory_bytes, move.vm]
-        ctx.save_checkpoint(moved=moved)
+        done.record_move(move.vm_id, move.vm, move.target, move.memory_bytes)
+        ctx.save_checkpoint(moved=done.to_data()["moved"])
 
     failures = run_migrations(ctx, plan.migration_order(), limits_of(live), conn, record)
     if failures:
         rollback_pause(ctx, node)
         raise StepFailed("; ".join(failures) + f". {name} was resumed; the VMs already moved stay where they are.")
     if plan.to_save:
-        paused = sorted({*ctx.step.data.get("paused", []), *(vm.id for vm in plan.to_save if vm.paused)})
-        ctx.save_checkpoint(paused=paused)
-        saved.update(save_vms(ctx, node.host, {vm.id: vm.name for vm in plan.to_save}))
-        ctx.save_checkpoint(saved=saved)
+        done.paused = sorted({*done.paused, *(vm.id for vm in plan.to_save if vm.paused)})
+        ctx.save_checkpoint(paused=done.paused)
+        done.saved.update(save_vms(ctx, node.host, {vm.id: vm.name for vm in plan.to_save}))
+        ctx.save_checkpoint(saved=done.saved)
     left = [vm for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state in VM_IN_MEMORY]
     if left:
         rollback_pause(ctx, node)
@@ -165,37 +118,28 @@ def evacuate_cluster_node(ctx, node: NodeTarget, save_state: bool) -> str:
     return f"{name} paused; " + ("; ".join(parts) or "no running VMs")
 
 
-def rollback_pause(ctx, node: NodeTarget) -> None:
-    """Resume a node whose evacuation failed, unless it was in maintenance before the job."""
-    if node.was_paused:
-        return
-    try:
-        resume(ctx, node)
-    except (agents.AgentError, StepFailed) as error:
-        ctx.log(f"Could not resume {node.name} after the failed evacuation: {error}", "error")
-
-
 def vm_roles(cluster: Cluster, vm_ids, conn: agents.Connection | None = None) -> dict:
     """The cluster roles of these VMs (owner node and state) by lower-case VM id, in one round trip."""
     conn = conn or cluster_connection(cluster)
     return agents.cluster.get_vm_roles(conn, list(vm_ids))
 
 
-def return_vms(ctx, node: NodeTarget, moved: dict, saved: dict[str, str], paused=()) -> str:
+def return_vms(ctx, node: NodeTarget, evacuated: Evacuated) -> str:
     """Live-migrate back the VMs that left the node; start the ones that were saved (and pause again
     those that were paused)."""
+    saved, paused = evacuated.saved, evacuated.paused
     conn = cluster_connection(node.cluster)
     state = agents.cluster.get_cluster_node(conn, node.name).state
     if state != "Up":
         raise StepFailed(f"{node.name} is {state}: VMs return only to a node that is Up.")
-    roles = vm_roles(node.cluster, [*moved, *saved], conn)
+    roles = vm_roles(node.cluster, [*evacuated.moved, *saved], conn)
     moves = []
-    for vm_id, (_, memory, vm_name) in moved.items():
+    for vm_id, vm in evacuated.moved.items():
         role = roles.get(vm_id.lower())
         if role is None:
-            ctx.log(f"{vm_name} is no longer in the cluster; not brought back.", "warning")
+            ctx.log(f"{vm.name} is no longer in the cluster; not brought back.", "warning")
         elif role.owner_node.lower() != node.name.lower() and role.state == "Online":
-            moves.append(Move(vm_name, role.owner_node, node.name, memory, vm_id))
+            moves.append(Move(vm.name, role.owner_node, node.name, vm.memory_bytes, vm_id))
     capacity = node.host.memory_bytes or 0
     here = sum(vm.memory_assigned or vm.memory_startup
                for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state in VM_IN_MEMORY)

@@ -1,0 +1,282 @@
+"""The rolling upgrade of a Hyper-V cluster, before it runs: what Ferry knows per node, what it
+misses, the prerequisites, the plan an operator reads, and the job with every step up front.
+
+Per node, the seed's seven steps in one swimlane (see upgrades.steps): record the configuration,
+evacuate, pause and evict, remove from management, provision (WDS + DHCP + BMC, then the
+template over WinRM), back under management, join (Add-ClusterNode, resume, VMs back). After the
+last node the functional level rises (unless deselected) and the VMs whose configuration version
+could be raised are listed.
+"""
+from __future__ import annotations
+
+import ipaddress
+
+from fabric import agents
+from fabric.models import Cluster, Host, LibraryImage, PhysicalComputerProfile, RunAsAccount, Subnet
+from fabric.nodeops.inventory import plan_inputs_from_inventory
+from fabric.nodeops.planner import plan_rolling
+from jobs.engine import PlanStep, submit_job
+from jobs.models import ACTIVE, Job
+from upgrades.releases import release_of_build, rolling_upgrade_refusal, by_build, UnknownRelease
+from upgrades.request import (
+    POOL, NodePlan, NodeSettings, UpgradePlan, UpgradeRefused, UpgradeRequest, Verdict,
+)
+
+# One constant per step name (the job engine finds the step functions by these).
+PRECHECK = "upgrades.precheck"
+RECORD = "upgrades.record_configuration"
+EVACUATE = "upgrades.evacuate_node"
+EVICT = "upgrades.evict_node"
+UNMANAGE = "upgrades.remove_from_management"
+PROVISION = "upgrades.provision_node"
+MANAGE = "upgrades.manage_node"
+JOIN = "upgrades.join_node"
+CHECK_LEVEL = "upgrades.check_functional_level"
+RAISE_LEVEL = "upgrades.raise_functional_level"
+REFRESH = "upgrades.refresh_cluster"
+VM_VERSIONS = "upgrades.list_vm_versions"
+
+# What missing_settings names, as the settings file's keys.
+BMC_ADDRESS, MANAGEMENT_MAC, IP_SETTINGS = "bmc_address", "management_mac", "ip"
+
+
+def _subnet_of(address: str) -> Subnet | None:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    for subnet in Subnet.objects.select_related("logical_network"):
+        if ip in subnet.network:
+            return subnet
+    return None
+
+
+def default_node_settings(cluster: Cluster, profile: PhysicalComputerProfile) -> list[NodeSettings]:
+    """What Ferry knows for each node: its BMC, its management MAC, and IP settings from the profile's
+    pool or from the subnet its current address lies in (kept as a static address)."""
+    pool = profile.ip_pool
+    settings = []
+    for host in cluster.nodes.order_by("name"):
+        subnet, ip = None, ""
+        if pool is not None:
+            subnet, ip = pool.subnet, POOL
+        else:
+            subnet = _subnet_of(host.address)
+            ip = host.address if subnet is not None else ""
+        settings.append(NodeSettings(
+            host_id=host.pk, bmc_address=host.bmc_address or "", bmc_port=host.bmc_port or 623,
+            management_mac=host.management_mac or "",
+            logical_network_id=subnet.logical_network_id if subnet else None,
+            subnet_id=subnet.pk if subnet else None, ip=ip,
+        ))
+    return settings
+
+
+def settings_missing(settings: NodeSettings) -> list[str]:
+    missing = []
+    if not settings.bmc_address:
+        missing.append(BMC_ADDRESS)
+    if not settings.management_mac:
+        missing.append(MANAGEMENT_MAC)
+    if settings.subnet_id is None or not settings.ip:
+        missing.append(IP_SETTINGS)
+    return missing
+
+
+def missing_settings(cluster: Cluster, profile: PhysicalComputerProfile) -> dict[int, list[str]]:
+    """Per node (host id), what Ferry could not work out: no BMC address, no recorded MAC, no IP settings."""
+    found = {}
+    for settings in default_node_settings(cluster, profile):
+        missing = settings_missing(settings)
+        if missing:
+            found[settings.host_id] = missing
+    return found
+
+
+class _Loaded:
+    """The request's rows, read once."""
+
+    def __init__(self, request: UpgradeRequest):
+        self.request = request
+        self.cluster = Cluster.objects.filter(pk=request.cluster_id).first()
+        self.profile = PhysicalComputerProfile.objects.select_related("image").filter(pk=request.profile_id).first()
+        self.bmc_run_as = RunAsAccount.objects.filter(pk=request.bmc_run_as_id).first()
+        image_id = request.image_id or (self.profile.image_id if self.profile else None)
+        self.image = LibraryImage.objects.select_related("deployment_server").filter(pk=image_id).first()
+        ids = [n.host_id for n in request.nodes]
+        self.hosts = {h.pk: h for h in Host.objects.filter(pk__in=ids)}
+        self.target = None
+        if self.image is not None:
+            try:
+                self.target = by_build(self.image.os_build)
+            except UnknownRelease:
+                self.target = None
+
+    def node_names(self) -> list[str]:
+        return [self.hosts[n.host_id].name for n in self.request.nodes if n.host_id in self.hosts]
+
+
+def _bmc_verdicts(loaded: _Loaded) -> list[Verdict]:
+    verdicts = []
+    for settings in loaded.request.nodes:
+        host = loaded.hosts.get(settings.host_id)
+        if host is None or not settings.bmc_address or loaded.bmc_run_as is None:
+            continue
+        target = agents.bmc.BMCTarget(settings.bmc_address, settings.bmc_port, loaded.bmc_run_as.username,
+                                      loaded.bmc_run_as.password, loaded.bmc_run_as.name)
+        try:
+            state = agents.bmc.power_state(target)
+        except agents.AgentError as error:
+            verdicts.append(Verdict(f"BMC of {host.name}", False, f"The BMC of {host.name} does not answer: {error}"))
+            continue
+        verdicts.append(Verdict(f"BMC of {host.name}", True, f"The BMC of {host.name} answers (power {state})."))
+    return verdicts
+
+
+def check_prerequisites(request: UpgradeRequest, *, live=None) -> list[Verdict]:
+    """Every prerequisite with its verdict; refused requests have at least one that does not hold.
+
+    `live` (plan hosts and VMs read from the cluster) replaces the inventory for the evacuation
+    check: the job's first step passes it."""
+    loaded = _Loaded(request)
+    cluster = loaded.cluster
+    verdicts = []
+    if cluster is None:
+        return [Verdict("managed", False, "The cluster is not managed by Ferry.")]
+    verdicts.append(Verdict("managed", cluster.kind == "hyperv",
+                            f"{cluster.name} is managed by Ferry." if cluster.kind == "hyperv" else
+                            f"{cluster.name} is not a Hyper-V cluster: Upgrade Cluster takes Hyper-V clusters."))
+    if loaded.profile is None:
+        verdicts.append(Verdict("profile", False, "The physical computer profile no longer exists."))
+    if loaded.bmc_run_as is None:
+        verdicts.append(Verdict("BMC Run As account", False, "The BMC Run As account no longer exists."))
+    nodes = cluster.nodes.all()
+    foreign = [n.host_id for n in request.nodes if n.host_id not in loaded.hosts
+               or loaded.hosts[n.host_id].cluster_id != cluster.pk]
+    if not request.nodes:
+        verdicts.append(Verdict("nodes", False, "Choose at least one node to upgrade."))
+    elif foreign:
+        verdicts.append(Verdict("nodes", False, f"Hosts {foreign} are not nodes of {cluster.name}."))
+    image, target = loaded.image, loaded.target
+    if image is None:
+        verdicts.append(Verdict("image", False, "Choose the library image of the target release."))
+    elif target is None:
+        verdicts.append(Verdict("image", False, f"The image {image.name} has build {image.os_build}, "
+                                                f"which is not a Windows Server release Ferry knows."))
+    elif not (image.deployment_server_id and image.image_name):
+        verdicts.append(Verdict("image", False, f"The image {image.name} is not an install image of a deployment "
+                                                f"server: import it into WDS (Import-WdsInstallImage) and refresh "
+                                                f"the deployment server."))
+    else:
+        verdicts.append(Verdict("image", True, f"{image.name} ({target.name}) is in the image store of "
+                                               f"{image.deployment_server.name}."))
+    if target is not None:
+        problems = []
+        for host in nodes:
+            current = release_of_build(host.os_build)
+            if current is None:
+                problems.append(f"the release of {host.name} (build {host.os_build}) is not known: refresh it")
+            elif current != target:
+                refusal = rolling_upgrade_refusal(current, target)
+                if refusal:
+                    problems.append(f"{host.name}: {refusal}")
+        verdicts.append(Verdict("release", not problems, "; ".join(problems) or
+                                f"Every node may be upgraded to {target.name} by a rolling upgrade."))
+    missing = {loaded.hosts[n.host_id].name: settings_missing(n) for n in request.nodes if n.host_id in loaded.hosts}
+    missing = {name: keys for name, keys in missing.items() if keys}
+    verdicts.append(Verdict("settings", not missing, "; ".join(f"{name}: missing {', '.join(keys)}"
+                                                              for name, keys in sorted(missing.items()))
+                            or "Every node has its BMC, management MAC and IP settings."))
+    if loaded.bmc_run_as is not None:
+        verdicts += _bmc_verdicts(loaded)
+    if live is None:
+        plan_hosts, plan_vms = plan_inputs_from_inventory(list(nodes))
+    else:
+        plan_hosts, plan_vms = live
+    rolling = plan_rolling(plan_hosts, plan_vms, loaded.node_names())
+    quorum = [p for p in rolling.problems if p.startswith("Quorum")]
+    verdicts.append(Verdict("quorum", not quorum, "; ".join(quorum) or "Quorum holds with one node out."))
+    other = [p for p in rolling.problems if not p.startswith("Quorum")]
+    verdicts.append(Verdict("evacuation", not other, "; ".join(other) or
+                            "The evacuation plan fits for every node."))
+    if live is None:
+        busy = Job.objects.filter(lock_key=f"cluster:{cluster.pk}", status__in=ACTIVE).first()
+        verdicts.append(Verdict("no other job", busy is None, f"Job {busy.title!r} runs on {cluster.name}."
+                                if busy else f"No other job runs on {cluster.name}."))
+    return verdicts
+
+
+def node_steps(host: Host) -> list[tuple[str, str]]:
+    """(step name, title) of one node's seven steps."""
+    name = host.name
+    return [
+        (RECORD, f"Record the configuration of {name}"),
+        (EVACUATE, f"Pause {name} and live-migrate its VMs"),
+        (EVICT, f"Evict {name} from the cluster (Remove-ClusterNode)"),
+        (UNMANAGE, f"Remove {name} from management while it is reprovisioned"),
+        (PROVISION, f"Re-image {name} through its BMC and the deployment server, then configure it"),
+        (MANAGE, f"Bring {name} back under management"),
+        (JOIN, f"Add {name} to the cluster, resume it and bring its VMs back"),
+    ]
+
+
+def plan_upgrade(request: UpgradeRequest) -> UpgradePlan:
+    """What the job will do, for the wizard's Summary and `upgrade_cluster --dry-run`."""
+    loaded = _Loaded(request)
+    verdicts = check_prerequisites(request)
+    if loaded.cluster is None:
+        return UpgradePlan("", "", [], verdicts)
+    plan_hosts, plan_vms = plan_inputs_from_inventory(list(loaded.cluster.nodes.all()))
+    rolling = plan_rolling(plan_hosts, plan_vms, loaded.node_names())
+    moves = {step.node: step for step in rolling.steps}
+    nodes = []
+    for settings in request.nodes:
+        host = loaded.hosts.get(settings.host_id)
+        if host is None:
+            continue
+        evacuation = moves.get(host.name)
+        nodes.append(NodePlan(host.pk, host.name, [title for _, title in node_steps(host)],
+                              [(m.vm, m.target) for m in evacuation.migration_order()] if evacuation else []))
+    target = loaded.target.name if loaded.target else ""
+    level, warning = "", ""
+    if request.functional_level and loaded.target is not None:
+        level = (f"Raise the functional level of {loaded.cluster.name} to {loaded.target.functional_level} "
+                 f"({target})")
+        warning = ("The point of no return: once the functional level rises, no node of an older release can "
+                   "join the cluster again.")
+    return UpgradePlan(loaded.cluster.name, target, nodes, verdicts, level, warning)
+
+
+def submit_upgrade(request: UpgradeRequest, user=None):
+    """Queue the rolling upgrade; (job, created). UpgradeRefused with the reasons when a prerequisite fails."""
+    verdicts = check_prerequisites(request)
+    refused = [v.message for v in verdicts if not v.ok]
+    if refused:
+        raise UpgradeRefused(" ".join(refused))
+    loaded = _Loaded(request)
+    cluster, target = loaded.cluster, loaded.target
+    params = {"cluster_id": cluster.pk, "request": request.as_params(), "target_build": target.build,
+              "to_level": target.functional_level}
+    plan = [PlanStep(PRECHECK, title=f"Check the prerequisites of the upgrade of {cluster.name} to {target.name}",
+                     target=cluster.name, params=params)]
+    for settings in request.nodes:
+        host = loaded.hosts[settings.host_id]
+        node_params = dict(params, host_id=host.pk)
+        plan += [PlanStep(step, title=title, target=host.name, params=node_params, group=host.name)
+                 for step, title in node_steps(host)]
+    if request.functional_level:
+        plan += [
+            PlanStep(CHECK_LEVEL, target=cluster.name, params=params,
+                     title=f"Check that {cluster.name} can go to functional level {target.functional_level} (-WhatIf)"),
+            PlanStep(RAISE_LEVEL, target=cluster.name, params=params,
+                     title=f"Raise the functional level of {cluster.name} to {target.functional_level} "
+                           f"({target.name}; the point of no return)"),
+        ]
+    plan += [
+        PlanStep(REFRESH, target=cluster.name, params=params, title=f"Refresh {cluster.name}"),
+        PlanStep(VM_VERSIONS, target=cluster.name, params=params,
+                 title=f"List the VMs whose configuration version could be raised to {target.vm_version}"),
+    ]
+    return submit_job(kind="rolling_upgrade", title=f"Upgrade cluster {cluster.name} to {target.name}",
+                      target=cluster, lock_key=f"cluster:{cluster.pk}", requested_by=user, plan=plan,
+                      params=params)
