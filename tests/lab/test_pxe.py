@@ -69,7 +69,7 @@ def test_pxe_reimage_then_configure_and_join_the_cluster(fresh_lab):
         "specialize/Microsoft-Windows-Shell-Setup", "specialize/Microsoft-Windows-TCPIP"}
 
     # A fresh image has neither Hyper-V nor Failover Clustering: it cannot join yet.
-    code, out, err = lab.run_ps("T19-N1", IDIOM + "Add-ClusterNode -Name T22-N4")
+    code, out, err = lab.run_ps("T19-N1", IDIOM + "Add-ClusterNode -Name T22-N4", transport="credssp")
     assert code == 1 and "Failover-Clustering" in err and "not installed" in err
     code, out, err = run_at(lab, "T-SPARE", "127.0.10.201", "Get-VMSwitch")
     assert code == 1 and "is not recognized" in err
@@ -79,7 +79,7 @@ def test_pxe_reimage_then_configure_and_join_the_cluster(fresh_lab):
                             "[string]$r.RestartNeeded + ' ' + [string]$r.ExitCode + ' ' + "
                             "[string](Get-WindowsFeature -Name Hyper-V).InstallState")
     assert (code, out) == (0, "Yes SuccessRestartRequired InstallPending"), err
-    code, out, err = lab.run_ps("T19-N1", IDIOM + "Add-ClusterNode -Name T22-N4")
+    code, out, err = lab.run_ps("T19-N1", IDIOM + "Add-ClusterNode -Name T22-N4", transport="credssp")
     assert code == 1 and "waits for a restart" in err
     run_at(lab, "T-SPARE", "127.0.10.201", "Restart-Computer -Force")
     time.sleep(0.5)

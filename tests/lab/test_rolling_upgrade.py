@@ -16,6 +16,7 @@ domain = "contoso.com"
 speed = 100.0
 
 [defaults]
+credssp = true              # the tests log on with CredSSP where a cmdlet takes the second hop
 memory_gb = 64.0
 reboot_seconds = 20.0
 boot_seconds = 20.0
@@ -67,10 +68,10 @@ def test_mixed_mode_then_the_functional_level_rises_once_no_older_node_remains(l
 
     code, _, err = lab.run_ps("U-N1", IDIOM + "Update-ClusterFunctionalLevel -WhatIf")
     assert code == 1 and "U-N2" in err               # an older node remains
-    code, _, err = lab.run_ps("U-N1", IDIOM + "Add-ClusterNode -Name U-25")
+    code, _, err = lab.run_ps("U-N1", IDIOM + "Add-ClusterNode -Name U-25", transport="credssp")
     assert code == 1 and "level 10 or 11" in err     # 2025 is two releases ahead of level 10
 
-    lab.run_json("U-N1", IDIOM + "Remove-ClusterNode -Name U-N2 -Force; @{ok=1} | ConvertTo-Json")
+    lab.run_json("U-N1", IDIOM + "Remove-ClusterNode -Name U-N2 -Force; @{ok=1} | ConvertTo-Json", transport="credssp")
     code, _, err = lab.run_ps("U-N1", IDIOM + "Update-ClusterFunctionalLevel -WhatIf")
     assert code == 0, err
     # -WhatIf changed nothing
@@ -78,9 +79,9 @@ def test_mixed_mode_then_the_functional_level_rises_once_no_older_node_remains(l
     level = lab.run_json("U-N1", IDIOM + "(Update-ClusterFunctionalLevel -Force).ClusterFunctionalLevel "
                                          "| ConvertTo-Json")
     assert level == 11
-    added = lab.run_json("U-N1", IDIOM + "(Add-ClusterNode -Name U-25).BuildNumber | ConvertTo-Json")
+    added = lab.run_json("U-N1", IDIOM + "(Add-ClusterNode -Name U-25).BuildNumber | ConvertTo-Json", transport="credssp")
     assert added == 26100                            # level 11 takes 2025 nodes (mixed mode again)
-    code, _, err = lab.run_ps("U-N2", IDIOM + "Add-ClusterNode -Name U-N2 -Cluster UCL")
+    code, _, err = lab.run_ps("U-N2", IDIOM + "Add-ClusterNode -Name U-N2 -Cluster UCL", transport="credssp")
     assert code == 1 and "level 11 or 12" in err     # no way back for a 2019 node
     lab.assert_invariants_held()
 
@@ -145,7 +146,7 @@ def test_powering_off_a_node_that_runs_vms_breaks_an_invariant(lab):
 def test_re_imaging_a_node_that_holds_vms_breaks_an_invariant(lab):
     node = lab.entry("U-N1")
     code, _, err = lab.run_ps("UWDS", IDIOM + f"New-WdsClient -DeviceID '{node['mac']}' -DeviceName U-N1 "
-                                              "-JoinDomain $true")
+                                              "-JoinDomain $true", transport="credssp")
     assert code == 0, err
     ipmi(node["bmc"], ("set_bootdev", "network"), ("set_power", "reset"))
     until(lambda: any(e["event"] == "host-reimaged" for e in lab.events()), what="the re-image")
