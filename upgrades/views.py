@@ -124,7 +124,9 @@ class UpgradeClusterWizard(OperatorRequiredMixin, SessionWizardView):
         return super().get_form_initial(step)
 
     def process_step(self, form):
-        data = {k: v for k, v in self.get_form_step_data(form).items() if not k.startswith(NEW_RUN_AS_PREFIX)}
+        data = self.get_form_step_data(form).copy()
+        for key in [k for k in data if k.startswith(NEW_RUN_AS_PREFIX)]:
+            del data[key]          # the inline account form's password never goes into the session
         if self.steps.current == "nodes":
             before = self.storage.get_step_data("nodes")
             if before is not None and _selection(before) != _selection(data):
@@ -152,7 +154,7 @@ class UpgradeClusterWizard(OperatorRequiredMixin, SessionWizardView):
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
-        context.update(cluster=self.cluster, titles=[(name, TITLES[name]) for name, _ in STEPS],
+        context.update(cluster=self.cluster, cluster_pk=self.cluster.pk, titles=[(name, TITLES[name]) for name, _ in STEPS],
                        step_title=TITLES[self.steps.current], can_create_run_as=has_role(self.request.user, ADMINISTRATOR))
         if self.steps.current == "bmc":
             context["new_run_as_form"] = RunAsAccountForm(prefix=NEW_RUN_AS_PREFIX)
