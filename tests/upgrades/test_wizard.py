@@ -93,7 +93,7 @@ def rows(response):
 def row_data(response, changes=None):
     """The Customization page's POST as the browser would send it, with `changes` (index → fields)."""
     formset = rows(response)
-    data = {f"customize-{k}": v for k, v in formset.management_form.initial.items()}
+    data = {"customize-TOTAL_FORMS": len(formset.forms), "customize-INITIAL_FORMS": len(formset.forms)}
     for i, form in enumerate(formset.forms):
         for name, value in form.initial.items():
             if isinstance(value, bool):
@@ -171,7 +171,7 @@ def test_missing_settings_block_next_until_filled(fabric, operator_client):
     assert errors["bmc_address"][0].startswith("Missing setting") and errors["management_mac"][0].startswith("Missing")
     response = post(operator_client, fabric["cluster"], "customize",
                     row_data(response, {2: {"bmc_address": "10.0.9.13", "management_mac": "00:15:5d:00:01:03"}}))
-    assert current_step(response) == "summary"
+    assert current_step(response) == "summary", rows(response).errors
     html = response.content.decode()
     # No machine answers here: the BMC prerequisites fail, so Finish stays disabled.
     assert "The BMC of HV19-N1 does not answer" in html and 'id="wizard-finish" disabled' in html
@@ -258,3 +258,4 @@ def test_inline_run_as_account_is_for_administrators_audited_and_never_echoed(fa
     post(admin_client_ferry, fabric["cluster"], "bmc", {"bmc-run_as": account.pk, "bmc-protocol": "ipmi",
                                                         "bmc-port": 623, "new_run_as-password": secret})
     assert secret not in str(dict(admin_client_ferry.session))
+
