@@ -71,8 +71,9 @@ class LabBmc(bmc.Bmc):
         self.firmwaremajor, self.firmwareminor = 2, 19
 
     def unresponsive(self) -> bool:
+        """True when a bmc_unresponsive fault swallows the packet at hand (one firing of its count)."""
         with self.dc.lock:
-            return self.dc.faults.active("bmc_unresponsive", host_key=self.host_key) is not None
+            return self.dc.faults.take("bmc_unresponsive", host_key=self.host_key) is not None
 
     def sessionless_data(self, data, sockaddr):
         if self.unresponsive():
@@ -84,7 +85,7 @@ class LabBmc(bmc.Bmc):
         super().sessionless_data(data, sockaddr)
 
     def process_pktqueue(self):
-        if self.unresponsive():
+        if self.pktqueue and self.unresponsive():
             self.pktqueue.clear()
             return
         super().process_pktqueue()

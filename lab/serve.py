@@ -190,10 +190,14 @@ class Lab:
         if kerberos is not None:
             self.kdc.add_service(kerberos[0], trusted)     # joined the domain since the lab started
 
-        def execute(script, identity=None, kind=kind, key=key):
-            return self.runner.execute(kind, key, script, identity)
+        def execute(script, identity=None, kind=kind, key=key, stdin=None):
+            return self.runner.execute(kind, key, script, identity, stdin=stdin)
 
-        common = dict(execute=execute, machine_name=name, kerberos=kerberos, delegation_trusted=trusted)
+        def faults(kind=kind, key=key):
+            return self.dc.take_winrm_fault(kind, key)
+
+        common = dict(execute=execute, machine_name=name, kerberos=kerberos, delegation_trusted=trusted,
+                      faults=faults)
         http = WinRMEndpoint(address, self.ports["winrm_http"], credentials, auth=auth, **common)
         secure = None
         if https:
@@ -227,14 +231,11 @@ class Lab:
                 else:
                     cluster = self.dc.clusters[key]
                     wanted, address = self.dc.cluster_online(cluster), cluster.address
-            fault = self.dc.winrm_fault(kind, key)
             if address != entry.address:
                 for endpoint in entry.all():
                     endpoint.close()
                 fresh = self._endpoint_set(kind, key, address)
                 entry.address, entry.http, entry.https, entry.listening = address, fresh.http, fresh.https, False
-            for endpoint in entry.all():
-                endpoint.fault = fault
             if wanted and not entry.listening:
                 try:
                     for endpoint in entry.all():

@@ -9,6 +9,7 @@ certificate, whatever `allow_insecure` says. Kerberos names the machine by its D
 service principal HTTP/<name>), so it needs one: the machine's FQDN, or an address that is a name.
 """
 import ipaddress
+import os
 import socket
 import ssl
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,23 @@ HTTPS_PORT = 5986
 DEFAULT_CONNECT_TIMEOUT = 10.0
 OPERATION_POLL = 20
 DEFAULT_SCRIPT_TIMEOUT = 120.0
+# How long transient transport faults (HTTP 5xx, resets, unanswered requests) are retried before
+# an operation fails; FERRY_WINRM_RETRY_WINDOW_SECONDS overrides it.
+DEFAULT_RETRY_WINDOW = 120.0
+
+
+def retry_window() -> float:
+    raw = os.environ.get("FERRY_WINRM_RETRY_WINDOW_SECONDS", "")
+    if not raw.strip():
+        return DEFAULT_RETRY_WINDOW
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise TransportUnavailable(
+            f"FERRY_WINRM_RETRY_WINDOW_SECONDS must be a number of seconds (0 or more), not {raw!r}.")
+    return value
 
 
 @dataclass(frozen=True)

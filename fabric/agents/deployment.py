@@ -14,7 +14,6 @@ from fabric.agents.runner import run_script
 PROMPT_POLICIES = ("NoPrompt", "OptIn", "OptOut", "Abort")
 _MAC = re.compile(r"^[0-9A-Fa-f]{2}([-:]?)[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$")
 _NETBIOS = re.compile(r"^(?!-)[A-Za-z0-9-]{1,15}(?<!-)$")
-DEVICE_NOT_FOUND = ("DeviceNotFound",)
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,15 @@
 """Run one PowerShell script on one machine over WinRM and return what it printed, parsed as JSON.
 
-Every script is wrapped the same way (notes/powershell.md, "robust idiom"): errors stop the
+Every script is wrapped the same way (lab/README.md, "Scripts on stdin"): errors stop the
 script, progress is silenced, the result is written as one line of compressed JSON, and a failure
-is written as a JSON object {error, category, fqid, type} with exit code 1. The caller gets either
-the parsed value or a typed AgentError.
+is written as a JSON object {error, category, fqid, type, inner, hresult} with exit code 1
+(fabric.agents.output reads it). The caller gets either the parsed value or a typed AgentError.
 """
 import base64
-import json
 import logging
 import re
 import time
 from dataclasses import replace
-from html import unescape
 
 import requests
 from winrm.exceptions import (
@@ -24,19 +22,17 @@ from winrm.exceptions import (
 from winrm.protocol import Protocol
 
 from fabric.agents.connection import DEFAULT_SCRIPT_TIMEOUT, OPERATION_POLL, Connection, transport_available
+from fabric.agents.connection import retry_window as connection_retry_window
 from fabric.agents.kerberos import obtain_ticket
 from fabric.agents.errors import (
     AccessDenied,
     AgentError,
-    BadOutput,
-    CmdletError,
-    NotFound,
     OperationTimeout,
     ProtocolError,
-    SecondHopDenied,
     TransportUnavailable,
     Unreachable,
 )
+from fabric.agents.output import interpret
 
 log = logging.getLogger(__name__)
 
@@ -50,30 +46,67 @@ EPILOGUE = """
     ConvertTo-Json -InputObject $result -Depth 6 -Compress
 }
 catch {
+    $inner = $_.Exception
+    while ($inner.InnerException) { $inner = $inner.InnerException }
     $failure = @{
         error = [string]$_.Exception.Message
         category = [string]$_.CategoryInfo.Category
         fqid = [string]$_.FullyQualifiedErrorId
         type = [string]$_.Exception.GetType().FullName
+        inner = [string]$inner.GetType().FullName
+        hresult = [int]$inner.HResult
     }
     ConvertTo-Json -InputObject $failure -Compress
     exit 1
 }
 """
-RETRY_BACKOFF = (0.5, 1.5, 3.0)
+# The script goes to PowerShell on stdin, never on the command line: cmd.exe (which WinRS starts
+# every command through) refuses a command line over 8,191 characters, and -EncodedCommand's
+# UTF-16 + base64 makes a script 2.7 times longer. `-Command -` is no substitute: it reads stdin
+# as if typed at a prompt, line by line, and leaves a multi-line block unrun without a blank line
+# after it. So a short bootstrap reads all of stdin (`$input`, the redirected stdin's lines), checks
+# that it ends with END_MARK (a cut-off transfer never runs half a script) and runs it as one
+# script block. See lab/README.md, "Scripts on stdin".
+END_MARK = "# end of Ferry script"
+BOOTSTRAP = """$ErrorActionPreference = 'Stop'
+try { [Console]::InputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }
+$text = $input | Out-String
+if (-not $text.TrimEnd().EndsWith('%s')) { throw 'The script sent on stdin arrived incomplete; nothing was run.' }
+& ([ScriptBlock]::Create($text))
+""" % END_MARK
+COMMAND_LINE_LIMIT = 8191      # cmd.exe's limit for the whole command line
+STDIN_CHUNK = 64 * 1024        # bytes per WS-Man Send: well under Windows' MaxEnvelopeSizekb (500)
+UTF8_CODEPAGE = 65001          # the shell's console code page: stdin and stdout are UTF-8
+BACKOFF_FIRST, BACKOFF_MAX = 0.5, 15.0
+READ_MARGIN = 10.0             # seconds a reply may take beyond the Receive's long poll
 _ACCESS_DENIED_WORDS = ("access is denied", "access denied", "unauthorized", "permission")
-_SECOND_HOP_TRANSPORTS = ("ntlm", "basic")
+# WS-Man faults that say the service is struggling (or lost its shells), not that the request is wrong
+_WSMAN_INTERNAL_ERROR = 2150859177
+_WSMAN_SHELL_NOT_FOUND = 2150858843
+_WSMAN_TRANSIENT = (None, _WSMAN_INTERNAL_ERROR, _WSMAN_SHELL_NOT_FOUND)
 
 
 def build_script(body: str) -> str:
     """The full text sent to PowerShell: `body` must leave what it wants returned in `$result`."""
-    return PRELUDE + body.strip("\n") + EPILOGUE
+    return PRELUDE + body.strip("\n") + EPILOGUE + END_MARK + "\n"
 
 
 def encode_command(script: str) -> str:
-    return "powershell -NoProfile -NonInteractive -EncodedCommand " + base64.b64encode(
-        script.encode("utf-16-le")
-    ).decode("ascii")
+    """`powershell -EncodedCommand` for a short script; refuses what cmd.exe would refuse."""
+    line = "powershell -NoProfile -NonInteractive -EncodedCommand " + base64.b64encode(
+        script.encode("utf-16-le")).decode("ascii")
+    if len(line) > COMMAND_LINE_LIMIT:
+        raise ValueError(f"a command line of {len(line)} characters is over cmd.exe's limit of "
+                         f"{COMMAND_LINE_LIMIT}; send the script on stdin")
+    return line
+
+
+BOOTSTRAP_COMMAND = encode_command(BOOTSTRAP)
+
+
+def backoff(attempt: int) -> float:
+    """Seconds to wait before retry number `attempt` (0-based): 0.5, 1, 2, 4, 8, 15, 15, ..."""
+    return min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** attempt)
 
 
 def run_script(
@@ -82,16 +115,20 @@ def run_script(
     *,
     operation: str,
     timeout: float = DEFAULT_SCRIPT_TIMEOUT,
-    retries: int = 2,
     idempotent: bool = True,
     second_hop: bool = False,
     not_found_fqids: tuple[str, ...] = (),
     expect_disconnect: bool = False,
+    retry_window: float | None = None,
 ):
     """Run `body` (see build_script) on `conn` and return the parsed JSON in `$result`.
 
-    idempotent: the script only reads, or is safe to run twice; then any transient fault is
-        retried. Otherwise only faults that certainly happened before the command started are.
+    Transient transport faults (HTTP 5xx, a reset connection, an unanswered request) are retried
+    with backoff for `retry_window` seconds (FERRY_WINRM_RETRY_WINDOW_SECONDS, about two minutes)
+    before the operation fails. While the script runs, such a fault only interrupts the reading of
+    its output, which resumes on a new connection: the script itself keeps running.
+    idempotent: the script only reads, or is safe to run twice; then it is run again when its
+        output cannot be had. Otherwise it is sent again only if it certainly never started.
     second_hop: the cmdlets reach other machines from this one; an access denied then says how
         to allow delegation.
     expect_disconnect: the script restarts the machine; losing the connection is success (None).
@@ -100,27 +137,26 @@ def run_script(
         conn = _delegating(conn)
     conn.check_policy()
     transport_available(conn.transport)
-    script = build_script(body)
-    attempt = 0
+    window = connection_retry_window() if retry_window is None else retry_window
+    run = _Run(conn, build_script(body), operation, timeout, expect_disconnect, window)
     while True:
         started = time.monotonic()
         try:
-            exit_code, stdout, stderr = _run_once(conn, script, operation, timeout, expect_disconnect)
+            exit_code, stdout, stderr = run.once()
         except _Attempt as failed:
             error = failed.error
-            retry = (error.transient and not failed.final and attempt < retries
-                     and (idempotent or not failed.sent))
-            log.info("%s on %s failed (attempt %d%s): %s", operation, conn.where, attempt + 1,
+            retry = (error.transient and not failed.final and (idempotent or not failed.sent)
+                     and run.may_retry())
+            log.info("%s on %s failed (attempt %d%s): %s", operation, conn.where, run.attempt + 1,
                      ", retrying" if retry else "", error)
             if not retry:
                 raise error from failed.__cause__
-            time.sleep(RETRY_BACKOFF[min(attempt, len(RETRY_BACKOFF) - 1)])
-            attempt += 1
+            run.pause()
             continue
         log.debug("%s on %s: exit %s in %.3fs", operation, conn.where, exit_code, time.monotonic() - started)
         if exit_code is None:  # disconnected as expected
             return None
-        return _interpret(conn, operation, exit_code, stdout, stderr, second_hop, not_found_fqids)
+        return interpret(conn, operation, exit_code, stdout, stderr, second_hop, not_found_fqids)
 
 
 class _Attempt(Exception):
@@ -128,6 +164,9 @@ class _Attempt(Exception):
         self.error = error
         self.sent = sent
         self.final = final  # trying again now cannot help (it already timed out, or nothing listens)
+
+
+_SECOND_HOP_TRANSPORTS = ("ntlm", "basic")  # logons that cannot be delegated
 
 
 def _delegating(conn: Connection) -> Connection:
@@ -149,7 +188,7 @@ def _protocol(conn: Connection, timeout: float) -> Protocol:
         username = obtain_ticket(conn.username, conn.password, account=conn.account, where=conn.where)
         kerberos = dict(kerberos_hostname_override=conn.kerberos_hostname, kerberos_delegation=conn.delegate)
     # A Receive may block `poll` seconds on the server; allow a margin on top, smaller for short scripts.
-    read_timeout = poll + min(10.0, max(2.0, timeout / 2))
+    read_timeout = poll + min(READ_MARGIN, max(2.0, timeout / 2))
     protocol = Protocol(
         endpoint=conn.url,
         transport=conn.transport,
@@ -169,48 +208,97 @@ def _protocol(conn: Connection, timeout: float) -> Protocol:
     return protocol
 
 
-def _run_once(conn: Connection, script: str, operation: str, timeout: float, expect_disconnect: bool):
-    deadline = time.monotonic() + timeout
-    protocol = None
-    shell_id = command_id = None
-    sent = False
-    answering = True  # False once the connection failed: then no goodbye is attempted
-    try:
-        protocol = _protocol(conn, timeout)
-        shell_id = protocol.open_shell()
-        command_id = protocol.run_command(shell_id, encode_command(script))
-        sent = True
-        stdout, stderr = [], []
-        while True:
-            try:
-                out, err, code, done = protocol.get_command_output_raw(shell_id, command_id)
-            except WinRMOperationTimeoutError:
-                out, err, code, done = b"", b"", -1, False
-            stdout.append(out)
-            stderr.append(err)
-            if done:
-                return code, b"".join(stdout), b"".join(stderr)
-            if time.monotonic() > deadline:
-                raise OperationTimeout(
-                    f"{conn.where} did not finish {operation} within {timeout:.0f} s; it was asked to stop. "
-                    f"Check the machine (a hung cmdlet, or a busy or paused service) before trying again.",
-                    target=conn.where, operation=operation,
-                )
-    except AgentError as error:
-        raise _Attempt(error, sent, final=isinstance(error, OperationTimeout)) from error
-    except Exception as exc:  # noqa: BLE001 - every library failure becomes a typed error
-        answering = not isinstance(exc, (requests.ConnectionError, requests.Timeout))
-        if expect_disconnect and sent and _is_disconnect(exc):
-            return None, b"", b""
-        error = translate(exc, conn, operation)
-        # A timeout already used the time the caller allowed, and a refused or unanswered
-        # connection means nothing listens there now: report those at once rather than wait again.
-        never_reached = _never_reached(exc)
-        raise _Attempt(error, sent and not never_reached,
-                       final=never_reached or isinstance(error, OperationTimeout)) from exc
-    finally:
-        if protocol is not None:
-            _close(protocol, shell_id if answering else None, command_id if answering else None)
+def _resumable(exc: Exception) -> bool:
+    """A fault of the transport, not of the request: asking again on a new connection may work."""
+    if isinstance(exc, requests.exceptions.SSLError):
+        return False
+    if isinstance(exc, (requests.ConnectionError, requests.ReadTimeout)):
+        return not _never_reached(exc)
+    if isinstance(exc, WSManFaultError):
+        return exc.code >= 500 and exc.wsman_fault_code in (None, _WSMAN_INTERNAL_ERROR)
+    return isinstance(exc, WinRMTransportError) and exc.code >= 500
+
+
+class _Run:
+    """One script on one machine, over as many connections and attempts as the faults need."""
+
+    def __init__(self, conn, script, operation, timeout, expect_disconnect, window):
+        self.conn, self.operation, self.timeout = conn, operation, timeout
+        self.stdin = script.encode("utf-8")
+        self.expect_disconnect = expect_disconnect
+        self.window = window
+        self.attempt = 0           # retries so far (whole runs and resumed reads alike)
+        self.first_fault = None    # monotonic time of the first fault not yet ridden out
+
+    def may_retry(self) -> bool:
+        now = time.monotonic()
+        if self.first_fault is None:
+            self.first_fault = now
+        return now + backoff(self.attempt) - self.first_fault <= self.window
+
+    def pause(self) -> None:
+        time.sleep(backoff(self.attempt))
+        self.attempt += 1
+
+    def once(self):
+        conn, operation = self.conn, self.operation
+        deadline = float("inf")  # the script's own time starts once it is sent
+        protocol = None
+        shell_id = command_id = None
+        sent = False
+        answering = True  # False once the connection failed: then no goodbye is attempted
+        try:
+            protocol = _protocol(conn, self.timeout)
+            shell_id = protocol.open_shell(codepage=UTF8_CODEPAGE)
+            command_id = protocol.run_command(shell_id, BOOTSTRAP_COMMAND, console_mode_stdin=False)
+            for offset in range(0, len(self.stdin), STDIN_CHUNK):
+                last = offset + STDIN_CHUNK >= len(self.stdin)
+                sent = sent or last  # the script starts once its last line is in
+                protocol.send_command_input(shell_id, command_id, self.stdin[offset:offset + STDIN_CHUNK], end=last)
+            deadline = time.monotonic() + self.timeout
+            stdout, stderr = [], []
+            while True:
+                try:
+                    out, err, code, done = protocol.get_command_output_raw(shell_id, command_id)
+                except WinRMOperationTimeoutError:
+                    out, err, code, done = b"", b"", -1, False
+                except Exception as exc:  # noqa: BLE001 - decided just below
+                    if self.expect_disconnect or not (
+                            _resumable(exc) and time.monotonic() < deadline and self.may_retry()):
+                        raise  # a restarting machine drops the connection: that is its answer
+                    log.info("%s on %s: reading the output failed (%s); reading again",
+                             operation, conn.where, _short(exc))
+                    _close(protocol, None, None)
+                    self.pause()
+                    protocol = _protocol(conn, self.timeout)
+                    continue
+                self.first_fault = None
+                stdout.append(out)
+                stderr.append(err)
+                if done:
+                    return code, b"".join(stdout), b"".join(stderr)
+                if time.monotonic() > deadline:
+                    raise OperationTimeout(
+                        f"{conn.where} did not finish {operation} within {self.timeout:.0f} s; it was asked to "
+                        f"stop. Check the machine (a hung cmdlet, or a busy or paused service) before trying again.",
+                        target=conn.where, operation=operation,
+                    )
+        except AgentError as error:
+            raise _Attempt(error, sent, final=isinstance(error, OperationTimeout)) from error
+        except Exception as exc:  # noqa: BLE001 - every library failure becomes a typed error
+            answering = not isinstance(exc, (requests.ConnectionError, requests.Timeout))
+            if self.expect_disconnect and sent and _is_disconnect(exc):
+                return None, b"", b""
+            error = translate(exc, conn, operation)
+            # A refused connection, or none within connect_timeout, means nothing listens there
+            # now (the machine is off or restarting): report it at once; the caller decides. A
+            # script past its own deadline is not run again either.
+            never_reached = _never_reached(exc)
+            raise _Attempt(error, sent and not never_reached,
+                           final=never_reached or time.monotonic() > deadline) from exc
+        finally:
+            if protocol is not None:
+                _close(protocol, shell_id if answering else None, command_id if answering else None)
 
 
 def _close(protocol: Protocol, shell_id, command_id) -> None:
@@ -296,17 +384,23 @@ def translate(exc: Exception, conn: Connection, operation: str) -> AgentError:
                 **kw,
             )
         code = f" {exc.wsman_fault_code}" if exc.wsman_fault_code is not None else ""
-        return ProtocolError(
+        error = ProtocolError(
             f"The WinRM service on {where} failed {operation} (HTTP {exc.code}, WS-Management fault{code}: "
             f"{reason or 'no reason given'}). Restart the WinRM service on the machine if this persists.",
             **kw,
         )
+        # asking again helps when the service failed, or lost the shell (it restarted); not when
+        # it says the request itself is wrong
+        error.transient = exc.wsman_fault_code in _WSMAN_TRANSIENT
+        return error
     if isinstance(exc, WinRMTransportError):
-        return ProtocolError(
+        error = ProtocolError(
             f"The WinRM service on {where} answered HTTP {exc.code} during {operation}; it is failing or "
             f"overloaded (restart the WinRM service if this persists).",
             **kw,
         )
+        error.transient = exc.code >= 500
+        return error
     if isinstance(exc, WinRMOperationTimeoutError):
         return OperationTimeout(f"{where} did not answer {operation} in time.", **kw)
     if isinstance(exc, WinRMError):
@@ -333,106 +427,3 @@ def _short(exc: Exception, limit: int = 200) -> str:
     if match:
         text = match[-1]
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --- interpreting what PowerShell printed ----------------------------------------------------
-
-
-def _interpret(conn, operation, exit_code, stdout: bytes, stderr: bytes, second_hop, not_found_fqids):
-    out = stdout.decode("utf-8", errors="replace").lstrip("\ufeff")
-    err = _clean_stderr(stderr)
-    value, parsed = _last_json_line(out)
-    kw = {"target": conn.where, "operation": operation}
-    if exit_code != 0:
-        if parsed and isinstance(value, dict) and "error" in value:
-            message = str(value.get("error") or "").strip() or "the script failed without a message"
-            error = _cmdlet_error(conn, message, str(value.get("category") or ""), str(value.get("fqid") or ""),
-                                         str(value.get("type") or ""), second_hop, not_found_fqids, kw)
-        else:
-            message, category, fqid = _parse_error_text(err or out)
-            error = _cmdlet_error(conn, message or f"exit code {exit_code}", category, fqid, "",
-                                         second_hop, not_found_fqids, kw)
-        raise error
-    if not parsed:
-        sample = (out.strip() or err.strip())[:160]
-        raise BadOutput(
-            f"{conn.where} answered {operation} with output Ferry cannot read (expected one line of JSON, got "
-            f"{sample!r}). Something on the machine writes to the output stream (a profile, a module, a "
-            f"wrapper); run the operation by hand there to see.",
-            **kw,
-        )
-    return value
-
-
-def _cmdlet_error(conn, message, category, fqid, exc_type, second_hop, not_found_fqids, kw) -> CmdletError:
-    lowered = message.lower()
-    fq = fqid.lower()
-    if fq.startswith("commandnotfoundexception"):
-        message += (" The PowerShell module that provides it is not installed on this machine (install the "
-                    "role's management tools: Hyper-V, Failover Clustering, WSUS or WDS).")
-        return CmdletError(message, category=category, fqid=fqid, exception_type=exc_type, **kw)
-    denied = category in ("PermissionDenied", "SecurityError") or "unauthorizedaccess" in fq or "accessdenied" in fq \
-        or "access is denied" in lowered
-    if denied and second_hop and conn.transport != "credssp":
-        if conn.transport == "kerberos":
-            why = (f"{conn.address} received the forwarded Kerberos ticket but may not use it: trust its computer "
-                   f"account for delegation in Active Directory (or set up constrained delegation to the other "
-                   f"machines)")
-        else:
-            why = (f"{conn.transport.upper()} logons cannot be delegated: use Kerberos (the machine's WinRM transport) "
-                   f"with its computer account trusted for delegation, or tick \"CredSSP for operations that reach "
-                   f"other machines\" on its settings (HTTPS with a validated certificate, and "
-                   f"Enable-WSManCredSSP -Role Server on the machine)")
-        message += (f" This operation reaches other machines from {conn.address} with the Run As account's "
-                    f"identity (a second hop); {why}.")
-        return SecondHopDenied(message, category=category, fqid=fqid, exception_type=exc_type, **kw)
-    if category == "ObjectNotFound" or any(fq.startswith(p.lower()) for p in not_found_fqids):
-        return NotFound(message, category=category, fqid=fqid, exception_type=exc_type, **kw)
-    if fq.startswith("clusterrpcconnection") or fq.startswith("clusterendpointnotregistered"):
-        message += (" The cluster service could not be reached from this node: check that it runs; when it does, "
-                    "this is the second-hop restriction of remote cluster cmdlets (use CredSSP or Kerberos delegation).")
-    return CmdletError(message, category=category, fqid=fqid, exception_type=exc_type, **kw)
-
-
-def _last_json_line(text: str):
-    for line in reversed(text.splitlines()):
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            return json.loads(line), True
-        except ValueError:
-            return None, False
-    return None, False
-
-
-_CLIXML_STRING = re.compile(r'<S S="Error">(.*?)</S>', re.S)
-
-
-def _clean_stderr(stderr: bytes) -> str:
-    text = stderr.decode("utf-8", errors="replace")
-    if text.startswith("#< CLIXML"):
-        parts = _CLIXML_STRING.findall(text)
-        text = "".join(unescape(p) for p in parts)
-        text = re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
-    return text.strip()
-
-
-def _parse_error_text(text: str) -> tuple[str, str, str]:
-    """PowerShell's formatted error record → (message, category, fully qualified error id)."""
-    category = fqid = ""
-    match = re.search(r"CategoryInfo\s*:\s*([A-Za-z]+)", text)
-    if match:
-        category = match.group(1)
-    match = re.search(r"FullyQualifiedErrorId\s*:\s*(\S+)", text)
-    if match:
-        fqid = match.group(1)
-    lines = []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith(("At line:", "At ", "+ ", "+\t", "~")) or stripped == "+":
-            break
-        if stripped:
-            lines.append(stripped)
-    message = " ".join(lines) or (text.strip().splitlines()[0] if text.strip() else "")
-    return message[:1000], category, fqid

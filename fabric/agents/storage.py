@@ -83,8 +83,7 @@ def move_cluster_shared_volume(conn: Connection, name: str, node: str | None = N
         act = f"$null = Move-ClusterSharedVolume -Name {volume}"
     op = f"Move-ClusterSharedVolume {name}"
     value = run_script(conn, f"{act}\n$result = Get-ClusterSharedVolume -Name {volume} | {CSV_PROPERTIES}",
-                       operation=op, timeout=timeout, idempotent=bool(node),
-                       not_found_fqids=("ClusterObjectNotFound",))
+                       operation=op, timeout=timeout, idempotent=bool(node))
     r = Reader(op, conn.where)
     return read_csv(r, r.record(value))
 

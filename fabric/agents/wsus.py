@@ -141,7 +141,7 @@ def approve_updates(conn: Connection, update_ids: list[str], target_group: str, 
         "$result = @{ Approved = $count }"
     )
     op = "Approve-WsusUpdate"
-    value = run_script(conn, body, operation=op, not_found_fqids=("UpdateNotFound",))
+    value = run_script(conn, body, operation=op)
     r = Reader(op, conn.where)
     return r.get(r.record(value), "Approved", int)
 

@@ -46,9 +46,10 @@ class ScriptRunner:
     def __init__(self, dc):
         self.dc = dc
 
-    def execute(self, kind: str, key: str, script: str, identity=None):
+    def execute(self, kind: str, key: str, script: str, identity=None, stdin: list[str] | None = None):
         """Run `script` as the host (or cluster access point); `identity` is the WinRM logon
-        (lab.winrm.auth.SessionIdentity), None for a script run on the console."""
+        (lab.winrm.auth.SessionIdentity), None for a script run on the console; `stdin` is its
+        standard input by lines (``$input``) when it reads it."""
         from lab.powershell import ScriptResult, run_script
         context = HostContext(self.dc, kind, key, identity)
         with self.dc.lock:
@@ -60,12 +61,14 @@ class ScriptRunner:
                    "SystemDrive": "C:", "PROCESSOR_ARCHITECTURE": "AMD64", "OS": "Windows_NT"}
             fault_key = key if kind == "host" else "cluster:" + key
             garbage = self.dc.faults.active("garbage_output", host_key=fault_key)
-            if garbage is not None and garbage.get("cmdlet") and garbage["cmdlet"].lower() not in script.lower():
+            text = script if stdin is None else script + "\n" + "\n".join(stdin)
+            if garbage is not None and garbage.get("cmdlet") and garbage["cmdlet"].lower() not in text.lower():
                 garbage = None
             if garbage is not None:
                 self.dc.faults.take("garbage_output", id=garbage["id"])
         speed = self.dc.clock.speed
         result = run_script(script, cmdlets_for(modules), context=context, env=env,
+                            variables=None if stdin is None else {"input": list(stdin)},
                             sleep=lambda seconds: time.sleep(max(float(seconds), 0.0) / speed))
         if garbage is not None:
             with self.dc.lock:

@@ -14,6 +14,8 @@ from lab.datacenter.model import (
 M = "FailoverClusters"
 NS = "Microsoft.FailoverClusters.PowerShell."
 CLUSTER_EXCEPTION = NS + "ClusterCmdletException"
+# "ClusterObjectNotFound" below is an error id the lab invented (unconfirmed): Windows names most
+# FailoverClusters errors after the cmdlet and wraps the cluster API's Win32 error.
 GROUP_STATES = {0: "Online", 1: "Offline", 2: "Failed", 3: "PartialOnline", 4: "Pending"}
 GROUP_TYPES = {1: "Cluster", 2: "AvailableStorage", 111: "VirtualMachine", 114: "ScaleoutFileServer"}
 MIGRATION_TYPES = ("TurnOff", "Quick", "Shutdown", "ShutdownForce", "Live")

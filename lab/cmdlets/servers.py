@@ -185,7 +185,7 @@ def get_wsus_update(ctx, UpdateServer=None, Classification="All", Approval="AnyE
             if status == "NoStatus":
                 continue
             out.append(wsus_update_object(dc, update))
-        if wanted_ids and not out:
+        if wanted_ids and not out:  # "UpdateNotFound" is the lab's invention (unconfirmed)
             raise fail(f"The update '{', '.join(wanted_ids)}' was not found.", "ObjectNotFound", "UpdateNotFound",
                        WSUS + GET_UPDATE, "System.ArgumentException")
         return out

@@ -69,14 +69,17 @@ class Datacenter(Core, MigrationOps, ClusterOps, PowerOps, UpdateOps, Deployment
         else:
             self.touch("host", key)
 
-    def winrm_fault(self, kind: str, key: str) -> str | None:
-        """The WinRMEndpoint.fault value for a host or cluster endpoint."""
+    def take_winrm_fault(self, kind: str, key: str) -> str | None:
+        """The fault one request to a host's (or a cluster name's) WinRM endpoint meets, if any,
+        counted as one firing: "timeout" (never answered), "http500", or None."""
         with self.lock:
             target = key if kind == "host" else "cluster:" + key
-            if self.faults.active("winrm_timeout", host_key=target):
-                return "timeout"
-            if self.faults.active("winrm_http500", host_key=target):
-                return "http500"
+            for fault_kind, answer in (("winrm_timeout", "timeout"), ("winrm_http500", "http500")):
+                fault = self.faults.take(fault_kind, host_key=target)
+                if fault is not None:
+                    self.event("fault-fired", id=fault["id"], kind=fault_kind, host=fault["host"],
+                               remaining=fault["remaining"])
+                    return answer
             return None
 
     def stop(self) -> None:

@@ -7,6 +7,7 @@ from lab.datacenter.core import OperationError
 from lab.datacenter.model import NODE_DOWN, NODE_PAUSED, NODE_UP, NodeRecord
 
 CLUSTER_EXCEPTION = "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException"
+# The error ids "ClusterObjectNotFound" (here and in migration.py) are the lab's invention (unconfirmed).
 
 
 class ClusterOps:

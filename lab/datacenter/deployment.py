@@ -10,6 +10,7 @@ from lab.datacenter.model import Host, Staging
 from lab.topology import normalize_mac
 
 WDS_EXCEPTION = "Microsoft.Management.Infrastructure.CimException"
+# The error id "DeviceNotFound" is the lab's invention (unconfirmed).
 _DEVICE_RE = re.compile(r"^\[?[0-9A-Fa-f-]{32,36}\]?$|^([0-9A-Fa-f]{2}[-:]?){5}[0-9A-Fa-f]{2}$")
 
 

@@ -161,6 +161,7 @@ class UpdateOps:
         with self.change():
             update = self._update_ref(update_id)
             if update is None:
+                # "UpdateNotFound" is an error id the lab invented (unconfirmed)
                 raise OperationError(f"The update '{update_id}' was not found on the WSUS server.",
                                      "ObjectNotFound", "UpdateNotFound", "System.ArgumentException")
             if approved is not None:

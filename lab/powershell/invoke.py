@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import nodes as n
-from .flow import UNSET, ReturnSignal, enumerate_value, unwrap
+from .flow import UNSET, ExitSignal, ReturnSignal, enumerate_value, unwrap
 from .errors import CmdletError, CmdletWarning, ErrorRecord, PSException, TerminatingError
 from .members import get_member
 from .values import ConversionError, PSEnum, ScriptBlock, to_bool, to_string
@@ -381,11 +381,20 @@ class CommandInvoker:
         if input_items is not None:
             self.vars["input"] = list(input_items)
         out: list = []
+        outer_source = self.source
+        if block.source is not None:
+            self.source = block.source
         try:
             self.exec_block(block.node.body, out)
         except ReturnSignal:
             pass
+        except ExitSignal:
+            # what the block wrote before `exit` has already reached the host
+            from .formatting import render
+            self.stdout.extend(render(out))
+            raise
         finally:
+            self.source = outer_source
             for name, value in saved.items():
                 self.restore(name, value)
         return out

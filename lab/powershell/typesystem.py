@@ -205,6 +205,8 @@ def call_static(interp, type_full: str, name: str, args: list):
     method = STATIC_METHODS.get(type_full, {}).get(name.lower())
     if method is None and type_full == "System.Environment" and name.lower() == "getenvironmentvariable":
         return interp.env_value(to_string(args[0]))
+    if method is None and type_full == "System.Management.Automation.ScriptBlock" and name.lower() == "create":
+        return _create_script_block(name, args)
     if method is None:
         raise runtime_error(f"Method invocation failed because [{type_full}] does not contain a "
                             f"method named '{name}'.", "MethodNotFound")
@@ -215,3 +217,24 @@ def call_static(interp, type_full: str, name: str, args: list):
                             f'"{len(args)}".', "MethodCountCouldNotFindBest") from None
     except (ValueError, ConversionError) as exc:
         raise method_exception(name, args, str(exc)) from None
+
+
+def _create_script_block(name: str, args: list):
+    """``[ScriptBlock]::Create(text)``: parsed now, so a syntax error is the caller's exception."""
+    from . import nodes as n
+    from .errors import ParseError, position_lines
+    from .parser import parse
+    from .values import ScriptBlock
+
+    if len(args) != 1:
+        raise runtime_error(f'Cannot find an overload for "{name}" and the argument count: "{len(args)}".',
+                            "MethodCountCouldNotFindBest")
+    text = to_string(args[0])
+    try:
+        body = parse(text)
+    except ParseError as exc:
+        where = position_lines(exc.source, exc.pos, exc.pos + exc.length)
+        raise runtime_error(f'Exception calling "{name}" with "1" argument(s): "{chr(10).join(where + [exc.message])}"',
+                            "ParseException", "NotSpecified",
+                            "System.Management.Automation.MethodInvocationException") from None
+    return ScriptBlock(n.ScriptBlockExpr(body, text), text, source=text)

@@ -69,9 +69,10 @@ class Hashtable(dict):
 
 
 class ScriptBlock:
-    def __init__(self, node, text: str):
+    def __init__(self, node, text: str, source: str | None = None):
         self.node = node
         self.text = text
+        self.source = source    # its own text when made by [ScriptBlock]::Create (error positions)
 
     def __str__(self):
         return self.text

@@ -14,7 +14,7 @@ from . import soap
 from .auth import (KERBEROS_PROTOCOL, PROTOCOL, AuthError, NtlmAccounts, SessionIdentity, accept_kerberos,
                    check_basic, credssp_user, decrypt, encrypt, encrypted_content_type, ntlm_message_type)
 from .server import Acceptor, listen, serve_connection, shutdown_socket, tls_context
-from .shell import RunningCommand, Shell
+from .shell import CommandLineTooLong, RunningCommand, Shell
 
 log = logging.getLogger("lab.winrm")
 
@@ -38,12 +38,14 @@ class WinRMEndpoint:
     ``delegation_trusted``: the machine's account is trusted for delegation, so a forwarded Kerberos
     ticket lets its scripts reach a third machine. When ``execute`` takes ``identity``, it gets the
     SessionIdentity of the connection that started the command.
+    ``faults``, if given, is asked once per request (``faults()`` → one of FAULTS): that is how
+    a fault that fires a given number of times reaches the endpoint.
     """
 
     def __init__(self, address: str = "127.0.0.1", port: int = 5985, credentials: dict | None = None,
                  execute=None, tls: tuple[str, str] | None = None, auth=("basic", "ntlm"),
                  machine_name: str | None = None, kerberos: tuple[str, str] | None = None,
-                 delegation_trusted: bool = False):
+                 delegation_trusted: bool = False, faults=None):
         if not credentials:
             raise ValueError("a WinRM endpoint needs at least one account (credentials)")
         if not callable(execute):
@@ -71,6 +73,7 @@ class WinRMEndpoint:
         self.connections: set = set()
         self._socket = None
         self._fault = None
+        self.faults = faults
         # what this endpoint answered: requests, unauthorized (401), operation_timeout,
         # faults (other WS-Man faults), encrypted (NTLM-sealed requests)
         self.stats: Counter = Counter()
@@ -150,8 +153,9 @@ class WinRMEndpoint:
         handler.reply(401, b"", headers=offers)
 
     def _hang(self, handler):
+        """Never answer this request: it ends when the client gives up (or the endpoint stops)."""
         deadline = time.monotonic() + HANG_SECONDS
-        while self._fault == "timeout" and self.running and time.monotonic() < deadline:
+        while self.running and time.monotonic() < deadline:
             if handler.client_gone(0.5):
                 break
         handler.close_connection = True
@@ -236,7 +240,7 @@ class WinRMEndpoint:
 
     def handle_post(self, handler, body: bytes):
         self.stats["requests"] += 1
-        fault = self._fault
+        fault = self._fault or (self.faults() if self.faults is not None else None)
         if fault == "timeout":
             self._hang(handler)
             return
@@ -304,22 +308,52 @@ class WinRMEndpoint:
                 execute = self.execute
                 if self._execute_takes_identity:
                     execute = functools.partial(self.execute, identity=shell.identity)
-                command = RunningCommand(execute, request.command or "", shell.encoding)
+                try:
+                    command = RunningCommand(
+                        execute, request.command or "", shell.encoding,
+                        via_cmd=request.options.get("WINRS_SKIP_CMD_SHELL", "FALSE").upper() != "TRUE",
+                        console_stdin=request.options.get("WINRS_CONSOLEMODE_STDIN", "TRUE").upper() != "FALSE")
+                except CommandLineTooLong:
+                    raise soap.command_line_too_long() from None
                 shell.commands[command.id] = command
                 return soap.command_response(request, command.id)
             if request.action == "signal":
-                shell.commands.pop(request.command_id or "", None)
+                stopped = shell.commands.pop(request.command_id or "", None)
+                if stopped is not None:
+                    stopped.abandon()
                 return soap.signal_response(request)
             command = shell.commands.get(request.command_id or "")
+            if request.action == "send":
+                self._send(request, command)
+                return soap.send_response(request)
         if request.action != "receive":
             raise soap.SoapError(soap.ACTION_NOT_SUPPORTED, "a:ActionNotSupported",
                                  f"The action {request.action_uri} is not supported by the service. ", "s:Sender")
         if command is None:
-            raise soap.SoapError(soap.SHELL_NOT_FOUND, "w:InvalidParameter",
-                                 f"The command {request.command_id} was not found in the shell. ", "s:Sender")
+            raise command_not_found(request.command_id)
         if not command.done.wait(min(request.operation_timeout, MAX_RECEIVE_WAIT)):
             raise soap.operation_timeout()
         with self.lock:
             stdout, stderr, finished = command.next_chunk()
         return soap.receive_response(request, command.id, stdout, stderr,
                                      command.exit_code if finished else None)
+
+    @staticmethod
+    def _send(request: soap.Request, command) -> None:
+        """WS-Man Send: input for a running command's stdin (the only input stream of a cmd shell)."""
+        if command is None:
+            raise command_not_found(request.command_id)
+        if request.stream != "stdin":
+            raise soap.SoapError(soap.INVALID_PARAMETER, "w:InvalidParameter",
+                                 f"The stream {request.stream!r} is not an input stream of this shell; "
+                                 f"the shell's input stream is stdin. ", "s:Sender")
+        if command.stdin_closed.is_set():
+            raise soap.SoapError(soap.INVALID_PARAMETER, "w:InvalidParameter",
+                                 "The stdin stream of this command was already closed (End=\"true\"). ",
+                                 "s:Sender")
+        command.send(request.data, request.end)
+
+
+def command_not_found(command_id) -> soap.SoapError:
+    return soap.SoapError(soap.SHELL_NOT_FOUND, "w:InvalidParameter",
+                          f"The command {command_id} was not found in the shell. ", "s:Sender")

@@ -33,6 +33,8 @@ SHELL_NOT_FOUND = 2150858843
 ACTION_NOT_SUPPORTED = 2150858771
 INVALID_MESSAGE = 2150858817
 INTERNAL_ERROR = 2150859177
+INVALID_PARAMETER = 87                  # ERROR_INVALID_PARAMETER
+FILENAME_EXCED_RANGE = 206              # ERROR_FILENAME_EXCED_RANGE: CreateProcess's limit
 
 
 class SoapError(Exception):
@@ -57,6 +59,9 @@ class Request:
     command: str | None = None      # rsp:Command + rsp:Arguments
     command_id: str | None = None
     signal_code: str | None = None
+    stream: str | None = None       # Send: the stream's name (stdin), its data and whether it ends
+    data: bytes = b""
+    end: bool = False
 
 
 def _duration(text: str | None, default: float = 60.0) -> float:
@@ -100,6 +105,17 @@ def parse_request(body: bytes) -> Request:
     receive = body_el.find("rsp:Receive/rsp:DesiredStream", NS)
     if receive is not None:
         request.command_id = receive.get("CommandId")
+    send = body_el.find("rsp:Send/rsp:Stream", NS)
+    if send is not None:
+        request.command_id = send.get("CommandId")
+        request.stream = send.get("Name")
+        request.end = (send.get("End") or "").strip().lower() == "true"
+        try:
+            request.data = base64.b64decode((send.text or "").strip(), validate=True)
+        except ValueError:
+            raise SoapError(INVALID_MESSAGE, "w:InvalidMessageInformationHeader",
+                            "The WS-Management service cannot process the request because the stream "
+                            "data is not valid base64. ", "s:Sender") from None
     signal = body_el.find("rsp:Signal", NS)
     if signal is not None:
         request.command_id = signal.get("CommandId")
@@ -166,6 +182,10 @@ def signal_response(request: Request) -> bytes:
     return _envelope(SHELL + "SignalResponse", request.message_id, "<rsp:SignalResponse/>")
 
 
+def send_response(request: Request) -> bytes:
+    return _envelope(SHELL + "SendResponse", request.message_id, "<rsp:SendResponse/>")
+
+
 def delete_response(request: Request) -> bytes:
     return _envelope(TRANSFER + "DeleteResponse", request.message_id, "")
 
@@ -201,3 +221,8 @@ def internal_error() -> SoapError:
     return SoapError(INTERNAL_ERROR, "w:InternalError",
                      "The WS-Management service cannot process the request because of an internal "
                      "error. ")
+
+
+def command_line_too_long() -> SoapError:
+    """A command line over CreateProcess's limit with WINRS_SKIP_CMD_SHELL (unconfirmed shape)."""
+    return SoapError(FILENAME_EXCED_RANGE, "w:InternalError", "The filename or extension is too long. ")

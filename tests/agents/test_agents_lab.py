@@ -111,7 +111,8 @@ def test_garbage_output_is_bad_output(lab):
     assert "127.0.10.1" in str(info.value) and "JSON" in str(info.value)
 
 
-def test_http_500_is_a_protocol_error_after_bounded_retries(lab):
+def test_http_500_that_never_clears_is_a_protocol_error_once_the_retry_window_is_over(lab, monkeypatch):
+    monkeypatch.setenv("FERRY_WINRM_RETRY_WINDOW_SECONDS", "2")
     fault = lab.fault("winrm_http500", host="A19-N1")
     try:
         with pytest.raises(agents.ProtocolError) as info:
@@ -127,7 +128,7 @@ def test_a_host_that_stops_answering_times_out(lab):
     conn = connection(lab, "A19-N2", connect_timeout=2)
     try:
         with pytest.raises((agents.OperationTimeout, agents.Unreachable)) as info:
-            agents.run_script(conn, "$result = 1", operation="probe", timeout=3, retries=0)
+            agents.run_script(conn, "$result = 1", operation="probe", timeout=3, retry_window=0)
     finally:
         lab.control("DELETE", f"/faults/{fault['id']}")
     assert "127.0.10.2" in str(info.value)

@@ -61,6 +61,25 @@ def test_winrm_answering_500_on_a_host_and_on_a_cluster_name(fresh_lab):
     assert reachable(fresh_lab, "TCL19")
 
 
+def test_winrm_faults_with_a_count_fire_that_many_times_then_clear(fresh_lab):
+    since = len(fresh_lab.events())
+    fault = fresh_lab.fault("winrm_http500", host="T19-N2", count=2)
+    for _ in range(2):                      # each run_ps fails at its first request
+        with pytest.raises(WinRMError, match="500"):
+            fresh_lab.run_ps("T19-N2", "$env:COMPUTERNAME")
+    assert fresh_lab.run_ps("T19-N2", "$env:COMPUTERNAME")[1].strip() == "T19-N2"
+    fired = [e for e in fresh_lab.events(since) if e["event"] == "fault-fired"]
+    assert [(e["id"], e["remaining"]) for e in fired] == [(fault["id"], 1), (fault["id"], 0)]
+    assert fresh_lab.control("GET", "/faults")["faults"] == []
+    fresh_lab.fault("winrm_timeout", host="TCL19", count=1)
+    entry = fresh_lab.entry("TCL19")["winrm"]
+    session = winrm.Session(entry["url"], auth=(entry["username"], entry["password"]), transport=entry["transport"],
+                            read_timeout_sec=2, operation_timeout_sec=1, ca_trust_path=fresh_lab.endpoints["ca_path"])
+    with pytest.raises(requests.exceptions.Timeout):
+        session.run_ps("$env:COMPUTERNAME")
+    assert session.run_ps("$env:COMPUTERNAME").status_code == 0       # no DELETE needed: it cleared
+
+
 def test_a_bmc_that_stops_answering(fresh_lab):
     bmc = fresh_lab.entry("T19-N1")["bmc"]
     fresh_lab.fault("bmc_unresponsive", host="T19-N1")
@@ -75,6 +94,19 @@ def test_a_bmc_that_stops_answering(fresh_lab):
             ipmi(bmc, "power", timeout=60)
     fresh_lab.clear_faults()
     assert ipmi(bmc, "power") == ["on"]
+
+
+def test_a_bmc_that_drops_two_packets_answers_the_retry(fresh_lab):
+    from tests.helpers import require_binary
+
+    ipmitool = require_binary("ipmitool")
+    bmc = fresh_lab.entry("T19-N1")["bmc"]
+    fresh_lab.fault("bmc_unresponsive", host="T19-N1", count=2)
+    done = subprocess.run([ipmitool, "-I", "lanplus", "-H", bmc["address"], "-p", str(bmc["port"]), "-U",
+                           bmc["username"], "-P", bmc["password"], "-R", "4", "-N", "1", "chassis", "power",
+                           "status"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Chassis Power is on" in done.stdout, done.stderr
+    assert fresh_lab.control("GET", "/faults")["faults"] == []
 
 
 def test_an_update_install_failing_with_an_hresult(fresh_lab):

@@ -333,3 +333,22 @@ def test_which_names_are_wildcard_patterns(pattern, wildcard):
     from lab.powershell.operators import contains_wildcards
 
     assert contains_wildcards(pattern) is wildcard
+
+
+def test_a_script_block_created_from_text_runs_in_the_callers_scope_and_keeps_its_output_on_exit():
+    script = "$x = 'outer'\n& ([ScriptBlock]::Create(\"'first'`n`$x`nexit 4\"))\n'never'"
+    result = run_script(script, {})
+    assert (result.stdout, result.exit_code) == ("first\r\nouter\r\n", 4)
+
+
+def test_a_script_block_with_a_syntax_error_is_the_callers_exception():
+    result = run_script("try { [ScriptBlock]::Create('if (') } catch { $_.FullyQualifiedErrorId; "
+                        "$_.Exception.GetType().FullName; $_.CategoryInfo.Category }", {})
+    assert result.stdout.split("\r\n")[:3] == ["ParseException", "System.Management.Automation.MethodInvocationException",
+                                               "NotSpecified"]
+
+
+def test_input_is_the_lines_of_standard_input():
+    result = run_script("$text = $input | Out-String; $text.Length; $text.Replace([Environment]::NewLine, '|')", {},
+                        variables={"input": ["ab", "", "c"]})
+    assert result.stdout == "9\r\nab||c|\r\n"

@@ -1,4 +1,5 @@
 """The lab's WinRM endpoints, driven by pywinrm exactly as Ferry's agents drive Windows hosts."""
+import base64
 import json
 import socket
 import threading
@@ -17,8 +18,17 @@ CMDLETS = {"Get-LabHost": Cmdlet("Get-LabHost", lambda context, Name=None: PSObj
                                  {"Name": "value"}, ("Name",), type_name="Lab.GetLabHostCommand")}
 
 
-def execute(script):
-    return run_script(script, CMDLETS)
+def execute(script, stdin=None):
+    return run_script(script, CMDLETS, variables=None if stdin is None else {"input": stdin})
+
+
+def encoded(script: str) -> str:
+    return "powershell -NoProfile -NonInteractive -EncodedCommand " + base64.b64encode(
+        script.encode("utf-16-le")).decode()
+
+
+# reads its script from stdin and runs it as one block, as Ferry's runner does
+STDIN_BOOTSTRAP = encoded("$ErrorActionPreference = 'Stop'\n& ([ScriptBlock]::Create(($input | Out-String)))")
 
 
 @pytest.fixture
@@ -212,3 +222,58 @@ def test_idle_endpoints_hold_no_threads(endpoints):
     many = [endpoints() for _ in range(100)]
     assert threading.active_count() == before
     assert session(many[-1]).run_ps("'the last of many'").std_out == b"the last of many\r\n"
+
+
+def run_on_stdin(protocol, shell, script: bytes, chunk: int = 1 << 20, console_mode_stdin=False):
+    command = protocol.run_command(shell, STDIN_BOOTSTRAP, console_mode_stdin=console_mode_stdin)
+    for offset in range(0, len(script), chunk):
+        protocol.send_command_input(shell, command, script[offset:offset + chunk], end=offset + chunk >= len(script))
+    return protocol.get_command_output(shell, command)
+
+
+def test_a_script_sent_on_stdin_runs_whole_with_blank_lines_and_utf8(endpoints):
+    ep = endpoints()
+    protocol = winrm.Protocol(ep.url, transport="ntlm", username=AUTH[0], password=AUTH[1])
+    shell = protocol.open_shell(codepage=65001)
+    filler = "".join(f"$pad{i} = '{'p' * 60}'\n" for i in range(200))     # far beyond 8,191 characters
+    script = ("$ProgressPreference = 'SilentlyContinue'\n" + filler + "$names = @()\nforeach ($n in 'hv1', 'hv2') {\n\n    $names += (Get-LabHost -Name $n).Name\n\n}\n"
+              "if ($names.Count -eq 2) {\n    \"got $($names -join ',') – Zürich\"\n}\nexit 3\n")
+    out, err, code = run_on_stdin(protocol, shell, script.encode("utf-8"), chunk=4096)
+    assert (out.decode("utf-8"), err, code) == ("got hv1,hv2 – Zürich\r\n", b"", 3)
+    protocol.close_shell(shell)
+
+
+def test_stdin_is_a_stream_that_ends_once(endpoints):
+    ep = endpoints()
+    protocol = winrm.Protocol(ep.url, transport="basic", username=AUTH[0], password=AUTH[1])
+    shell = protocol.open_shell()
+    command = protocol.run_command(shell, STDIN_BOOTSTRAP, console_mode_stdin=False)
+    protocol.send_command_input(shell, command, b"'one'", end=True)
+    with pytest.raises(WSManFaultError, match="already closed"):
+        protocol.send_command_input(shell, command, b"'two'", end=True)
+    assert protocol.get_command_output(shell, command) == (b"one\r\n", b"", 0)
+    with pytest.raises(WSManFaultError, match="was not found"):
+        protocol.send_command_input(shell, "0A5E0000-0000-0000-0000-000000000000", b"'x'", end=True)
+
+
+def test_stdin_in_console_mode_is_not_script_input(endpoints):
+    ep = endpoints()
+    protocol = winrm.Protocol(ep.url, transport="basic", username=AUTH[0], password=AUTH[1])
+    shell = protocol.open_shell()
+    assert run_on_stdin(protocol, shell, b"'from stdin'", console_mode_stdin=True) == (b"", b"", 0)
+
+
+def test_a_command_line_over_8191_characters_is_refused_like_cmd_exe(endpoints):
+    ep = endpoints()
+    protocol = winrm.Protocol(ep.url, transport="basic", username=AUTH[0], password=AUTH[1])
+    shell = protocol.open_shell()
+    prefix = "powershell -NoProfile -Command \"'"
+    for length, expected in ((8191, (b"x" * (8191 - len(prefix) - 2) + b"\r\n", b"", 0)),
+                             (8192, (b"", b"The command line is too long.\r\n", 1))):
+        line = prefix + "x" * (length - len(prefix) - 2) + "'\""
+        assert len(line) == length
+        command = protocol.run_command(shell, line)
+        assert protocol.get_command_output(shell, command) == expected
+    # what pywinrm's run_ps sends for a script of ~3,100 characters
+    result = session(ep).run_ps("'" + "y" * 3100 + "'")
+    assert (result.status_code, result.std_err) == (1, b"The command line is too long.\r\n")
