@@ -13,7 +13,7 @@ A VM is always selected by its Id (a GUID kept at discovery), never by name: Hyp
 `-Name` as a wildcard pattern, so a VM named `web*` or `db[1]` would select others too.
 This package imports no Django models; anything with the ManagedEndpoint fields works.
 """
-from fabric.agents import bmc, cluster, deployment, hostinfo, hyperv, storage, updates, wsus
+from fabric.agents import bmc, cluster, deployment, hostinfo, hyperv, provisioning, storage, updates, wsus
 from fabric.agents.connection import Connection
 from fabric.agents.errors import (
     AccessDenied,
@@ -40,5 +40,5 @@ __all__ = [
     "AccessDenied", "AgentError", "BMCAccessDenied", "BMCError", "BMCTimeout", "BMCUnreachable", "BadOutput",
     "CmdletError", "Connection", "InsecureTransportRefused", "NotFound", "OperationTimeout", "ProtocolError",
     "SecondHopDenied", "Timeout", "TransportUnavailable", "Unreachable", "UnsafeArgument", "bmc", "cluster",
-    "deployment", "hostinfo", "hyperv", "ps_str", "run_script", "storage", "updates", "wsus",
+    "deployment", "hostinfo", "hyperv", "provisioning", "ps_str", "run_script", "storage", "updates", "wsus",
 ]

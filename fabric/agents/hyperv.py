@@ -25,6 +25,7 @@ class VirtualMachineInfo:
     computer_name: str  # the host it runs on
     uptime_seconds: int
     generation: int | None
+    version: str = ""  # the configuration version ("9.0"); it moves with the VM
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class VMHostInfo:
 
 VM_PROPERTIES = select("Name", as_string("Id"), as_string("State"), as_int("MemoryAssigned"), as_int("MemoryStartup"),
                        "ProcessorCount", "DynamicMemoryEnabled", "IsClustered", "ComputerName",
-                       as_int("UptimeSeconds", "Uptime.TotalSeconds"), "Generation")
+                       as_int("UptimeSeconds", "Uptime.TotalSeconds"), "Generation",
+                       as_string("Version"))
 VMHOST_PROPERTIES = select("Name", "MaximumVirtualMachineMigrations", "MaximumStorageMigrations",
                            as_int("MemoryCapacity"), "LogicalProcessorCount", "VirtualMachineMigrationEnabled",
                            as_string("VirtualMachineMigrationAuthenticationType"))
@@ -59,6 +61,7 @@ def read_vm(r: Reader, rec: dict) -> VirtualMachineInfo:
         computer_name=r.get(rec, "ComputerName", required=False, default=""),
         uptime_seconds=r.get(rec, "UptimeSeconds", int, required=False, default=0),
         generation=r.get(rec, "Generation", int, required=False),
+        version=r.get(rec, "Version", required=False, default="") or "",
     )
 
 

@@ -1,5 +1,5 @@
-"""Job steps of the upgrade jobs. Each looks before it acts: a functional level already raised is
-not raised again."""
+"""Job steps that raise a cluster's functional level (Update Version, and the end of a rolling
+upgrade). Each looks before it acts: a functional level already raised is not raised again."""
 from fabric import agents
 from fabric.inventory import refresh_cluster
 from fabric.models import Cluster
