@@ -230,9 +230,10 @@ def address_problem(address: str, subnet: Subnet, host: Host) -> str:
         if int(start) <= int(ip) <= int(end) and allocated is None:
             return (f"{address} is inside the static IP pool {pool.name}: tick \"Obtain an IP address "
                     f"corresponding to the selected subnet\", or type an address outside the pool.")
-    users = [str(m) for model in (Host, Cluster, DeploymentServer)
-             for m in model.objects.filter(address=address) if not (model is Host and m.pk == host.pk)]
-    users += [str(h) for h in Host.objects.filter(bmc_address=address)]
+    if address == host.address:
+        return ""   # the node keeps the address it has now
+    users = [str(m) for model in (Host, Cluster, DeploymentServer) for m in model.objects.filter(address=address)]
+    users += [f"the BMC of {h}" for h in Host.objects.filter(bmc_address=address)]
     if users:
         return f"{address} is in use by {', '.join(users)}."
     return ""

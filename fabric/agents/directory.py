@@ -8,12 +8,13 @@ cmdlets. An identity the directory does not hold fails with ADIdentityNotFoundEx
 import re
 
 from fabric.agents.connection import Connection
-from fabric.agents.errors import NotFound
+from fabric.agents.errors import CmdletError, NotFound
 from fabric.agents.quoting import UnsafeArgument, ps_str
 from fabric.agents.runner import run_script
 
 _NETBIOS = re.compile(r"^(?!-)[A-Za-z0-9-]{1,15}(?<!-)$")
 IDENTITY_NOT_FOUND = ("ActiveDirectoryCmdlet:Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException",)
+SERVER_DOWN = "ADServerDownException"
 
 
 def computer_name_taken(conn: Connection, name: str) -> bool:
@@ -27,4 +28,10 @@ def computer_name_taken(conn: Connection, name: str) -> bool:
                    not_found_fqids=IDENTITY_NOT_FOUND)
     except NotFound:
         return False
+    except CmdletError as error:
+        if error.exception_type.endswith(SERVER_DOWN) and conn.transport not in ("credssp", "kerberos"):
+            error.message += (f" From a {conn.transport.upper()} logon on {conn.address} the ActiveDirectory module "
+                              f"cannot reach a domain controller with your identity (a second hop): connect to "
+                              f"the deployment server with CredSSP (HTTPS) or Kerberos with delegation.")
+        raise
     return True
