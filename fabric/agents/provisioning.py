@@ -60,12 +60,16 @@ def read_configuration(conn: Connection) -> NodeConfiguration:
     """NICs (MAC, addresses, gateway, DNS, VLAN), virtual switches, management vNICs and disks."""
     body = (
         "$os = Get-CimInstance -ClassName Win32_OperatingSystem\n"
+        # filtered here, not with -InterfaceAlias: no match would be an error (CmdletizationQuery_NotFound)
+        "$addresses = @(Get-NetIPAddress -AddressFamily IPv4)\n"
+        "$routes = @(Get-NetRoute | Where-Object { $_.DestinationPrefix -eq '0.0.0.0/0' })\n"
+        "$servers = @(Get-DnsClientServerAddress -AddressFamily IPv4)\n"
         "$nics = @(Get-NetAdapter | ForEach-Object {\n"
         "  $alias = $_.Name\n"
-        "  $ip = @(Get-NetIPAddress -InterfaceAlias $alias -AddressFamily IPv4 -ErrorAction SilentlyContinue |"
+        "  $ip = @($addresses | Where-Object { $_.InterfaceAlias -eq $alias } |"
         " ForEach-Object { [string]$_.IPAddress + '/' + [string]$_.PrefixLength })\n"
-        "  $gw = @(Get-NetRoute -DestinationPrefix '0.0.0.0/0' -InterfaceAlias $alias -ErrorAction SilentlyContinue)\n"
-        "  $dns = @(Get-DnsClientServerAddress -InterfaceAlias $alias -AddressFamily 2 -ErrorAction SilentlyContinue)\n"
+        "  $gw = @($routes | Where-Object { $_.InterfaceAlias -eq $alias })\n"
+        "  $dns = @($servers | Where-Object { $_.InterfaceAlias -eq $alias })\n"
         "  @{ Name = [string]$alias; MacAddress = [string]$_.MacAddress; Addresses = $ip;"
         " Gateway = $(if ($gw.Count -gt 0) { [string]$gw[0].NextHop } else { '' });"
         " Dns = @($dns | ForEach-Object { $_.ServerAddresses }); VlanID = $_.VlanID } })\n"
@@ -155,7 +159,7 @@ def reserve_address(conn: Connection, *, scope: str, address: str, mac: str, nam
     client = ps_str(windows_mac(mac).lower())  # the DHCP server writes client ids in lower case
     ip = ps_str(str(ipaddress.IPv4Address(address)), what="IP address")
     body = (
-        f"$mine = @(Get-DhcpServerv4Reservation -ScopeId {_scope_arg(scope)} -ErrorAction SilentlyContinue |"
+        f"$mine = @(Get-DhcpServerv4Reservation -ScopeId {_scope_arg(scope)} |"
         f" Where-Object {{ [string]$_.ClientId -eq {client} }})\n"
         f"if ($mine.Count -gt 0 -and [string]$mine[0].IPAddress -ne {ip}) {{"
         f" Remove-DhcpServerv4Reservation -ScopeId {_scope_arg(scope)} -ClientId {device}; $mine = @() }}\n"
@@ -171,7 +175,7 @@ def release_address(conn: Connection, *, scope: str, mac: str) -> bool:
     device = ps_str(windows_mac(mac))
     client = ps_str(windows_mac(mac).lower())
     body = (
-        f"$mine = @(Get-DhcpServerv4Reservation -ScopeId {_scope_arg(scope)} -ErrorAction SilentlyContinue |"
+        f"$mine = @(Get-DhcpServerv4Reservation -ScopeId {_scope_arg(scope)} |"
         f" Where-Object {{ [string]$_.ClientId -eq {client} }})\n"
         f"if ($mine.Count -gt 0) {{ Remove-DhcpServerv4Reservation -ScopeId {_scope_arg(scope)} -ClientId {device} }}\n"
         "$result = @{ Removed = $mine.Count -gt 0 }"
@@ -214,13 +218,13 @@ def configure_management_network(conn: Connection, *, adapter: str, address: str
     dns_part = (f"Set-DnsClientServerAddress -InterfaceAlias {alias} -ServerAddresses "
                 f"{ps_array([str(ipaddress.IPv4Address(d)) for d in dns], what='DNS server')}\n" if dns else "")
     body = (
-        f"if (@(Get-VMSwitch -Name {ps_str(switch, what='switch name')} -ErrorAction SilentlyContinue).Count -eq 0) {{"
+        f"if (@(Get-VMSwitch | Where-Object {{ $_.Name -eq {ps_str(switch, what='switch name')} }}).Count -eq 0) {{"
         f" $null = New-VMSwitch -Name {ps_str(switch, what='switch name')} -NetAdapterName "
         f"{ps_str(adapter, what='adapter name')} -AllowManagementOS $true }}\n"
         f"{dns_part}"
         f"Set-NetIPInterface -InterfaceAlias {alias} -Dhcp Disabled\n"
-        f"$have = @(Get-NetIPAddress -InterfaceAlias {alias} -AddressFamily IPv4 -ErrorAction SilentlyContinue |"
-        f" Where-Object {{ [string]$_.IPAddress -eq {ip} }})\n"
+        f"$have = @(Get-NetIPAddress -AddressFamily IPv4 |"
+        f" Where-Object {{ $_.InterfaceAlias -eq {alias} -and [string]$_.IPAddress -eq {ip} }})\n"
         f"if ($have.Count -eq 0) {{ $null = New-NetIPAddress -InterfaceAlias {alias} -IPAddress {ip}"
         f" -PrefixLength {ps_int(prefix_length, what='prefix length')}{gateway_arg} }}\n"
         "$result = @{ Configured = $true }"

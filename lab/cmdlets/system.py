@@ -257,19 +257,28 @@ def _ip(host, props):
     return cim_instance(STANDARD_CIMV2, "MSFT_NetIPAddress", host.name, props)
 
 
+def ip_alias(host: Host, nic) -> str:
+    """The interface that holds a NIC's IP settings: the NIC itself, or once it is bound to an external
+    switch shared with the management OS, that switch's management vNIC `vEthernet (SWITCH)`."""
+    for switch in host.switches:
+        if switch.adapter == nic.name and switch.management_os:
+            return f"vEthernet ({switch.name})"
+    return nic.name
+
+
 def _ip_objects(host: Host) -> list[dict]:
     out = []
     for nic in host.nics:
         index = _if_index(host, nic)
         if nic.ip:
-            out.append(_ip(host, {"IPAddress": nic.ip, "InterfaceIndex": index, "InterfaceAlias": nic.name,
+            out.append(_ip(host, {"IPAddress": nic.ip, "InterfaceIndex": index, "InterfaceAlias": ip_alias(host, nic),
                                   "AddressFamily": ps_enum(2, "IPv4"), "Type": ps_enum(1, "Unicast"),
                                   "PrefixLength": nic.prefix_length, "PrefixOrigin": ps_enum(1, "Manual"),
                                   "SuffixOrigin": ps_enum(1, "Manual"), "AddressState": ps_enum(4, "Preferred"),
                                   "SkipAsSource": False, "PolicyStore": "ActiveStore"}))
         mac = nic.mac.replace("-", "").lower()
         out.append(_ip(host, {"IPAddress": f"fe80::{mac[:4]}:{mac[4:8]}:{mac[8:]}%{index}", "InterfaceIndex": index,
-                              "InterfaceAlias": nic.name, "AddressFamily": ps_enum(23, "IPv6"),
+                              "InterfaceAlias": ip_alias(host, nic), "AddressFamily": ps_enum(23, "IPv6"),
                               "Type": ps_enum(1, "Unicast"), "PrefixLength": 64,
                               "PrefixOrigin": ps_enum(2, "WellKnown"), "SuffixOrigin": ps_enum(4, "Link"),
                               "AddressState": ps_enum(4, "Preferred"), "SkipAsSource": False,

@@ -176,6 +176,10 @@ def record_configuration(ctx) -> StepResult:
                   "management_vnics": config.management_vnics, "disks": config.disks},
     )
     ctx.save_checkpoint(template=template.to_data())
+    # the host record learns its BMC (the hung-node power cycle of later remediations uses it)
+    host.bmc_address, host.bmc_port, host.bmc_run_as_id = settings.bmc_address, settings.bmc_port, request.bmc_run_as_id
+    host.management_mac = mac
+    host.save(update_fields=["bmc_address", "bmc_port", "bmc_run_as", "management_mac"])
     for line in template.lines():
         ctx.log(f"{host.name}: {line}")
     return StepResult(f"Deployment template of {host.name}: " + "; ".join(template.lines()[:3]))
