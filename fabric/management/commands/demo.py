@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from fabric import agents
+from fabric.choices import WinRMTransport
 from fabric.inventory import (
     InventoryError,
     add_deployment_server,
@@ -182,16 +183,24 @@ class Command(BaseCommand):
             self.stderr.write(self.style.WARNING(f"  {UPGRADE_CLUSTER} or a {UPGRADE_BUILD} VHDX in the deployment "
                                                  f"server's library is missing: no upgrade profile made"))
             return
+        domain = cluster.fqdn.partition(".")[2]
         network, _ = LogicalNetwork.objects.get_or_create(
             name="Lab management", defaults={"description": "The lab's management network (loopback)."})
         Subnet.objects.get_or_create(cidr="127.0.10.0/24", defaults={
             "logical_network": network, "name": "Lab management 127.0.10.0/24", "gateway": "127.0.10.254",
-            "dns_servers": "127.0.10.253", "dns_suffix": cluster.fqdn.partition(".")[2]})
-        domain = cluster.fqdn.partition(".")[2]
+            "dns_servers": "127.0.10.253", "dns_suffix": domain})
         profile, _ = PhysicalComputerProfile.objects.update_or_create(name="Windows Server 2022 Hyper-V hosts", defaults={
             "description": "Made by the demo: re-image HVC19's nodes with Windows Server 2022.", "image": image,
             "host_group": cluster.host_group, "domain": domain, "domain_join_run_as": cluster.run_as if domain else None,
             "admin_run_as": cluster.run_as})
+        # Evicting and adding nodes and joining the domain act on other machines with the Run As
+        # account's identity (a second hop): the lab's machines accept CredSSP over HTTPS.
+        if cluster.winrm_https:
+            Cluster.objects.filter(pk=cluster.pk).update(credssp_second_hop=True)
+            cluster.nodes.filter(winrm_https=True).update(credssp_second_hop=True)
+        if image.deployment_server.winrm_https:
+            type(image.deployment_server).objects.filter(pk=image.deployment_server_id).update(
+                winrm_transport=WinRMTransport.CREDSSP)
         unknown = cluster.nodes.filter(bmc_address__isnull=True).values_list("name", flat=True)
         self.stdout.write(f"  {cluster.name} is ready to upgrade to {image} with the profile {profile}"
                           + (f"; the BMC settings of {', '.join(unknown)} are left for the wizard" if unknown else ""))
