@@ -206,6 +206,13 @@ def check_prerequisites(request: UpgradeRequest, *, live=None) -> list[Verdict]:
     return verdicts
 
 
+def left_behind(loaded: "_Loaded") -> list[str]:
+    """Nodes neither in the request nor on the target release: the functional level cannot rise."""
+    chosen = {n.host_id for n in loaded.request.nodes}
+    build = loaded.target.build if loaded.target else None
+    return sorted(h.name for h in loaded.cluster.nodes.all() if h.pk not in chosen and h.os_build != build)
+
+
 def node_steps(host: Host) -> list[tuple[str, str]]:
     """(step name, title) of one node's seven steps."""
     name = host.name
@@ -239,7 +246,10 @@ def plan_upgrade(request: UpgradeRequest) -> UpgradePlan:
                               [(m.vm, m.target) for m in evacuation.migration_order()] if evacuation else []))
     target = loaded.target.name if loaded.target else ""
     level, warning = "", ""
-    if request.functional_level and loaded.target is not None:
+    if request.functional_level and loaded.target is not None and left_behind(loaded):
+        level = (f"The functional level stays: {', '.join(left_behind(loaded))} keep an older release "
+                 f"(the cluster stays in mixed mode)")
+    elif request.functional_level and loaded.target is not None:
         level = (f"Raise the functional level of {loaded.cluster.name} to {loaded.target.functional_level} "
                  f"({target})")
         warning = ("The point of no return: once the functional level rises, no node of an older release can "
@@ -264,7 +274,7 @@ def submit_upgrade(request: UpgradeRequest, user=None):
         node_params = dict(params, host_id=host.pk)
         plan += [PlanStep(step, title=title, target=host.name, params=node_params, group=host.name)
                  for step, title in node_steps(host)]
-    if request.functional_level:
+    if request.functional_level and not left_behind(loaded):
         plan += [
             PlanStep(CHECK_LEVEL, target=cluster.name, params=params,
                      title=f"Check that {cluster.name} can go to functional level {target.functional_level} (-WhatIf)"),

@@ -112,6 +112,20 @@ def fail(message, category="InvalidOperation", error_id="", command_type="",
                                    exception, target)
 
 
+def _injected_failure(context, name: str, command_type: str) -> None:
+    """The `cmdlet_fails` fault: this cmdlet fails on this host (before it changes anything)."""
+    if context.kind != "host":
+        return
+    with context.dc.lock:
+        fault = context.dc.faults.active("cmdlet_fails", host_key=context.key)
+        if fault is None or str(fault.get("cmdlet", "")).lower() != name.lower():
+            return
+        context.dc.faults.take("cmdlet_fails", id=fault["id"])
+        context.dc.event("cmdlet-failed", host=context.host.name, cmdlet=name, fault=fault["id"])
+    raise fail(fault.get("message") or f"{name} failed (injected fault).", "InvalidOperation",
+               "InjectedFault", command_type, "System.InvalidOperationException")
+
+
 def cmdlet(module: str, name: str, parameters: dict[str, str], positional=(), pipeline=None,
            command_type: str = "", should_process: bool = False):
     """Register a lab cmdlet; OperationError from the datacenter becomes a PowerShell error."""
@@ -120,6 +134,7 @@ def cmdlet(module: str, name: str, parameters: dict[str, str], positional=(), pi
     def decorate(func):
         @functools.wraps(func)
         def run(context, **params):
+            _injected_failure(context, name, command_type)
             try:
                 return func(context, **params)
             except OperationError as error:

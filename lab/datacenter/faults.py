@@ -15,6 +15,8 @@ FAULT_FIELDS = {
     "bmc_unresponsive": ("host", ()),
     "update_install_fails": ("host", ("hresult", "update")),
     "garbage_output": ("host", ("cmdlet", "text")),
+    "pxe_boot_ignored": ("host", ()),
+    "cmdlet_fails": ("host", ("cmdlet", "message")),
 }
 DEFAULT_HRESULT = "0x80240022"   # WU_E_ALL_UPDATES_FAILED
 

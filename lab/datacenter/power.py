@@ -119,6 +119,9 @@ class PowerOps:
         host.os_state = "booting"
         host.epoch += 1
         device, host.boot_device = host.boot_device, "default"
+        if device == "network" and self.faults.take("pxe_boot_ignored", host_key=host.key):
+            device = "default"
+            self.event("pxe-boot-ignored", host=host.name, reason="injected fault: the firmware boots from disk")
         if device == "network":
             staging = self.staging_for(host)
             if staging is not None:

@@ -42,7 +42,7 @@ VM_STATES = ("Running", "Off", "Saved", "Paused")
 STOP_ACTIONS = ("TurnOff", "Save", "ShutDown")
 FAULT_KINDS = (
     "migration_fails", "host_stays_down", "winrm_timeout", "winrm_http500",
-    "bmc_unresponsive", "update_install_fails", "garbage_output",
+    "bmc_unresponsive", "update_install_fails", "garbage_output", "pxe_boot_ignored", "cmdlet_fails",
 )
 
 HOST_DEFAULTS = {

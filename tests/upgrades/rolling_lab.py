@@ -51,6 +51,7 @@ os = "2022"
 bmc = false
 images = [
   { name = "Windows Server 2022 SERVERDATACENTER", os = "2022", group = "WS2022", file = "WS2022.vhdx" },
+  { name = "Windows Server 2025 SERVERDATACENTER", os = "2025", group = "WS2025", file = "WS2025.vhdx" },
 ]
 """
 

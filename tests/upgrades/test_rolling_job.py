@@ -62,3 +62,127 @@ def test_a_four_node_2019_cluster_is_upgraded_to_2022_with_its_vms_running(lab):
     assert sorted(cluster.nodes.values_list("os_build", flat=True)) == [20348] * 4
     one = job.steps.filter(name="upgrades.record_configuration").first()
     assert one.data["template"]["image_name"] == "Windows Server 2022 SERVERDATACENTER"
+
+
+def _failed_step(job):
+    return job.steps.filter(status="failed", is_group=False).first()
+
+
+def _healthy_without(lab, node: str, vms_before: list[str]):
+    """Every other node Up in the cluster, every VM still running, no invariant broken."""
+    state = lab.state()
+    cluster = next(c for c in state["clusters"] if c["name"] == "RU19")
+    others = {h["name"]: h["node_state"] for h in state["hosts"] if h["cluster"] == "RU19" and h["name"] != node}
+    assert set(others.values()) == {"Up"} and len(others) == 3, (others, cluster)
+    assert _running_vms(lab) == vms_before
+    lab.assert_invariants_held()
+
+
+def _run_one_node(lab, node="RU-N1"):
+    from upgrades.orchestration import submit_upgrade
+
+    cluster, profile, bmc_run_as, subnet = bring_in(lab)
+    before = _running_vms(lab)
+    job, _ = submit_upgrade(request_for(lab, cluster, profile, bmc_run_as, subnet, names=[node],
+                                        functional_level=False))
+    return finish(job, limit=300), before
+
+
+def test_a_subset_of_nodes_leaves_the_cluster_in_mixed_mode(lab):
+    from fabric.models import Host
+    from upgrades.orchestration import submit_upgrade
+
+    cluster, profile, bmc_run_as, subnet = bring_in(lab)
+    before = _running_vms(lab)
+    request = request_for(lab, cluster, profile, bmc_run_as, subnet, names=["RU-N2", "RU-N3"])
+    job = finish(submit_upgrade(request)[0], limit=300)
+    assert job.status == "succeeded", _why(job)
+    builds = {h["name"]: h["os"]["build"] for h in lab.state()["hosts"] if h["cluster"] == "RU19"}
+    assert builds == {"RU-N1": 17763, "RU-N2": 20348, "RU-N3": 20348, "RU-N4": 17763}
+    # older nodes remain: the plan leaves the functional level alone (Windows would refuse it)
+    assert not job.steps.filter(name__in=["upgrades.check_functional_level",
+                                          "upgrades.raise_functional_level"]).exists()
+    assert lab.run_json("RU-N1", "(Get-Cluster).ClusterFunctionalLevel | ConvertTo-Json") == 10
+    assert _running_vms(lab) == before
+    lab.assert_invariants_held()
+    cluster.refresh_from_db()
+    assert cluster.mixed_mode_since is not None
+    assert dict(Host.objects.values_list("name", "os_build")) == builds
+
+
+def _when(lab, condition, action, what: str):
+    """Run `action` in a thread as soon as `condition(lab.state())` holds (a fault injected mid-job)."""
+    import threading
+    import time
+
+    done = threading.Event()
+
+    def watch():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not done.is_set():
+            if condition(lab.state()):
+                action()
+                done.set()
+                return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=watch, name=f"inject {what}", daemon=True)
+    thread.start()
+    return done
+
+
+def _evicted(name):
+    return lambda state: next(h for h in state["hosts"] if h["key"] == name or h["name"] == name)["cluster"] is None
+
+
+def test_a_bmc_that_stops_answering_stops_the_node_before_it_is_re_imaged(lab):
+    injected = _when(lab, _evicted("RU-N1"), lambda: lab.fault("bmc_unresponsive", host="RU-N1"), "BMC fault")
+    job, before = _run_one_node(lab)
+    assert injected.is_set() and job.status == "failed"
+    step = _failed_step(job)
+    assert step.name == "upgrades.provision_node", _why(job)
+    assert "The BMC of RU-N1 refused the network boot" in step.message
+    assert "evicted and out of management, not yet re-imaged" in step.message
+    assert lab.state()["stagings"] == []                    # nothing left staged for a boot that never came
+    host = next(h for h in lab.state()["hosts"] if h["name"] == "RU-N1")
+    assert host["os"]["build"] == 17763 and host["cluster"] is None
+    _healthy_without(lab, "RU-N1", before)
+
+
+def test_a_node_that_never_picks_up_the_deployment_stops_at_provisioning(lab):
+    lab.fault("pxe_boot_ignored", host="RU-N1")
+    job, before = _run_one_node(lab)
+    step = _failed_step(job)
+    assert step is not None and step.name == "upgrades.provision_node", _why(job)
+    assert "never picked up the deployment" in step.message and "not re-imaged" in step.message
+    _healthy_without(lab, "RU-N1", before)
+
+
+def test_a_node_that_comes_back_with_the_wrong_build_stops_at_provisioning(lab):
+    from fabric.models import LibraryImage
+    from upgrades.orchestration import submit_upgrade
+
+    cluster, profile, bmc_run_as, subnet = bring_in(lab)
+    # the 2022 entry now names the 2025 image on the server: what a mix-up in the image store looks like
+    LibraryImage.objects.filter(os_build=20348).update(image_name="Windows Server 2025 SERVERDATACENTER",
+                                                       image_group="WS2025")
+    before = _running_vms(lab)
+    job = finish(submit_upgrade(request_for(lab, cluster, profile, bmc_run_as, subnet, names=["RU-N1"],
+                                            functional_level=False))[0], limit=300)
+    step = _failed_step(job)
+    assert step is not None and step.name == "upgrades.provision_node", _why(job)
+    assert "with build 26100" in step.message and "not 20348" in step.message
+    _healthy_without(lab, "RU-N1", before)
+
+
+def test_add_cluster_node_failing_stops_the_node_at_its_last_step(lab):
+    lab.fault("cmdlet_fails", host="RU-N2", cmdlet="Add-ClusterNode",
+              message="The cluster service refused the join of RU-N1.")
+    job, before = _run_one_node(lab)
+    step = _failed_step(job)
+    assert step is not None and step.name == "upgrades.join_node", _why(job)
+    assert "The cluster service refused the join of RU-N1" in step.message
+    assert "RU-N1 runs the new release but is not a node of RU19" in step.message
+    host = next(h for h in lab.state()["hosts"] if h["name"] == "RU-N1")
+    assert host["os"]["build"] == 20348 and host["cluster"] is None
+    _healthy_without(lab, "RU-N1", before)

@@ -170,7 +170,7 @@ def record_configuration(ctx) -> StepResult:
         node=host.name, computer_name=settings.new_name or host.name, mac=mac, adapter=nic.name,
         address=address, prefix_length=subnet.network.prefixlen, gateway=subnet.gateway or "",
         dns=subnet.dns_list() or recorded_dns, vlan=subnet.vlan, image_name=image.image_name,
-        image_group=image.image_group, build=image.os_build, domain=profile.domain,
+        image_group=image.image_group, build=image.os_build, from_build=config.build, domain=profile.domain,
         disk=next((d["number"] for d in config.disks if d.get("boot")), 0) or 0, allocation_id=allocation,
         recorded={"nics": [vars(n) for n in config.nics], "switches": [vars(s) for s in config.switches],
                   "management_vnics": config.management_vnics, "disks": config.disks},
@@ -370,6 +370,11 @@ def provision_node(ctx) -> StepResult:
 
             result = wait_or_power_cycle(ctx, deployed, deploy_timeout(), poll_seconds(), waiting_for=waiting,
                                          name=template.computer_name, bmc=_bmc(ctx, host))
+            if result[0] == "wrong" and result[1].build == template.from_build:
+                raise StepFailed(f"{template.computer_name} started its old system ({result[1].caption}, build "
+                                 f"{result[1].build}) from its disk: it never picked up the deployment (the "
+                                 f"network boot set through its BMC was not used). {state}, not re-imaged; the "
+                                 f"staging stays on {server.name}.", retry=False)
             if result[0] == "wrong":
                 raise StepFailed(f"{template.computer_name} came back at {template.address} with build "
                                  f"{result[1].build} ({result[1].caption}), not {build} ({release.name}): the "

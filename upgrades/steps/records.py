@@ -20,6 +20,7 @@ class DeploymentTemplate:
     image_name: str           # WDS ImageName / ImageGroup of the target release
     image_group: str
     build: int                # the target release's build
+    from_build: int | None = None  # the build it ran before (it boots that again if the deployment is missed)
     domain: str = ""
     disk: int = 0             # the boot disk setup installs to
     allocation_id: int | None = None  # the address taken from a static IP pool, released on failure
