@@ -5,7 +5,9 @@ import pytest
 from django.urls import reverse
 
 from fabric.inventory import add_deployment_server, discover_cluster
-from fabric.models import HostGroup, LibraryImage, LogicalNetwork, PhysicalComputerProfile, RunAsAccount, Subnet
+from fabric.models import (
+    HostGroup, LibraryImage, LogicalNetwork, PhysicalComputerProfile, RunAsAccount, StaticIPPool, Subnet,
+)
 from jobs.models import Job
 from tests.agents.conftest import https_target
 from tests.upgrades.test_wizard import current_step, post, row_data, rows
@@ -84,8 +86,9 @@ def bring_in(lab):
         node.bmc_address, node.bmc_port, node.bmc_run_as = entry["address"], entry["port"], bmc_run_as
         node.save()
     network = LogicalNetwork.objects.create(name="Lab management")
-    Subnet.objects.create(logical_network=network, name="Lab", cidr="127.0.10.0/24", gateway="127.0.10.254",
-                          dns_servers="127.0.10.253")
+    subnet = Subnet.objects.create(logical_network=network, name="Lab", cidr="127.0.10.0/24",
+                                   gateway="127.0.10.254", dns_servers="127.0.10.253")
+    StaticIPPool.objects.create(subnet=subnet, name="Lab pool", range_start="127.0.10.200", range_end="127.0.10.220")
     image = LibraryImage.objects.get(os_build=20348)
     profile = PhysicalComputerProfile.objects.create(name="WS2022 hosts", image=image, host_group=HostGroup.root())
     return cluster, profile, bmc_run_as
@@ -116,8 +119,10 @@ def test_the_wizard_checks_names_in_the_directory_and_starts_the_upgrade(wizard_
         "Active Directory check to reuse it."]
     assert not Job.objects.exists()
     # Ticked again, the same name passes (the operator reuses the account); a free name passes the check.
+    # WZ-N3 takes its address from the subnet's pool (allocated when the job uses it).
     response = post(operator_client, cluster, "customize",
-                    row_data(response, {0: {"new_name": "WZ22-N1", "skip_ad_check": False}}))
+                    row_data(response, {0: {"new_name": "WZ22-N1", "skip_ad_check": False},
+                                        2: {"use_pool": "on", "ip": ""}}))
     assert current_step(response) == "summary", rows(response).errors
 
     html = response.content.decode()
@@ -130,7 +135,8 @@ def test_the_wizard_checks_names_in_the_directory_and_starts_the_upgrade(wizard_
     job = Job.objects.get(kind="rolling_upgrade")
     assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
     request = job.params["request"]
-    assert [n["new_name"] for n in request["nodes"]] == ["WZ22-N1", "", ""] and request["functional_level"] is True
+    assert [n["new_name"] for n in request["nodes"]] == ["WZ22-N1", "", ""]
+    assert [n["ip"] for n in request["nodes"]][1:] == ["127.0.10.2", "pool"] and request["functional_level"] is True
     assert request["bmc_run_as_id"] == bmc_run_as.pk and request["profile_id"] == profile.pk
     lanes = set(job.steps.filter(is_group=True).values_list("title", flat=True))
     assert {"WZ-N1", "WZ-N2", "WZ-N3"} <= lanes
@@ -147,8 +153,10 @@ def test_a_refused_finish_says_why_on_the_summary_and_saves_nothing(wizard_lab, 
     html = response.content.decode()
     assert "Upgrade Cluster refused:" in html and "The BMC of WZ-N2 does not answer" in html
     assert not Job.objects.exists()
-    # The pages are kept: fixing the fault and pressing Finish again starts the job.
+    # The pages are kept: with the fault gone, Finish (the functional level unticked) starts the job.
     wizard_lab.clear_faults()
-    response = post(operator_client, cluster, "summary", {"summary-functional_level": "on"})
-    assert response.status_code == 302 and Job.objects.filter(kind="rolling_upgrade").count() == 1
-    assert reverse("jobs:job_detail", args=[Job.objects.get().pk]) == response["Location"]
+    response = post(operator_client, cluster, "summary", {})
+    job = Job.objects.get(kind="rolling_upgrade")
+    assert response.status_code == 302 and reverse("jobs:job_detail", args=[job.pk]) == response["Location"]
+    assert job.params["request"]["functional_level"] is False
+    assert not job.steps.filter(name="upgrades.raise_functional_level").exists()
