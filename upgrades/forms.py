@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 
 from fabric import agents
 from fabric.agents import directory
+from fabric.agents.connection import forbidden_reason, insecure_winrm_allowed
 from fabric.choices import BMCProtocol
 from fabric.models import (
     Cluster,
@@ -146,8 +147,13 @@ class NodeRowForm(forms.Form):
         data = super().clean()
         if self.host is None:
             raise ValidationError("This row names a node that is not among the selected ones: start again.")
-        if not data.get("bmc_address") and "bmc_address" not in self.errors:
+        bmc = data.get("bmc_address")
+        if not bmc and "bmc_address" not in self.errors:
             self.add_error("bmc_address", f"Missing setting: Ferry does not know the BMC address of {self.host}.")
+        elif bmc and not insecure_winrm_allowed() and forbidden_reason(bmc):
+            self.add_error("bmc_address", f"Ferry does not send credentials to {bmc}: {forbidden_reason(bmc)}.")
+        elif bmc and (other := Host.objects.filter(bmc_address=bmc).exclude(pk=self.host.pk).first()):
+            self.add_error("bmc_address", f"{bmc} is the BMC of {other}.")
         if not data.get("management_mac") and "management_mac" not in self.errors:
             self.add_error("management_mac", f"Missing setting: no MAC of {self.host}'s management NIC is recorded.")
         self._clean_ip(data)

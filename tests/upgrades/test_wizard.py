@@ -117,6 +117,8 @@ def test_entry_points_are_for_operators(fabric, operator_client, viewer_client):
         assert wizard in operator_client.get(page).content.decode()
         assert wizard not in viewer_client.get(page).content.decode()
     assert viewer_client.get(wizard).status_code == 403
+    row = reverse("upgrades:customize_row", args=[cluster.pk, 0])
+    assert viewer_client.post(row, {"customize-TOTAL_FORMS": 1}).status_code == 403
     html = operator_client.get(wizard).content.decode()
     assert "HV19-N1" in html and "Select All" in html and "WS2022 hosts" in html
 
@@ -204,6 +206,7 @@ def test_customize_row_endpoint_updates_the_alert_and_next(fabric, operator_clie
     ({"ip": ""}, "ip", "Missing setting: type an address inside 10.0.1.0/24 or obtain one from the pool Mgmt pool."),
     ({"management_mac": "00-15-5D-00-01"}, "management_mac", "is not a MAC address"),
     ({"bmc_address": "10.0.9"}, "bmc_address", "Enter an IPv4 or IPv6 address."),
+    ({"bmc_address": "10.0.9.12"}, "bmc_address", "10.0.9.12 is the BMC of HV19-N2."),
     ({"new_name": "HV19-N2"}, "new_name", "HV19-N2 is already a host Ferry manages"),
     ({"new_name": "bad_name!"}, "new_name", "is not a computer name"),
     ({"new_name": "HV22-NODE-NUMBER-1"}, "new_name", "at most 15 characters"),
