@@ -19,10 +19,13 @@ def interpret(conn, operation, exit_code, stdout: bytes, stderr: bytes, second_h
     err = _clean_stderr(stderr)
     value, parsed = _last_json_line(out)
     kw = {"target": conn.where, "operation": operation}
-    # The wrapper's failure object counts even with exit code 0: whether `exit 1` inside the script
-    # block the bootstrap runs ends powershell.exe with 1 is not something Ferry depends on.
-    failed = parsed and isinstance(value, dict) and FAILURE_KEYS <= set(value)
-    if exit_code != 0 or failed:
+    # The wrapper's last line decides, not the exit code: its failure object counts even with exit
+    # code 0 (whether `exit 1` inside the script block the bootstrap runs ends powershell.exe with 1 is
+    # not something Ferry depends on), and its result line is printed only once the whole script ran,
+    # even where powershell.exe then reports 1 because an error the script caught is in $Error.
+    failure = parsed and isinstance(value, dict) and "error" in value
+    failed = failure and (exit_code != 0 or FAILURE_KEYS <= set(value))
+    if failed or (exit_code != 0 and not parsed):
         if parsed and isinstance(value, dict) and "error" in value:
             message = str(value.get("error") or "").strip() or "the script failed without a message"
             identity = _Identity(str(value.get("category") or ""), str(value.get("fqid") or ""),

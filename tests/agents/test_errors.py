@@ -127,3 +127,11 @@ def test_which_winrm_faults_are_worth_asking_again():
     assert not translate(fault(2150858817), NTLM, "op").transient        # the request itself is invalid
     assert translate(WinRMTransportError("http", 503, ""), NTLM, "op").transient
     assert not translate(WinRMTransportError("http", 400, ""), NTLM, "op").transient
+
+
+def test_a_result_line_is_a_success_even_when_powershell_exits_1():
+    """The bootstrap runs the script as one `& {...}` statement: an error the script caught leaves
+    $? false there, so powershell.exe may end with 1 after printing the whole result."""
+    assert interpret(exit_code=1, stdout=b'[{"Name":"a-vm2"}]\r\n') == [{"Name": "a-vm2"}]
+    with pytest.raises(agents.CmdletError):
+        interpret(exit_code=1, stdout=b"")  # nothing printed: the exit code is all there is

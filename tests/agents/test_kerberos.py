@@ -29,7 +29,7 @@ def test_credssp_goes_only_over_https_even_to_a_machine_allowed_to_be_insecure()
     conn = agents.Connection("127.0.0.1", port=port, https=False, transport="credssp", allow_insecure=True,
                              username="CONTOSO\\svc", password="secret-pw")
     with pytest.raises(InsecureTransportRefused) as refused:
-        agents.run_script(conn, "$result = 1", operation="probe", retries=0)
+        agents.run_script(conn, "$result = 1", operation="probe", retry_window=0)
     listener.settimeout(0.2)
     with pytest.raises(socket.timeout):
         listener.accept()             # nothing was sent

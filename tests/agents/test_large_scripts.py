@@ -48,6 +48,7 @@ missing_updates = [{missing}]
 [deployment_server]
 name = "LWDS"
 os = "2022"
+credssp = true              # -JoinDomain reaches a domain controller: the second hop
 images = [{{ name = "Windows Server 2022 SERVERDATACENTER", os = "2022", group = "WS2022" }}]
 {updates}"""
 
@@ -101,7 +102,7 @@ def test_install_of_fifty_updates(lab, sent):
 
 
 def test_deployment_staging_with_its_answer_file(lab, sent):
-    wds = connection(lab, "LWDS")
+    wds = connection(lab, "LWDS", credssp_second_hop=True)
     unattend = answer_file("HV22-NEW01", "00-15-5D-B0-01-01", "10.0.0.41", gateway="10.0.0.1", dns="10.0.0.2")
     staged = agents.deployment.stage_deployment(
         wds, mac="00-15-5D-B0-01-01", device_name="HV22-NEW01", remote_install="D:\\RemoteInstall",
