@@ -31,6 +31,9 @@ class RemediationOptions:
     max_failed_nodes: int = DEFAULT_MAX_FAILED_NODES
     reboot_timeout_minutes: int = DEFAULT_REBOOT_TIMEOUT_MINUTES
     node_order: list[str] = field(default_factory=list)  # empty: fewest VMs first
+    # A node that hangs after its restart (powered on, OS silent) and whose BMC Ferry knows gets one
+    # power cycle through the BMC before the restart step gives up.
+    power_cycle_hung: bool = True
 
     def as_params(self) -> dict:
         return asdict(self)
@@ -48,6 +51,8 @@ class RemediationOptions:
             parts.append("nodes in maintenance allowed")
         parts.append(f"{self.max_retries_per_node} retries per node, {self.max_failed_nodes} failed nodes allowed")
         parts.append(f"reboot timeout {self.reboot_timeout_minutes} min")
+        if not self.power_cycle_hung:
+            parts.append("no power cycle of a hung node")
         return ", ".join(parts)
 
 

@@ -18,6 +18,7 @@ from compliance.models import HostCompliance, UpdateStatus
 from compliance.remediation import RemediationOptions, rolling_dry_run
 from compliance.scanning import ask, check_installed, interpret
 from fabric import agents
+from fabric.nodeops.hung import bmc_of, wait_or_power_cycle
 from fabric.nodeops.live import cluster_connection, host_connection, poll_seconds, read_live_cluster
 from fabric.nodeops.nodes import NodeTarget, pause, resume, rollback_pause
 from fabric.nodeops.records import Evacuated
@@ -359,7 +360,8 @@ def restart_node(ctx) -> StepResult:
         return state in ("Up", "Paused") and state
 
     where = f"{node.name} to restart and rejoin {node.cluster.name}" if node.cluster else f"{node.name} to restart"
-    state = ctx.wait_until(back, timeout, poll_seconds(), waiting_for=where)
+    bmc = bmc_of(node.host) if options.power_cycle_hung else None
+    state = wait_or_power_cycle(ctx, back, timeout, poll_seconds(), waiting_for=where, name=node.name, bmc=bmc)
     return StepResult(f"{node.name} is back" + (f" ({state} in the cluster)" if isinstance(state, str) else ""))
 
 

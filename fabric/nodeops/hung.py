@@ -28,7 +28,7 @@ def wait_or_power_cycle(ctx, back, timeout: float, poll: float, *, waiting_for: 
         if bmc is None:
             raise
         if ctx.step.data.get(key):
-            raise StepFailed(f"{timed_out} {name} was power-cycled through its BMC once already and still does "
+            raise StepFailed(f"{timed_out} {name} was power-cycled through its BMC once and still does "
                              f"not answer: look at its console.", retry=False) from None
         try:
             power = agents.bmc.power_state(bmc)
@@ -44,4 +44,8 @@ def wait_or_power_cycle(ctx, back, timeout: float, poll: float, *, waiting_for: 
             agents.bmc.power_cycle(bmc)
         except agents.AgentError as error:
             raise StepFailed(f"{timed_out} The power cycle through its BMC failed: {error}", retry=False) from None
-    return ctx.wait_until(back, timeout, poll, waiting_for=f"{waiting_for} (after a power cycle)")
+    try:
+        return ctx.wait_until(back, timeout, poll, waiting_for=f"{waiting_for} (after a power cycle)")
+    except WaitTimedOut as timed_out:
+        raise StepFailed(f"{timed_out} {name} was power-cycled through its BMC once and still does not answer: "
+                         f"look at its console.", retry=False) from None
