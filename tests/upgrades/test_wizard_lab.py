@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from fabric.inventory import add_deployment_server, discover_cluster
 from fabric.models import (
-    HostGroup, LibraryImage, LogicalNetwork, PhysicalComputerProfile, RunAsAccount, StaticIPPool, Subnet,
+    AuditEntry, HostGroup, LibraryImage, LogicalNetwork, PhysicalComputerProfile, RunAsAccount, StaticIPPool, Subnet,
 )
 from jobs.models import Job
 from tests.agents.conftest import https_target
@@ -138,6 +138,8 @@ def test_the_wizard_checks_names_in_the_directory_and_starts_the_upgrade(wizard_
     assert [n["new_name"] for n in request["nodes"]] == ["WZ22-N1", "", ""]
     assert [n["ip"] for n in request["nodes"]][1:] == ["127.0.10.2", "pool"] and request["functional_level"] is True
     assert request["bmc_run_as_id"] == bmc_run_as.pk and request["profile_id"] == profile.pk
+    audit = AuditEntry.objects.get(detail__startswith="upgrade requested")
+    assert (audit.username, audit.object_id) == ("otto", str(job.pk)) and "WZ-N1, WZ-N2, WZ-N3" in audit.detail
     lanes = set(job.steps.filter(is_group=True).values_list("title", flat=True))
     assert {"WZ-N1", "WZ-N2", "WZ-N3"} <= lanes
 
