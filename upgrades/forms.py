@@ -26,6 +26,7 @@ from fabric.models import (
     Subnet,
 )
 from fabric.models.validators import normalize_mac, validate_mac_address
+from upgrades.releases import UnknownRelease, by_build, release_of_build, rolling_upgrade_refusal
 from upgrades.request import POOL, NodeSettings
 
 _NETBIOS = re.compile(r"^(?!-)[A-Za-z0-9-]{1,15}(?<!-)$")
@@ -58,7 +59,28 @@ class NodesForm(forms.Form):
             self.add_error("profile", f"The profile {profile} names {profile.image} "
                                       f"({profile.image.vhd_path}); an upgrade deploys a VHDX image of the "
                                       f"target release: choose a profile that names one.")
+        elif profile is not None and data.get("nodes"):
+            problem = release_problem(profile.image, data["nodes"])
+            if problem:
+                self.add_error("profile", problem)
         return data
+
+
+def release_problem(image, nodes) -> str:
+    """Why `image` cannot be the target of a rolling upgrade of `nodes`; empty when it can (a node
+    already on the target release is left as it is)."""
+    try:
+        target = by_build(image.os_build)
+    except UnknownRelease:
+        return f"{image} has build {image.os_build}, not a Windows Server release Ferry knows."
+    problems = []
+    for node in nodes:
+        current = release_of_build(node.os_build)
+        if current is None:
+            problems.append(f"the release of {node} is not known (refresh the cluster)")
+        elif current != target and (refusal := rolling_upgrade_refusal(current, target)):
+            problems.append(f"{node}: {refusal}")
+    return "; ".join(problems)
 
 
 class BMCForm(forms.Form):

@@ -139,6 +139,20 @@ def test_nodes_page_refuses_a_profile_whose_image_is_not_a_vhdx(fabric, operator
     assert "an upgrade deploys a VHDX image" in response.context["form"].errors["profile"][0]
 
 
+def test_nodes_page_refuses_an_image_a_rolling_upgrade_cannot_reach(fabric, operator_client):
+    Host.objects.filter(name="HV19-N2").update(os_build=9600)       # Windows Server 2012 R2
+    response = post(operator_client, fabric["cluster"], "nodes",
+                    {"nodes-select_all": "on", "nodes-profile": fabric["profile"].pk})
+    assert current_step(response) == "nodes"
+    assert response.context["form"].errors["profile"] == [
+        "HV19-N2: A rolling upgrade to Windows Server 2022 starts from Windows Server 2016 or Windows Server "
+        "2019, not from Windows Server 2012 R2."]
+    # Without that node, the others may go.
+    response = post(operator_client, fabric["cluster"], "nodes",
+                    {"nodes-nodes": [fabric["nodes"][0].pk], "nodes-profile": fabric["profile"].pk})
+    assert current_step(response) == "bmc"
+
+
 def test_select_all_gives_one_row_per_node_and_a_subset_only_its_nodes(fabric, operator_client):
     response = to_customize(operator_client, fabric, select_all=True)
     assert [f.node_name for f in rows(response).forms] == ["HV19-N1", "HV19-N2", "HV19-N3"]
