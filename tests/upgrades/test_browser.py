@@ -1,6 +1,6 @@
 """A real browser: an operator opens Upgrade Cluster from the cluster page, walks the wizard (Select
 All, the profile, the BMC account, the BMC IPs Ferry did not know typed into the rows that said
-Missing Settings), presses Finish and watches the rolling upgrade live on the job page, one
+Missing Settings, a taken name refused by the directory), presses Finish and watches the rolling upgrade live on the job page, one
 swimlane per node. Real daphne and qcluster processes, real Chromium, the lab."""
 import os
 
@@ -100,6 +100,18 @@ def test_walk_the_wizard_to_finish_and_watch_the_upgrade_live(lab, procs, make_u
             if index < len(nodes) - 1:
                 assert page.locator("#wizard-next").is_disabled()
         page.wait_for_selector("#wizard-next:not([disabled])")
+
+        # A new name the directory already holds (the cluster's own name), with the AD check on:
+        # the deployment server asks Active Directory and the row says so; the name is put back.
+        first = "#node-row-0"
+        page.fill(f"{first} input[name$=new_name]", "RU19")
+        page.uncheck(f"{first} input[name$=skip_ad_check]")
+        page.wait_for_selector(f"{first} input[name$=skip_ad_check]:not(:checked)")
+        page.click("#wizard-next")
+        page.wait_for_selector(f"{first} >> text=RU19 already has a computer account in Active Directory")
+        page.fill(f"{first} input[name$=new_name]", nodes[0])
+        page.check(f"{first} input[name$=skip_ad_check]")
+        page.wait_for_selector(f"{first} input[name$=skip_ad_check]:checked")
         page.click("#wizard-next")
 
         # Summary: the verdicts all hold, the functional level is the ticked point of no return.
