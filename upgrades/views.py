@@ -154,8 +154,9 @@ class UpgradeClusterWizard(OperatorRequiredMixin, SessionWizardView):
 
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form=form, **kwargs)
-        context.update(cluster=self.cluster, cluster_pk=self.cluster.pk, titles=[(name, TITLES[name]) for name, _ in STEPS],
-                       step_title=TITLES[self.steps.current], can_create_run_as=has_role(self.request.user, ADMINISTRATOR))
+        context.update(cluster=self.cluster, cluster_pk=self.cluster.pk, step_title=TITLES[self.steps.current],
+                       titles=[(name, TITLES[name]) for name, _ in STEPS],
+                       can_create_run_as=has_role(self.request.user, ADMINISTRATOR))
         if self.steps.current == "bmc":
             context["new_run_as_form"] = RunAsAccountForm(prefix=NEW_RUN_AS_PREFIX)
         if self.steps.current == "summary":

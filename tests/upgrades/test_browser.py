@@ -1,7 +1,7 @@
 """A real browser: an operator opens Upgrade Cluster from the cluster page, walks the wizard (Select
 All, the profile, the BMC account, the BMC IPs Ferry did not know typed into the rows that said
-Missing Settings, a taken name refused by the directory), presses Finish and watches the rolling upgrade live on the job page, one
-swimlane per node. Real daphne and qcluster processes, real Chromium, the lab."""
+Missing Settings, a taken name refused by the directory), presses Finish and watches the rolling
+upgrade live on the job page, one swimlane per node. Real daphne and qcluster processes, real Chromium, the lab."""
 import os
 
 import pytest

@@ -273,7 +273,8 @@ def test_inline_run_as_account_is_for_administrators_audited_and_never_echoed(fa
     assert f'<option value="{account.pk}" selected>' in html and secret not in html
     assert AuditEntry.objects.filter(action="create", object_repr="BMC 2", username="ada").count() == 1
     # The wizard page never stores the inline form's password with its step data.
-    post(admin_client_ferry, fabric["cluster"], "nodes", {"nodes-select_all": "on", "nodes-profile": fabric["profile"].pk})
+    post(admin_client_ferry, fabric["cluster"], "nodes",
+         {"nodes-select_all": "on", "nodes-profile": fabric["profile"].pk})
     post(admin_client_ferry, fabric["cluster"], "bmc", {"bmc-run_as": account.pk, "bmc-protocol": "ipmi",
                                                         "bmc-port": 623, "new_run_as-password": secret})
     assert secret not in str(dict(admin_client_ferry.session))

@@ -189,10 +189,11 @@ class Command(BaseCommand):
         Subnet.objects.get_or_create(cidr="127.0.10.0/24", defaults={
             "logical_network": network, "name": "Lab management 127.0.10.0/24", "gateway": "127.0.10.254",
             "dns_servers": "127.0.10.253", "dns_suffix": domain})
-        profile, _ = PhysicalComputerProfile.objects.update_or_create(name="Windows Server 2022 Hyper-V hosts", defaults={
-            "description": "Made by the demo: re-image HVC19's nodes with Windows Server 2022.", "image": image,
-            "host_group": cluster.host_group, "domain": domain, "domain_join_run_as": cluster.run_as if domain else None,
-            "admin_run_as": cluster.run_as})
+        profile, _ = PhysicalComputerProfile.objects.update_or_create(
+            name="Windows Server 2022 Hyper-V hosts", defaults={
+                "description": "Made by the demo: re-image HVC19's nodes with Windows Server 2022.",
+                "image": image, "host_group": cluster.host_group, "domain": domain,
+                "domain_join_run_as": cluster.run_as if domain else None, "admin_run_as": cluster.run_as})
         # Evicting and adding nodes and joining the domain act on other machines with the Run As
         # account's identity (a second hop): the lab's machines accept CredSSP over HTTPS.
         if cluster.winrm_https:
