@@ -133,6 +133,37 @@ def _bmc_verdicts(loaded: _Loaded) -> list[Verdict]:
     return verdicts
 
 
+def _name_verdicts(loaded: _Loaded) -> list[Verdict]:
+    """A node renamed with the directory check on: the new name must be free (asked through the
+    deployment server, which reaches a domain controller)."""
+    renamed = [(loaded.hosts[n.host_id], n.new_name) for n in loaded.request.nodes
+               if n.host_id in loaded.hosts and n.new_name and n.new_name.lower() != loaded.hosts[n.host_id].name.lower()]
+    verdicts = []
+    taken_here = {h.name.lower() for h in Host.objects.exclude(pk__in=[h.pk for h, _ in renamed])}
+    for host, name in renamed:
+        if name.lower() in taken_here:
+            verdicts.append(Verdict(f"name of {host.name}", False, f"{name} is the name of another host Ferry manages."))
+    checked = [(h, name) for h, name in renamed
+               if not next(n for n in loaded.request.nodes if n.host_id == h.pk).skip_ad_check]
+    if not checked:
+        return verdicts
+    server = loaded.image.deployment_server if loaded.image is not None else None
+    if server is None:
+        return verdicts + [Verdict("names in the directory", False, "No deployment server to ask the directory "
+                                                                    "through; skip the Active Directory check.")]
+    conn = agents.Connection.for_endpoint(server)
+    for host, name in checked:
+        try:
+            taken = agents.provisioning.computer_name_taken(conn, name)
+        except agents.AgentError as error:
+            verdicts.append(Verdict(f"name of {host.name}", False, f"Could not ask the directory about {name}: {error}"))
+            continue
+        verdicts.append(Verdict(f"name of {host.name}", not taken,
+                                f"{name} is taken in the directory: choose another name for {host.name}." if taken
+                                else f"{name} is free in the directory."))
+    return verdicts
+
+
 def check_prerequisites(request: UpgradeRequest, *, live=None) -> list[Verdict]:
     """Every prerequisite with its verdict; refused requests have at least one that does not hold.
 
@@ -189,6 +220,7 @@ def check_prerequisites(request: UpgradeRequest, *, live=None) -> list[Verdict]:
                             or "Every node has its BMC, management MAC and IP settings."))
     if loaded.bmc_run_as is not None:
         verdicts += _bmc_verdicts(loaded)
+    verdicts += _name_verdicts(loaded)
     if live is None:
         plan_hosts, plan_vms = plan_inputs_from_inventory(list(nodes))
     else:

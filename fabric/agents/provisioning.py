@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 from fabric.agents.connection import Connection
-from fabric.agents.deployment import windows_mac
+from fabric.agents.deployment import _NETBIOS, windows_mac
 from fabric.agents.errors import NotFound
 from fabric.agents.parsing import Reader
-from fabric.agents.quoting import ps_array, ps_int, ps_str
+from fabric.agents.quoting import UnsafeArgument, ps_array, ps_int, ps_str
 from fabric.agents.runner import run_script
 
 CLUSTER_FEATURES = ("Hyper-V", "Failover-Clustering")
@@ -186,6 +186,19 @@ def release_address(conn: Connection, *, scope: str, mac: str) -> bool:
     return r.get(r.record(value), "Removed", bool)
 
 
+def computer_name_taken(conn: Connection, name: str) -> bool:
+    """Whether the directory already has a computer named `name` (Get-ADComputer, run on `conn`,
+    which reaches a domain controller with the caller's identity: a second hop)."""
+    if not _NETBIOS.match(name or ""):
+        raise UnsafeArgument(f"{name!r} is not a computer name (1-15 letters, digits or hyphens).")
+    body = (f"$found = @(Get-ADComputer -Filter {ps_str(f'Name -eq {chr(39)}{name}{chr(39)}')})\n"
+            "$result = @{ Taken = $found.Count -gt 0 }")
+    op = f"Get-ADComputer {name}"
+    value = run_script(conn, body, operation=op, second_hop=True)
+    r = Reader(op, conn.where)
+    return r.get(r.record(value), "Taken", bool)
+
+
 def feature_states(conn: Connection, names=CLUSTER_FEATURES) -> dict[str, str]:
     """Name → InstallState (Available, Installed, InstallPending)."""
     body = (f"$result = @(Get-WindowsFeature -Name {ps_array(names, what='feature name')} | ForEach-Object {{"
@@ -234,6 +247,6 @@ def configure_management_network(conn: Connection, *, adapter: str, address: str
 
 __all__ = [
     "CLUSTER_FEATURES", "MANAGEMENT_SWITCH", "NicConfiguration", "NodeConfiguration", "SwitchConfiguration",
-    "client_unattend", "configure_management_network", "dhcp_scope_for", "feature_states", "install_features", "read_configuration",
+    "client_unattend", "computer_name_taken", "configure_management_network", "dhcp_scope_for", "feature_states", "install_features", "read_configuration",
     "release_address", "reserve_address",
 ]

@@ -186,3 +186,24 @@ def test_add_cluster_node_failing_stops_the_node_at_its_last_step(lab):
     host = next(h for h in lab.state()["hosts"] if h["name"] == "RU-N1")
     assert host["os"]["build"] == 20348 and host["cluster"] is None
     _healthy_without(lab, "RU-N1", before)
+
+
+def test_a_new_name_is_checked_in_the_directory_unless_the_check_is_skipped(lab):
+    from upgrades.orchestration import check_prerequisites, submit_upgrade
+    from upgrades.request import UpgradeRefused
+
+    cluster, profile, bmc_run_as, subnet = bring_in(lab)
+    request = request_for(lab, cluster, profile, bmc_run_as, subnet, names=["RU-N1"])
+
+    def verdict(new_name, skip):
+        request.nodes[0].new_name, request.nodes[0].skip_ad_check = new_name, skip
+        return {v.name: v for v in check_prerequisites(request)}.get("name of RU-N1")
+
+    taken = verdict("RUWDS", False)             # the deployment server's own computer account
+    assert not taken.ok and "RUWDS is taken in the directory" in taken.message
+    assert verdict("RUWDS", True) is None       # skipped, as the operator chose
+    assert verdict("RU-NEW1", False).ok
+    assert not verdict("RU-N3", True).ok         # another host Ferry manages, whatever the directory says
+    request.nodes[0].new_name, request.nodes[0].skip_ad_check = "RUWDS", False
+    with pytest.raises(UpgradeRefused, match="RUWDS is taken in the directory"):
+        submit_upgrade(request)

@@ -85,7 +85,7 @@ def _target_build(ctx) -> int:
 
 
 def _failed(what: str, error: agents.AgentError, state: str) -> StepFailed:
-    return StepFailed(f"{what}: {error}. {state}", retry=error.transient)
+    return StepFailed(f"{what}: {str(error).rstrip('.')}. {state}", retry=error.transient)
 
 
 def _bmc(ctx, host: Host) -> agents.bmc.BMCTarget:
@@ -285,19 +285,22 @@ def _unstage(ctx, template: DeploymentTemplate, server) -> None:
 def _configure(ctx, host: Host, template: DeploymentTemplate, conn: agents.Connection) -> None:
     """Features (with their restart), then the management switch, address and DNS."""
     target = f"{template.computer_name} at {template.address}"
-    states = agents.provisioning.feature_states(conn)
-    if any(states.get(f) == "Available" or f not in states for f in agents.provisioning.CLUSTER_FEATURES):
-        ctx.ensure_lease()
-        ctx.log(f"Install-WindowsFeature Hyper-V, Failover-Clustering on {target}.")
-        agents.provisioning.install_features(conn)
+    features = agents.provisioning.CLUSTER_FEATURES
+    if not ctx.step.data.get("feature_restart"):
         states = agents.provisioning.feature_states(conn)
-    if any(states.get(f) == "InstallPending" for f in agents.provisioning.CLUSTER_FEATURES):
-        if not ctx.step.data.get("feature_restart"):
+        if any(states.get(f) == "Available" or f not in states for f in features):
+            ctx.ensure_lease()
+            ctx.log(f"Install-WindowsFeature Hyper-V, Failover-Clustering on {target}.")
+            agents.provisioning.install_features(conn)
+            states = agents.provisioning.feature_states(conn)
+        if any(states.get(f) == "InstallPending" for f in features):
             before = agents.hostinfo.get_os(conn).last_boot
+            # recorded before it is sent: a resumed step waits for this restart instead of asking again
             ctx.save_checkpoint(feature_restart=True, boot_before=before.isoformat() if before else "")
             ctx.ensure_lease()
             agents.hostinfo.restart_computer(conn)
             ctx.log(f"Restarted {target} to finish installing the features.")
+    if ctx.step.data.get("feature_restart") and not ctx.step.data.get("features_installed"):
         boot_before = ctx.step.data.get("boot_before") or ""
 
         def restarted():
@@ -310,8 +313,9 @@ def _configure(ctx, host: Host, template: DeploymentTemplate, conn: agents.Conne
                             waiting_for=f"{target} to restart with Hyper-V and Failover Clustering",
                             bmc=_bmc(ctx, host), key="hung_power_cycled_after_features")
         states = agents.provisioning.feature_states(conn)
-        if any(states.get(f) != "Installed" for f in agents.provisioning.CLUSTER_FEATURES):
+        if any(states.get(f) != "Installed" for f in features):
             raise StepFailed(f"{target} still reports {states} after its restart.", retry=False)
+        ctx.save_checkpoint(features_installed=True)
     ctx.ensure_lease()
     agents.provisioning.configure_management_network(
         conn, adapter=template.adapter, address=template.address, prefix_length=template.prefix_length,
@@ -319,6 +323,38 @@ def _configure(ctx, host: Host, template: DeploymentTemplate, conn: agents.Conne
     ctx.save_checkpoint(configured=True)
     ctx.log(f"{target}: virtual switch Management on {template.adapter}, static {template.address}"
             f"/{template.prefix_length}" + (f", DNS {', '.join(template.dns)}" if template.dns else "") + ".")
+
+
+def _network_boot(ctx, host: Host, template: DeploymentTemplate, server, current, state: str) -> None:
+    """Next boot from the network and a power cycle through the BMC, recorded before it is sent
+    together with the boot the node's system had then, so that a resumed step can tell a cycle
+    that never went out (the same boot still running) from a node that is deploying."""
+    bmc = _bmc(ctx, host)
+    before = current.last_boot.isoformat() if current is not None and current.last_boot else ""
+    ctx.save_checkpoint(boot_sent=True, boot_before_deploy=before)   # before acting: never cycled twice
+    ctx.ensure_lease()
+    try:
+        agents.bmc.set_next_boot_network(bmc)
+        if agents.bmc.power_state(bmc) == "on":
+            agents.bmc.power_cycle(bmc)
+        else:
+            agents.bmc.power_on(bmc)
+    except agents.AgentError as error:
+        ctx.save_checkpoint(boot_sent=False)   # nothing started: the next attempt may try again
+        _unstage(ctx, template, server)
+        raise StepFailed(f"The BMC of {host.name} refused the network boot: {error}. {state}, not yet "
+                         f"re-imaged (the staging on {server.name} was removed).", retry=False) from None
+    ctx.log(f"Next boot from the network, then a power cycle through the BMC of {host.name} ({bmc.where}).",
+            "warning")
+
+
+def _cycle_never_sent(ctx, host: Host) -> bool:
+    """After a worker restart: the node's old system still answers with the boot recorded before the
+    cycle, so the cycle never went out. A node that does not answer is deploying: leave it alone."""
+    before = ctx.step.data.get("boot_before_deploy") or ""
+    current = _answers_on(host_connection(host))
+    return bool(before) and current is not None and current.last_boot is not None and \
+        current.last_boot.isoformat() == before
 
 
 @register_step(PROVISION, retries=1, title="Re-image and configure the node")
@@ -341,22 +377,11 @@ def provision_node(ctx) -> StepResult:
                 ctx.save_checkpoint(boot_sent=True, reimaged=True)
             else:
                 _stage(ctx, host, template, server)
-                bmc = _bmc(ctx, host)
-                ctx.save_checkpoint(boot_sent=True)   # before acting: a resumed step never cycles again
-                ctx.ensure_lease()
-                try:
-                    agents.bmc.set_next_boot_network(bmc)
-                    if agents.bmc.power_state(bmc) == "on":
-                        agents.bmc.power_cycle(bmc)
-                    else:
-                        agents.bmc.power_on(bmc)
-                except agents.AgentError as error:
-                    ctx.save_checkpoint(boot_sent=False)   # nothing started: the next attempt may try again
-                    _unstage(ctx, template, server)
-                    raise StepFailed(f"The BMC of {host.name} refused the network boot: {error}. {state}, not yet "
-                                     f"re-imaged (the staging on {server.name} was removed).", retry=False) from None
-                ctx.log(f"Next boot from the network, then a power cycle through the BMC of {host.name} "
-                        f"({bmc.where}).", "warning")
+                _network_boot(ctx, host, template, server, current, state)
+        elif data.get("boot_sent") and not data.get("reimaged") and _cycle_never_sent(ctx, host):
+            ctx.log(f"The power cycle recorded for {host.name} was never sent (its system still runs the boot it "
+                    f"had before): sending it now.", "warning")
+            _network_boot(ctx, host, template, server, _answers_on(host_connection(host)), state)
         if not ctx.step.data.get("reimaged"):
             waiting = f"{template.computer_name} to come back on {release.name} at {template.address}"
 
