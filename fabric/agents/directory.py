@@ -14,7 +14,7 @@ from fabric.agents.runner import run_script
 
 _NETBIOS = re.compile(r"^(?!-)[A-Za-z0-9-]{1,15}(?<!-)$")
 IDENTITY_NOT_FOUND = ("ActiveDirectoryCmdlet:Microsoft.ActiveDirectory.Management.ADIdentityNotFoundException",)
-SERVER_DOWN = "ADServerDownException"
+SERVER_DOWN, SERVER_DOWN_FQID = "ADServerDownException", "ActiveDirectoryServer:"  # no domain controller answered
 
 
 def computer_name_taken(conn: Connection, name: str) -> bool:
@@ -29,8 +29,9 @@ def computer_name_taken(conn: Connection, name: str) -> bool:
     except NotFound:
         return False
     except CmdletError as error:
-        if error.exception_type.endswith(SERVER_DOWN) and conn.transport not in ("credssp", "kerberos"):
-            error.message += (f" From a {conn.transport.upper()} logon on {conn.address} the ActiveDirectory module "
+        server_down = error.exception_type.endswith(SERVER_DOWN) or error.fqid_startswith(SERVER_DOWN_FQID)
+        if server_down and conn.transport not in ("credssp", "kerberos"):
+            error.ps_message += (f" From a {conn.transport.upper()} logon on {conn.address} the ActiveDirectory module "
                               f"cannot reach a domain controller with your identity (a second hop): connect to "
                               f"the deployment server with CredSSP (HTTPS) or Kerberos with delegation.")
         raise

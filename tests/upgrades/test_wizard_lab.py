@@ -162,3 +162,20 @@ def test_a_refused_finish_says_why_on_the_summary_and_saves_nothing(wizard_lab, 
     assert response.status_code == 302 and reverse("jobs:job_detail", args=[job.pk]) == response["Location"]
     assert job.params["request"]["functional_level"] is False
     assert not job.steps.filter(name="upgrades.raise_functional_level").exists()
+
+
+def test_the_directory_check_needs_a_logon_that_can_take_the_second_hop(wizard_lab):
+    from fabric import agents
+    from fabric.agents.directory import computer_name_taken
+    from tests.agents.conftest import connection
+
+    over_credssp = connection(wizard_lab, "WZWDS", transport="credssp")
+    assert computer_name_taken(over_credssp, "HV-OLD01") is True
+    assert computer_name_taken(over_credssp, "WZ19") is True           # the cluster's own account
+    assert computer_name_taken(over_credssp, "WZ22-N9") is False       # ADIdentityNotFoundException: free
+    over_ntlm = connection(wizard_lab, "WZWDS", transport="ntlm")
+    with pytest.raises(agents.CmdletError, match="cannot reach a domain controller with your identity") as raised:
+        computer_name_taken(over_ntlm, "WZ22-N9")
+    assert raised.value.fqid.startswith("ActiveDirectoryServer:0")
+    with pytest.raises(ValueError, match="is not a computer name"):
+        computer_name_taken(over_credssp, "name; Remove-Item C:\\")
