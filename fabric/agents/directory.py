@@ -31,8 +31,9 @@ def computer_name_taken(conn: Connection, name: str) -> bool:
     except CmdletError as error:
         server_down = error.exception_type.endswith(SERVER_DOWN) or error.fqid_startswith(SERVER_DOWN_FQID)
         if server_down and conn.transport not in ("credssp", "kerberos"):
-            error.ps_message += (f" From a {conn.transport.upper()} logon on {conn.address} the ActiveDirectory module "
-                              f"cannot reach a domain controller with your identity (a second hop): connect to "
-                              f"the deployment server with CredSSP (HTTPS) or Kerberos with delegation.")
+            error.ps_message += (f" From a {conn.transport.upper()} logon on {conn.address} the ActiveDirectory "
+                                 f"module cannot reach a domain controller with your identity (a second hop): "
+                                 f"connect to the deployment server with CredSSP (HTTPS) or Kerberos with "
+                                 f"delegation.")
         raise
     return True
