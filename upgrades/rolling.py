@@ -226,6 +226,12 @@ def check_prerequisites(request: UpgradeRequest, *, live=None) -> list[Verdict]:
     else:
         plan_hosts, plan_vms = live
     rolling = plan_rolling(plan_hosts, plan_vms, loaded.node_names())
+    chosen = {name.lower() for name in loaded.node_names()}
+    local = sorted(f"{vm.name} on {vm.owner}" for vm in plan_vms if vm.owner.lower() in chosen and not vm.highly_available)
+    verdicts.append(Verdict("highly available VMs", not local,
+                            f"Not highly available, so they live on the node and would be lost when it is re-imaged: "
+                            f"{', '.join(local)}. Make them highly available or move them off first." if local else
+                            "Every VM on the chosen nodes is highly available."))
     quorum = [p for p in rolling.problems if p.startswith("Quorum")]
     verdicts.append(Verdict("quorum", not quorum, "; ".join(quorum) or "Quorum holds with one node out."))
     other = [p for p in rolling.problems if not p.startswith("Quorum")]

@@ -60,18 +60,19 @@ def _port(entry: dict) -> int:
     return urlparse(entry["winrm"]["https_url"]).port
 
 
-def bring_in(lab):
+def bring_in(lab, cluster_name: str = "RU19"):
     """Discover the cluster (second hop over CredSSP), add the WDS, a subnet and a profile; returns
     (cluster, profile, bmc_run_as, subnet)."""
     from fabric.inventory import add_deployment_server, discover_cluster
     from fabric.models import (DeploymentServer, Host, HostGroup, LibraryImage, LogicalNetwork,
                                PhysicalComputerProfile, RunAsAccount, Subnet)
 
-    node = lab.entry("RU-N1")
+    node = next(h for h in lab.endpoints["hosts"] if h["cluster"] == cluster_name)
     run_as = RunAsAccount.objects.create(name="lab", username=node["winrm"]["username"],
                                          password=node["winrm"]["password"])
     common = dict(https=True, transport="ntlm", ca_path=lab.endpoints["ca_path"])
-    cluster = discover_cluster(lab.entry("RU19")["address"], run_as, port=_port(lab.entry("RU19")), **common)
+    cluster = discover_cluster(lab.entry(cluster_name)["address"], run_as, port=_port(lab.entry(cluster_name)),
+                               **common)
     # Remove-ClusterNode, Add-ClusterNode and New-WdsClient -JoinDomain reach a third machine
     type(cluster).objects.filter(pk=cluster.pk).update(credssp_second_hop=True)
     Host.objects.filter(cluster=cluster).update(credssp_second_hop=True)

@@ -33,8 +33,16 @@ def test_upgrade_cluster_from_the_command_line(lab, tmp_path, monkeypatch):  # n
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "SYNC", True)      # the job runs inline, as a worker would run it
-    bring_in(lab)
+    from upgrades.orchestration import missing_settings, plan_upgrade
+    from tests.upgrades.rolling_lab import request_for
+
+    cluster, profile, bmc_run_as, subnet = bring_in(lab)
     Host.objects.update(bmc_address=None, management_mac="")   # what Ferry knows of nodes it never provisioned
+    # the wizard's Missing Settings: no BMC, no MAC; the IP settings come from the subnet the node is in
+    assert missing_settings(cluster, profile) == {h.pk: ["bmc_address", "management_mac"] for h in cluster.nodes.all()}
+    plan = plan_upgrade(request_for(lab, cluster, profile, bmc_run_as, subnet))
+    assert plan.target == "Windows Server 2022" and len(plan.nodes) == 4 and plan.ok
+    assert "functional level of RU19 to 11" in plan.functional_level and "point of no return" in plan.point_of_no_return
     base = ["RU19", "--profile", "WS2022 hosts", "--bmc-run-as", "lab BMC", "--nodes", "RU-N1",
             "--no-functional-level"]
     with pytest.raises(CommandError, match=r"RU-N1: missing bmc_address, management_mac"):

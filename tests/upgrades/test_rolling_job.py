@@ -207,3 +207,65 @@ def test_a_new_name_is_checked_in_the_directory_unless_the_check_is_skipped(lab)
     request.nodes[0].new_name, request.nodes[0].skip_ad_check = "RUWDS", False
     with pytest.raises(UpgradeRefused, match="RUWDS is taken in the directory"):
         submit_upgrade(request)
+
+
+def test_a_vm_that_is_not_highly_available_refuses_the_upgrade_of_its_node(settings):
+    from lab.testing import LabProcess
+    from upgrades.orchestration import check_prerequisites
+
+    local = TOPOLOGY.replace('{ name = "ru-vm5", owner = "RU-N4", memory_gb = 4.0 }',
+                             '{ name = "ru-vm5", owner = "RU-N4", memory_gb = 4.0, highly_available = false }')
+    with LabProcess(topology_text=local, speed=100.0) as lab:
+        cluster, profile, bmc_run_as, subnet = bring_in(lab)
+        verdicts = {v.name: v for v in check_prerequisites(request_for(lab, cluster, profile, bmc_run_as, subnet))}
+        assert not verdicts["highly available VMs"].ok
+        assert "ru-vm5 on RU-N4" in verdicts["highly available VMs"].message
+        others = request_for(lab, cluster, profile, bmc_run_as, subnet, names=["RU-N1", "RU-N2"])
+        assert {v.name: v for v in check_prerequisites(others)}["highly available VMs"].ok
+
+
+def _pool(subnet, lab):
+    """A pool holding just RU-N1's own address: the lab's TLS certificate names only the addresses of
+    its topology, so a node moved to another address could not be reached over validated HTTPS."""
+    from fabric.models import StaticIPPool
+
+    address = lab.entry("RU-N1")["address"]
+    return StaticIPPool.objects.create(subnet=subnet, name="Management pool", range_start=address,
+                                       range_end=address)
+
+
+def test_an_address_from_the_pool_is_taken_when_provisioning_starts(lab):
+    from fabric.models import Host, IPAllocation
+    from upgrades.orchestration import submit_upgrade
+    from upgrades.request import POOL
+
+    cluster, profile, bmc_run_as, subnet = bring_in(lab)
+    pool = _pool(subnet, lab)
+    request = request_for(lab, cluster, profile, bmc_run_as, subnet, names=["RU-N1"], functional_level=False)
+    request.nodes[0].ip = POOL
+    job = finish(submit_upgrade(request)[0], limit=300)
+    assert job.status == "succeeded", _why(job)
+    host = Host.objects.get(name="RU-N1")
+    address = pool.range_start
+    assert host.address == address
+    assert next(h for h in lab.state()["hosts"] if h["name"] == "RU-N1")["ip"] == address
+    assert list(IPAllocation.objects.filter(pool=pool).values_list("address", "host__name")) == [
+        (address, "RU-N1")]
+    assert job.log.filter(message__contains=f"Took {address} from the pool Management pool").exists()
+    lab.assert_invariants_held()
+
+
+def test_an_address_from_the_pool_goes_back_when_the_node_never_boots(lab):
+    from fabric.models import IPAllocation
+    from upgrades.orchestration import submit_upgrade
+    from upgrades.request import POOL
+
+    cluster, profile, bmc_run_as, subnet = bring_in(lab)
+    _pool(subnet, lab)
+    injected = _when(lab, _evicted("RU-N1"), lambda: lab.fault("bmc_unresponsive", host="RU-N1"), "BMC fault")
+    request = request_for(lab, cluster, profile, bmc_run_as, subnet, names=["RU-N1"], functional_level=False)
+    request.nodes[0].ip = POOL
+    job = finish(submit_upgrade(request)[0], limit=300)
+    assert injected.is_set() and _failed_step(job).name == "upgrades.provision_node", _why(job)
+    assert not IPAllocation.objects.exists()
+    assert job.log.filter(message__contains="back to its pool: RU-N1 never used it").exists()

@@ -23,7 +23,8 @@ class DeploymentTemplate:
     from_build: int | None = None  # the build it ran before (it boots that again if the deployment is missed)
     domain: str = ""
     disk: int = 0             # the boot disk setup installs to
-    allocation_id: int | None = None  # the address taken from a static IP pool, released on failure
+    pool_id: int | None = None        # the static IP pool the address comes from (taken when provisioning starts)
+    allocation_id: int | None = None  # that address's allocation, released if the node fails before its boot
     recorded: dict = field(default_factory=dict)  # the node's configuration as read (NICs, switches, disks)
 
     def to_data(self) -> dict:
@@ -42,7 +43,7 @@ class DeploymentTemplate:
             f"Image {self.image_name}" + (f" ({self.image_group})" if self.image_group else "") +
             f", build {self.build}, on disk {self.disk}",
             f"Management NIC {self.adapter} {self.mac} → virtual switch Management, "
-            f"{self.address}/{self.prefix_length}" + (f" via {self.gateway}" if self.gateway else "") +
+            f"{self.address or 'an address from the static IP pool'}/{self.prefix_length}" + (f" via {self.gateway}" if self.gateway else "") +
             (f", DNS {', '.join(self.dns)}" if self.dns else "") + (f", VLAN {self.vlan}" if self.vlan else ""),
             "Features Hyper-V and Failover-Clustering with their management tools",
         ]

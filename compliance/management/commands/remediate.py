@@ -24,6 +24,8 @@ class Command(BaseCommand):
         parser.add_argument("--reboot-timeout", type=float, default=15, metavar="MINUTES",
                             help="how long to wait for a node to come back (default 15)")
         parser.add_argument("--order", default="", help="explicit node order, comma separated")
+        parser.add_argument("--no-power-cycle", action="store_true",
+                            help="do not power-cycle (through its BMC) a node that hangs after its restart")
         parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
         parser.add_argument("--wait", action="store_true", help="follow the job; exit 0 only if it succeeded")
 
@@ -34,7 +36,7 @@ class Command(BaseCommand):
         options = RemediationOptions(
             no_restart=o["no_restart"], allow_maintenance=o["allow_maintenance"], save_state=o["save_state"],
             max_retries_per_node=o["retries"], max_failed_nodes=o["max_failed_nodes"],
-            reboot_timeout_minutes=o["reboot_timeout"],
+            reboot_timeout_minutes=o["reboot_timeout"], power_cycle_hung=not o["no_power_cycle"],
             node_order=[n.strip() for n in o["order"].split(",") if n.strip()],
         )
         if isinstance(where, Cluster):
