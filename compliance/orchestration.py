@@ -11,6 +11,7 @@ from compliance.baselines import baselines_by_host, target_hosts
 from compliance.remediation import RemediationOptions, cluster_dry_run
 from compliance.models import UpdateServer
 from compliance.steps import remediate as steps
+from fabric.choices import ClusterKind
 from fabric.models import Cluster, Host, HostGroup
 from jobs.engine import PlanStep, submit_job
 
@@ -68,7 +69,10 @@ def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool) ->
     base = {"host_id": host.pk}
     retries = options.max_retries_per_node
     clustered = host.cluster_id is not None
-    if standalone:
+    file_server = clustered and host.cluster.kind == ClusterKind.SOFS
+    if file_server:
+        evacuate, back = f"Pause {name} and move its file-server roles and volumes", ""
+    elif standalone:
         evacuate = f"Save the running VMs of {name}" + (" and pause it" if clustered else "")
         back = f"Start the saved VMs of {name}"
     elif options.save_state:
@@ -76,7 +80,7 @@ def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool) ->
     else:
         evacuate, back = f"Pause {name} and live-migrate its VMs", f"Bring the VMs back to {name}"
     restart = f"Restart {name} and wait until it is back" if not options.no_restart else f"Restart {name} (not: Do not restart)"
-    if standalone:
+    if standalone and not file_server:
         evacuate_step, back_step = (steps.SAVE_VMS_AND_PAUSE if clustered else steps.SAVE_VMS), steps.START_SAVED
     else:
         evacuate_step, back_step = steps.EVACUATE, steps.RETURN_VMS
@@ -88,10 +92,9 @@ def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool) ->
     ]
     if clustered:
         plan.append((steps.RESUME, f"Resume {name}", retries))
-    plan += [
-        (back_step, back, retries),
-        (steps.VERIFY, f"Check {name} against its baselines", 0),
-    ]
+    if not file_server:  # a file server's roles and volumes stay spread where they moved
+        plan.append((back_step, back, retries))
+    plan.append((steps.VERIFY, f"Check {name} against its baselines", 0))
     params = dict(base, standalone=standalone)
     return [PlanStep(step, title=title, target=name, params=params, group=name, retries=r) for step, title, r in plan]
 

@@ -178,7 +178,7 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # django-q2: the ORM broker works on both shapes. A task invocation is kept short (the engine
-# checkpoints and re-enqueues), so `timeout` stays well below `retry` (notes/stack.md).
+# checkpoints and re-enqueues), so `timeout` stays well below `retry` (docs/stack.md).
 Q_CLUSTER = {
     "name": "ferry",
     "orm": "default",

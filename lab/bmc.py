@@ -1,6 +1,6 @@
 """One IPMI 2.0 BMC per host, built on pyghmi's own BMC server.
 
-Three defects of pyghmi 1.6.19's server are worked around here (shared/notes/protocols.md):
+Three defects of pyghmi 1.6.19's server are worked around here (docs/protocols.md):
 1. it always answers cipher suite 3, which crashes clients that proposed suite 17: a proposal
    other than suite 3 gets RMCP+ status 0x11 (no matching cipher suite) so the client retries
    with suite 3;

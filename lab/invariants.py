@@ -20,6 +20,8 @@ RULES = {
     "memory-overcommitted": "no host over-committed on memory",
     "host-reimaged-with-vms": "no host re-imaged while it holds VMs",
     "node-below-functional-level": "no cluster node on an older release than the cluster's functional level",
+    "share-unavailable": "every share of a Scale-Out File Server has a running owner for its role and volume "
+                         "(a node going down while it owns them makes the cluster fail them over: an outage)",
 }
 PAUSED_GRACE_FLOOR_WALL_SECONDS = 2.0
 
@@ -87,6 +89,12 @@ class InvariantChecker:
                     found[("node-below-functional-level", host.key)] = (
                         record.name, f"node {record.name} runs {host.os.caption} (level {host.os.functional_level}) "
                                      f"in cluster {cluster.name} at functional level {cluster.functional_level}")
+        for cluster in dc.clusters.values():
+            for share in cluster.shares:
+                why = dc.share_outage(cluster, share)
+                if why is not None:
+                    found[("share-unavailable", cluster.key, share.name)] = (
+                        share.name, f"share \\\\{share.scope}\\{share.name} of {cluster.name} is unavailable: {why}")
         for key, (subject, detail) in found.items():
             if key not in self._active:
                 record = {"rule": key[0], "description": RULES[key[0]], "subject": subject, "detail": detail,

@@ -22,8 +22,10 @@ from fabric.nodeops.hung import bmc_of, wait_or_power_cycle
 from fabric.nodeops.live import cluster_connection, host_connection, poll_seconds, read_live_cluster
 from fabric.nodeops.nodes import NodeTarget, pause, resume, rollback_pause
 from fabric.nodeops.records import Evacuated
-from fabric.nodeops.workloads.hyperv import evacuate_cluster_node, return_vms, save_vms, start_saved, vm_roles
-from fabric.choices import VM_IN_MEMORY
+from fabric.nodeops.storage import wait_for_storage
+from fabric.nodeops.workloads import for_cluster, sofs
+from fabric.nodeops.workloads.hyperv import return_vms, save_vms, start_saved, vm_roles
+from fabric.choices import VM_IN_MEMORY, ClusterKind
 from fabric.models import Cluster, Host
 from jobs.engine import StepFailed, StepResult, register_step
 from jobs.models import JobStep
@@ -147,8 +149,13 @@ def precheck(ctx) -> StepResult:
         ctx.save_checkpoint(paused_before=paused)
         summary = ", ".join(f"{n}: {ComplianceState(s).label}" for n, s in states.items())
         return StepResult(summary)
+    file_server = None
     try:
-        live = read_live_cluster(cluster)
+        if cluster.kind == ClusterKind.SOFS:
+            file_server = sofs.read_sofs_state(cluster_connection(cluster))
+            live = file_server.as_live()
+        else:
+            live = read_live_cluster(cluster)
     except agents.AgentError as error:
         raise _agent_failure(f"Could not read the state of {cluster.name}", error) from error
     plan_hosts, plan_vms = live.plan_inputs()
@@ -162,9 +169,12 @@ def precheck(ctx) -> StepResult:
     problems = [p for p in dry.problems if dry.to_remediate]
     if problems:
         raise StepFailed("Refused before anything moved: " + " ".join(problems), retry=False)
+    storage_moves = sofs.plan_rolling_sofs(dry.to_remediate, file_server) if file_server is not None else {}
     for node in dry.nodes:
         if node.skipped:
             ctx.log(f"{node.name}: {ComplianceState(node.state).label}; it will be skipped.")
+        elif file_server is not None:
+            ctx.log(f"{node.name}: {', '.join(map(str, storage_moves[node.name])) or 'owns no role or volume'}")
         elif node.evacuation is not None:
             moves = ", ".join(f"{m.vm}→{m.target}" for m in node.evacuation.migration_order()) or "no VM to move"
             saved = f"; save {', '.join(node.evacuation.saved)}" if node.evacuation.saved else ""
@@ -210,7 +220,9 @@ def evacuate_node(ctx) -> StepResult:
     options = _options(ctx)
     node = _node(ctx)
     try:
-        return StepResult(evacuate_cluster_node(ctx, node, options.save_state))
+        wait_for_storage(ctx, node.cluster, before=node.name)  # the previous node's S2D resync, any kind
+        workloads = for_cluster(node.cluster)  # VMs, or a file server's roles and volumes
+        return StepResult(workloads.evacuate_cluster_node(ctx, node, options.save_state))
     except agents.AgentError as error:
         rollback_pause(ctx, node)
         raise _agent_failure(f"Evacuating {node.name} failed", error) from error
@@ -259,6 +271,8 @@ def _recover(ctx, node: NodeTarget) -> str:
         if node.cluster is not None:
             if not node.was_paused:
                 resume(ctx, node)
+            if node.cluster.kind == ClusterKind.SOFS:
+                return f" {node.name} was resumed; it is still not compliant."
             if ctx.params.get("standalone") or node.was_paused:
                 start_saved(ctx, node, saved, vm_roles(node.cluster, saved), paused)
             else:

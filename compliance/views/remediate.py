@@ -13,7 +13,8 @@ from compliance.orchestration import submit_cluster_remediation, submit_host_rem
 from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
 from compliance.views.common import Selection, go_to
 from fabric.audit import record
-from fabric.choices import AuditAction, VMState
+from fabric.nodeops.workloads.sofs import sofs_dry_run
+from fabric.choices import AuditAction, ClusterKind, VMState
 from fabric.roles import OperatorRequiredMixin
 
 
@@ -37,10 +38,22 @@ def _host_entries(hosts, options: RemediationOptions, confirmed: bool):
     return entries, problems
 
 
+def _cluster_entry(cluster, options: RemediationOptions) -> dict:
+    """The cluster's dry run; for a file server also the roles and volumes each node hands over."""
+    dry = cluster_dry_run(cluster, options)
+    moves, storage_error = {}, ""
+    file_server = cluster.kind == ClusterKind.SOFS
+    if file_server and dry.to_remediate:
+        moves, storage_error = sofs_dry_run(cluster, dry.to_remediate)
+    rows = [(n, moves.get(n.name, [])) for n in dry.nodes]
+    return {"cluster": cluster, "dry_run": dry, "rows": rows, "file_server": file_server,
+            "storage_error": storage_error}
+
+
 def dialog_context(selection: Selection, form: RemediateForm) -> dict:
     options = form.options() if form.is_valid() else RemediationOptions()
     confirmed = form.is_valid() and form.cleaned_data.get("confirm_clustered_hosts")
-    clusters = [{"cluster": c, "dry_run": cluster_dry_run(c, options)} for c in selection.clusters]
+    clusters = [_cluster_entry(c, options) for c in selection.clusters]
     hosts, host_problems = _host_entries(selection.hosts, options, confirmed)
     problems = [p for c in clusters for p in c["dry_run"].problems] + host_problems
     if not selection:
@@ -53,6 +66,8 @@ def dialog_context(selection: Selection, form: RemediateForm) -> dict:
         "clusters": clusters,
         "hosts": hosts,
         "clustered_hosts": any(h.cluster_id for h in selection.hosts),
+        "vm_clusters": any(not c["file_server"] for c in clusters),
+        "file_servers": [c["cluster"].name for c in clusters if c["file_server"]],
         "problems": problems,
         "can_submit": not problems,
         "options": options,

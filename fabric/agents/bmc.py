@@ -1,7 +1,7 @@
 """A host's BMC over IPMI 2.0 (pyghmi): power and next boot device.
 
 Each call runs in a separate interpreter (fabric/agents/ipmi_child.py) with a hard deadline:
-pyghmi's client can hang or deadlock inside a long-lived process (notes/protocols.md), and a
+pyghmi's client can hang or deadlock inside a long-lived process (docs/protocols.md), and a
 stuck BMC must never freeze a Ferry worker. A call costs one process start (~0.2 s).
 """
 import json

@@ -287,6 +287,22 @@ def get_vm_roles(conn: Connection, vm_ids: list[str]) -> dict[str, ClusterGroup]
     return {role.vm_id.lower(): role for role in roles}
 
 
+def move_cluster_group(conn: Connection, group: str, node: str, *, timeout: float = 600) -> ClusterGroup:
+    """Move a cluster role that is not a VM (a Scale-Out File Server, the core group) to `node`;
+    already there → nothing moves."""
+    name = ps_str(group, what="cluster group name")
+    target = ps_str(node, what="node name")
+    body = (
+        f"$group = Get-ClusterGroup -Name {name}\n"
+        f"if ($group.OwnerNode.Name -ne {target}) {{ $null = Move-ClusterGroup -Name {name} -Node {target} }}\n"
+        f"$result = Get-ClusterGroup -Name {name} | {_GROUP}"
+    )
+    op = f"Move-ClusterGroup {group} → {node}"
+    value = run_script(conn, body, operation=op, timeout=timeout, idempotent=True, not_found_fqids=GROUP_NOT_FOUND)
+    r = Reader(op, conn.where)
+    return _group(r, r.record(value))
+
+
 def cluster_inventory(conn: Connection) -> dict:
     """Cluster, nodes, network interfaces and groups in one round trip (discovery and refresh)."""
     body = (
@@ -314,6 +330,7 @@ def cluster_inventory(conn: Connection) -> dict:
 __all__ = [
     "ClusterGroup", "ClusterInfo", "ClusterNode", "NetworkInterface", "add_node", "cluster_inventory",
     "get_cluster", "get_cluster_groups", "get_cluster_network_interfaces", "get_cluster_node",
-    "get_cluster_nodes", "get_vm_roles", "move_vm_role", "remove_node", "resume_node", "suspend_node",
+    "get_cluster_nodes", "get_vm_roles", "move_cluster_group", "move_vm_role", "remove_node", "resume_node",
+    "suspend_node",
     "update_functional_level",
 ]

@@ -1,7 +1,7 @@
 """One IPMI operation in a process of its own: request as JSON on stdin, answer as JSON on stdout.
 
 pyghmi's client hangs on a second session to one BMC in a process and deadlocks across threads
-(notes/protocols.md), so fabric.agents.bmc runs every call here, in a fresh interpreter it can
+(docs/protocols.md), so fabric.agents.bmc runs every call here, in a fresh interpreter it can
 kill. This file imports nothing from Ferry; the password arrives on stdin, never in argv.
 """
 import json

@@ -2,7 +2,7 @@
 
 Windows PowerShell 5.1 writes enums as integers unless a script casts them with [string], dates
 as "\\/Date(ms)\\/" unless formatted; these readers accept both so a script can change without
-breaking the parser (notes/powershell.md).
+breaking the parser (docs/powershell.md).
 """
 import re
 from datetime import datetime, timezone
@@ -26,6 +26,15 @@ SHARE_STATE = {0: "Pending", 1: "Online", 2: "Offline"}
 AVAILABILITY_TYPE = {0: "NonClustered", 1: "Clustered", 2: "ScaleOut", 3: "CSV", 4: "DFS"}
 ADDRESS_FAMILY = {2: "IPv4", 23: "IPv6"}
 MIGRATION_AUTH = {0: "CredSSP", 1: "Kerberos"}
+# Storage (MSFT_StorageJob, MSFT_VirtualDisk): the module's type data names some of them, not all.
+STORAGE_JOB_STATE = {2: "New", 3: "Starting", 4: "Running", 5: "Suspended", 6: "ShuttingDown", 7: "Completed",
+                     8: "Terminated", 9: "Killed", 10: "Exception", 11: "Service", 12: "QueryPending"}
+HEALTH_STATUS = {0: "Healthy", 1: "Warning", 2: "Unhealthy", 5: "Unknown"}
+OPERATIONAL_STATUS = {0: "Unknown", 1: "Other", 2: "OK", 3: "Degraded", 4: "Stressed", 5: "PredictiveFailure",
+                      6: "Error", 7: "NonRecoverableError", 8: "Starting", 9: "Stopping", 10: "Stopped",
+                      11: "InService", 12: "NoContact", 13: "LostCommunication", 14: "Aborted", 15: "Dormant",
+                      16: "SupportingEntityInError", 17: "Completed", 0xD00D: "PowerMode", 0xD00E: "Detached",
+                      0xD00F: "Incomplete"}
 
 
 class Reader:

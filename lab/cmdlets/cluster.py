@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+import time
 
 from lab.cmdlets.common import (
     HostContext, as_guid, as_int, as_list, choice, cmdlet, dotnet, fail, flags_enum, names_of, ps_enum, truthy)
@@ -49,7 +50,8 @@ def cluster_object(dc, cluster: Cluster) -> dict:
     out = {
         "Name": cluster.name, "Id": cluster.id, "Domain": cluster.domain,
         "ClusterFunctionalLevel": cluster.functional_level, "ClusterUpgradeVersion": upgrade,
-        "DynamicQuorum": 1, "S2DEnabled": 0, "SharedVolumesRoot": "C:\\ClusterStorage", "Description": "",
+        "DynamicQuorum": 1, "S2DEnabled": 1 if cluster.s2d else 0, "SharedVolumesRoot": "C:\\ClusterStorage",
+        "Description": "",
         "FixQuorum": 0, "WitnessDynamicWeight": 0, "QuorumArbitrationTimeMax": 20,
     }
     if cluster.functional_level >= 11:
@@ -73,7 +75,7 @@ def cluster_groups(dc, cluster: Cluster) -> list[dict]:
               _group(dc, cluster, "Available Storage", cluster.storage_group_id, cluster.core_owner,
                      1 if cluster.kind == "hyperv" else online, 2, True)]
     for role in cluster.sofs_roles:
-        groups.append(_group(dc, cluster, role.name, role.id, role.owner, online, 114))
+        groups.append(_group(dc, cluster, role.name, role.id, role.owner, _role_state(role), 114))
     for record in cluster.nodes:
         host = dc.hosts[record.host_key]
         if host.cluster != cluster.key:
@@ -83,6 +85,11 @@ def cluster_groups(dc, cluster: Cluster) -> list[dict]:
                 state = 0 if vm.in_memory else 1
                 groups.append(_group(dc, cluster, vm.name, vm.group_id, host.key, state, 111))
     return groups
+
+
+def _role_state(item) -> int:
+    """Online, or Pending while a failover brings it up on another node."""
+    return 4 if item.failover_until > time.monotonic() else 0
 
 
 def _local_node(ctx: HostContext, cluster: Cluster, command_type: str) -> NodeRecord:
@@ -404,7 +411,8 @@ def csv_object(dc, cluster, csv) -> dict:
         "MaintenanceMode": False, "FaultState": ps_enum(0, "NoFaults")})
     return dotnet(NS + "ClusterSharedVolume", csv.name, {
         "Name": csv.name, "Id": csv.id, "OwnerNode": node_object(dc, cluster, record) if record else None,
-        "State": ps_enum(2, "Online"), "SharedVolumeInfo": [info], "Cluster": cluster.name})
+        "State": ps_enum(129, "OnlinePending") if _role_state(csv) else ps_enum(2, "Online"),
+        "SharedVolumeInfo": [info], "Cluster": cluster.name})
 
 
 @cmdlet(M, "Get-ClusterSharedVolume", {"Name": "value", "Cluster": "value", "InputObject": "value"},
@@ -435,6 +443,35 @@ def move_cluster_shared_volume(ctx, Name=None, Node=None, Cluster=None, InputObj
         csv = ctx.dc.move_csv(cluster.key, name, names_of(Node)[0] if Node is not None else None)
         with ctx.dc.lock:
             out.append(csv_object(ctx.dc, cluster, csv))
+    return out
+
+
+MOVE_GROUP = NS + "MoveClusterGroupCommand"
+
+
+@cmdlet(M, "Move-ClusterGroup", {"Name": "value", "Node": "value", "IgnoreLocked": "switch", "Wait": "value",
+                                 "Cluster": "value", "InputObject": "value"},
+        positional=("Name", "Node"), pipeline="InputObject", command_type=MOVE_GROUP)
+def move_cluster_group(ctx, Name=None, Node=None, IgnoreLocked=False, Wait=None, Cluster=None, InputObject=None):
+    """Moves SOFS roles and the core groups; the move is quick, so -Wait changes nothing here."""
+    cluster = ctx.cluster(Cluster, MOVE_GROUP)
+    if Wait is not None:
+        as_int(Wait, "Wait", MOVE_GROUP)
+    refs = names_of(Name) + names_of(InputObject)
+    if not refs:
+        raise fail("Cannot process command because of one or more missing mandatory parameters: Name.",
+                   "InvalidArgument", "MissingMandatoryParameter", MOVE_GROUP,
+                   "System.Management.Automation.ParameterBindingException")
+    node = names_of(Node)[0] if Node is not None else None
+    out = []
+    for ref in refs:
+        try:
+            moved = ctx.dc.move_group(cluster.key, ref, node)
+        except OperationError as error:
+            raise fail(error.message, error.category, error.error_id, MOVE_GROUP, CLUSTER_EXCEPTION,
+                       target=ref) from None
+        with ctx.dc.lock:
+            out.extend(g for g in cluster_groups(ctx.dc, cluster) if g["Name"] == moved)
     return out
 
 

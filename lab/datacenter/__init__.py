@@ -12,6 +12,7 @@ from lab.datacenter.dhcp import DhcpOps
 from lab.datacenter.hostconfig import ROLE_FEATURES, HostConfigOps
 from lab.datacenter.migration import MigrationOps
 from lab.datacenter.power import PowerOps
+from lab.datacenter.storage import StorageOps
 from lab.datacenter.updates import UpdateOps
 from lab.invariants import InvariantChecker
 from lab.topology import OS_RELEASES, Topology
@@ -21,7 +22,8 @@ __all__ = ["Datacenter", "OperationError", "loopback_address"]
 INVARIANT_TICK_WALL_SECONDS = 0.25
 
 
-class Datacenter(Core, MigrationOps, ClusterOps, PowerOps, UpdateOps, DeploymentOps, DhcpOps, HostConfigOps):
+class Datacenter(Core, MigrationOps, ClusterOps, PowerOps, UpdateOps, DeploymentOps, DhcpOps, HostConfigOps,
+                 StorageOps):
     def __init__(self, topology: Topology, speed: float | None = None):
         super().__init__(topology, speed)
         self.images = list(topology.images)      # WDS install images (imported) and media waiting on disk
@@ -47,7 +49,7 @@ class Datacenter(Core, MigrationOps, ClusterOps, PowerOps, UpdateOps, Deployment
 
     def add_fault(self, spec: dict) -> dict:
         with self.change():
-            fault = self.faults.add(spec, self._fault_host, self._fault_vm)
+            fault = self.faults.add(spec, self._fault_host, self._fault_vm, self._fault_csv)
             self.event("fault-added", **{k: v for k, v in fault.items() if k != "remaining"})
             if fault["kind"] in ("winrm_timeout", "winrm_http500"):
                 self._touch_fault_target(fault)

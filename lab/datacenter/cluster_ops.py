@@ -22,6 +22,7 @@ class ClusterOps:
                                      CLUSTER_EXCEPTION)
             host = self.hosts.get(record.host_key)
             cluster.nodes.remove(record)
+            cluster.down_since.pop(record.host_key, None)
             if host is not None and host.cluster == cluster.key:
                 host.cluster = None
                 host.paused = False
@@ -122,6 +123,30 @@ class ClusterOps:
                 self.event("functional-level-raised", cluster=cluster.name, level=target)
             return target
 
+    def _role_target(self, cluster, item, node_ref: str | None, what: str, error_id: str):
+        """The node a role or CSV moves to: the one named (it must be Up), or the cluster's pick."""
+        if node_ref is None:
+            others = [h for h in self.members(cluster, (NODE_UP,)) if h.key != item.owner]
+            if not others:
+                raise OperationError(f"No other node of cluster '{cluster.name}' is up to take the {what} "
+                                     f"'{item.name}'.", "InvalidOperation", error_id, CLUSTER_EXCEPTION)
+            return others[0]
+        target = self.hosts[self._record_named(cluster, node_ref).host_key]
+        state = self.node_state(cluster, cluster.record(target.key))
+        if state != NODE_UP:
+            word = "paused" if state == NODE_PAUSED else "down"
+            raise OperationError(f"Move of the {what} '{item.name}' to node '{target.name}' failed: the node is "
+                                 f"{word}.", "InvalidOperation", error_id, CLUSTER_EXCEPTION)
+        return target
+
+    def _take_csv_fault(self, csv) -> str | None:
+        """The reason an injected fault keeps a CSV where it is, or None."""
+        fault = self.faults.take("csv_move_fails", csv_id=csv.id)
+        if fault is None:
+            return None
+        return fault.get("message") or (f"The cluster shared volume '{csv.name}' could not be moved: the volume "
+                                        f"is in redirected access and its owner cannot hand it over.")
+
     def move_csv(self, cluster_key: str, name: str, node_ref: str | None):
         with self.change():
             cluster = self.clusters[cluster_key]
@@ -129,19 +154,43 @@ class ClusterOps:
             if csv is None:
                 raise OperationError(f"The cluster shared volume '{name}' was not found.", "ObjectNotFound",
                                      "ClusterObjectNotFound", CLUSTER_EXCEPTION)
-            if node_ref is None:
-                others = [h for h in self.members(cluster, (NODE_UP,)) if h.key != csv.owner]
-                if not others:
-                    raise OperationError("No other node is up to take the volume.", "InvalidOperation",
-                                         "MoveClusterSharedVolumeFailed", CLUSTER_EXCEPTION)
-                target = others[0]
-            else:
-                target = self.hosts[self._record_named(cluster, node_ref).host_key]
-                if self.node_state(cluster, cluster.record(target.key)) != NODE_UP:
-                    raise OperationError(f"The node '{target.name}' is not up.", "InvalidOperation",
-                                         "MoveClusterSharedVolumeFailed", CLUSTER_EXCEPTION)
+            target = self._role_target(cluster, csv, node_ref, "cluster shared volume",
+                                       "MoveClusterSharedVolumeFailed")
+            if target.key == csv.owner:
+                return csv
+            reason = self._take_csv_fault(csv)
+            if reason is not None:
+                self.event("csv-move-failed", cluster=cluster.name, csv=csv.name, reason=reason)
+                raise OperationError(reason, "OperationStopped", "MoveClusterSharedVolumeFailed", CLUSTER_EXCEPTION)
             csv.owner = target.key
+            self.event("csv-moved", cluster=cluster.name, csv=csv.name, target=target.name)
             return csv
+
+    def move_group(self, cluster_key: str, name: str, node_ref: str | None) -> str:
+        """Move-ClusterGroup for the groups that are not VMs: the core group, Available Storage and SOFS
+        roles (a planned move: the SMB clients of a continuously available share follow it). Returns
+        the group's name."""
+        with self.change():
+            cluster = self.clusters[cluster_key]
+            wanted = name.strip().lower()
+            role = next((r for r in cluster.sofs_roles if r.name.lower() == wanted), None)
+            if role is None and wanted in ("cluster group", "available storage"):
+                role = _CoreGroup(cluster, "Cluster Group" if wanted == "cluster group" else "Available Storage")
+            if role is None:
+                if self.find_vm(name, self.members(cluster, (NODE_UP, NODE_PAUSED))) is not None:
+                    raise OperationError(
+                        f"The cluster group '{name}' is a virtual machine role: move it with "
+                        f"Move-ClusterVirtualMachineRole.", "InvalidOperation", "MoveClusterGroupFailed",
+                        CLUSTER_EXCEPTION)
+                raise OperationError(f"The cluster group '{name}' was not found.", "ObjectNotFound",
+                                     "ClusterObjectNotFound", CLUSTER_EXCEPTION)
+            target = self._role_target(cluster, role, node_ref, "cluster group", "MoveClusterGroupFailed")
+            if target.key != role.owner:
+                role.owner = target.key
+                if isinstance(role, _CoreGroup):
+                    self.touch("cluster", cluster.key)
+                self.event("group-moved", cluster=cluster.name, group=role.name, target=target.name)
+            return role.name
 
     # -- out-of-band changes (the control endpoint's POST /vm-action) -----------------------------
     def vm_action(self, body: dict) -> dict:
@@ -183,3 +232,19 @@ class ClusterOps:
     def node_counts(self, cluster) -> dict[str, int]:
         states = [self.node_state(cluster, r) for r in cluster.nodes]
         return {"up": states.count(NODE_UP), "paused": states.count(NODE_PAUSED), "down": states.count(NODE_DOWN)}
+
+
+class _CoreGroup:
+    """The cluster core group and Available Storage, which move together with the core owner."""
+
+    def __init__(self, cluster, name):
+        self.cluster = cluster
+        self.name = name
+
+    @property
+    def owner(self):
+        return self.cluster.core_owner
+
+    @owner.setter
+    def owner(self, key):
+        self.cluster.core_owner = key

@@ -17,6 +17,7 @@ from lab.datacenter.model import (
 from lab.topology import GB, Topology, _stable_uuid
 
 log = logging.getLogger("lab.datacenter")
+FAILOVER_SECONDS = 10.0     # simulated: a role or CSV failing over is offline this long
 
 
 def loopback_address(index: int) -> str:
@@ -105,7 +106,7 @@ class Core:
                 credssp=spec.credssp, trusted_for_delegation=spec.trusted_for_delegation,
                 witness=spec.witness,
                 core_group_id=_stable_uuid("core", spec.name), storage_group_id=_stable_uuid("storage", spec.name),
-                next_node_id=len(records) + 1)
+                next_node_id=len(records) + 1, s2d=spec.s2d, resync_ratio=spec.resync_ratio)
             for i, role in enumerate(spec.sofs_roles):
                 cluster.sofs_roles.append(ClusterRole(name=role, id=_stable_uuid("role", spec.name, role),
                                                       owner=spec.nodes[i % len(spec.nodes)]))
@@ -118,7 +119,7 @@ class Core:
                                             share.description))
             self.clusters[cluster.key] = cluster
         for fault in topo.faults:
-            self.faults.add(fault, self._fault_host, self._fault_vm)
+            self.faults.add(fault, self._fault_host, self._fault_vm, self._fault_csv)
 
     def _initial_updates(self, spec, now) -> dict[str, dt.datetime]:
         applicable = [u for u in self.topology.updates if spec.os.key in u.applies_to]
@@ -216,6 +217,18 @@ class Core:
             return "cluster:" + cluster.key
         raise ValueError(f"no host or cluster named '{name}'")
 
+    def _fault_csv(self, name: str, cluster_name: str | None = None) -> str:
+        """A CSV by name (names repeat across clusters: then 'cluster' says which)."""
+        found = [(c, v) for c in self.clusters.values() for v in c.csvs if v.name.lower() == name.strip().lower()
+                 and (cluster_name is None or c.name.lower() == str(cluster_name).strip().lower())]
+        if not found:
+            raise ValueError(f"no cluster shared volume named '{name}'"
+                             + (f" in cluster '{cluster_name}'" if cluster_name else ""))
+        if len(found) > 1:
+            raise ValueError(f"several clusters have a volume named '{name}' "
+                             f"({', '.join(c.name for c, _ in found)}): give 'cluster'")
+        return found[0][1].id
+
     def _fault_vm(self, name: str) -> str:
         found = self.find_vm(name)
         if found is None:
@@ -247,13 +260,17 @@ class Core:
         if not running:
             return
         running_keys = {h.key for h in running}
+        outage_ends = time.monotonic() + self.clock.wall(FAILOVER_SECONDS)
         if cluster.core_owner not in running_keys:
             old, cluster.core_owner = cluster.core_owner, running[0].key
             self.event("core-group-moved", cluster=cluster.name, source=old, target=cluster.core_owner)
             self.touch("cluster", cluster.key)
         for i, item in enumerate(cluster.sofs_roles + cluster.csvs):
             if item.owner not in running_keys:
+                # Not moved before its node went: the cluster fails it over, a short outage.
                 item.owner = running[i % len(running)].key
+                item.failover_until = outage_ends
+                self.event("failover", cluster=cluster.name, item=item.name, target=self.hosts[item.owner].name)
 
     # -- state for the control endpoint ----------------------------------------------------------
     def vm_view(self, host: Host, vm: VM) -> dict:
@@ -299,6 +316,7 @@ class Core:
                               for r in cluster.nodes],
                     "sofs_roles": [{"name": r.name, "owner": self.hosts[r.owner].name} for r in cluster.sofs_roles],
                     "csvs": [{"name": c.name, "owner": self.hosts[c.owner].name} for c in cluster.csvs],
+                    "storage_jobs": self.storage_job_views(cluster),
                     "shares": [s.name for s in cluster.shares],
                 })
             vms = [self.vm_view(h, vm) for h in self.hosts.values() for vm in h.vms.values()]

@@ -17,6 +17,7 @@ FAULT_FIELDS = {
     "garbage_output": ("host", ("cmdlet", "text")),
     "pxe_boot_ignored": ("host", ()),
     "cmdlet_fails": ("host", ("cmdlet", "message")),
+    "csv_move_fails": ("csv", ("cluster", "message")),
 }
 DEFAULT_HRESULT = "0x80240022"   # WU_E_ALL_UPDATES_FAILED
 
@@ -42,7 +43,7 @@ class Faults:
         self._items: list[dict] = []
         self._ids = itertools.count(1)
 
-    def add(self, spec: dict, resolve_host, resolve_vm) -> dict:
+    def add(self, spec: dict, resolve_host, resolve_vm, resolve_csv=None) -> dict:
         if not isinstance(spec, dict):
             raise FaultError("a fault is a JSON object with at least a 'kind'")
         kind = spec.get("kind")
@@ -59,6 +60,9 @@ class Faults:
         if target_key == "host":
             fault["host"] = spec["host"]
             fault["host_key"] = resolve_host(spec["host"])
+        elif target_key == "csv":
+            fault["csv"] = spec["csv"]
+            fault["csv_id"] = resolve_csv(spec["csv"], spec.get("cluster"))
         else:
             fault["vm"] = spec["vm"]
             fault["vm_id"] = resolve_vm(spec["vm"])

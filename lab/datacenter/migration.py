@@ -179,23 +179,32 @@ class MigrationOps:
             if not drain:
                 return
             host.drain_status = DRAIN_IN_PROGRESS
-            self._move_roles_off(cluster, host)
+            stuck = self._move_roles_off(cluster, host)
         if wait:
-            self._drain(cluster_key, host_key, force, target_ref)
+            self._drain(cluster_key, host_key, force, target_ref, stuck)
         else:
-            threading.Thread(target=self._drain_quietly, args=(cluster_key, host_key, force, target_ref),
+            threading.Thread(target=self._drain_quietly, args=(cluster_key, host_key, force, target_ref, stuck),
                              daemon=True, name=f"drain-{host_key}").start()
 
-    def _move_roles_off(self, cluster: Cluster, host: Host) -> None:
+    def _move_roles_off(self, cluster: Cluster, host: Host) -> list[str]:
+        """The drain moves the core group, SOFS roles and CSVs first; returns what could not move."""
         up = [h for h in self.members(cluster, (NODE_UP,)) if h is not host]
         if not up:
-            return
+            return []
         if cluster.core_owner == host.key:
             cluster.core_owner = up[0].key
             self.touch("cluster", cluster.key)
+        stuck = []
         for i, item in enumerate(cluster.sofs_roles + cluster.csvs):
-            if item.owner == host.key:
-                item.owner = up[i % len(up)].key
+            if item.owner != host.key:
+                continue
+            reason = self._take_csv_fault(item) if item in cluster.csvs else None
+            if reason is not None:
+                stuck.append(f"{item.name}: {reason}")
+                continue
+            item.owner = up[i % len(up)].key
+            self.event("role-drained", cluster=cluster.name, item=item.name, target=self.hosts[item.owner].name)
+        return stuck
 
     def _drain_quietly(self, *args) -> None:
         try:
@@ -203,20 +212,21 @@ class MigrationOps:
         except OperationError:
             pass
 
-    def _drain(self, cluster_key: str, host_key: str, force: bool, target_ref: str | None) -> None:
+    def _drain(self, cluster_key: str, host_key: str, force: bool, target_ref: str | None,
+               stuck: list[str] = ()) -> None:
         """As many live migrations at once as the node's limit (MaximumVirtualMachineMigrations), the
         rest queued; each VM goes to the Up node with the most free memory when its turn comes.
 
         A VM that cannot move leaves DrainStatus Failed and the node paused, and the cmdlet still
         returns without an error (the caller must read DrainStatus; unconfirmed whether Windows also
         writes an error). With -ForceDrain such a VM is stopped and moved as a failed role, and the
-        drain completes."""
+        drain completes. `stuck`: SOFS roles or CSVs that could not move (they fail the drain too)."""
         with self.lock:
             cluster = self.clusters[cluster_key]
             host = self.hosts[host_key]
             queue = [vm.id for vm in host.vms.values() if vm.highly_available]
             width = max(1, host.max_migrations)
-        failures: list[str] = []
+        failures: list[str] = list(stuck)
         promised: dict[str, tuple[str, int]] = {}
         lock = threading.Lock()
 

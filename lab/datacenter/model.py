@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from lab.topology import DiskSpec, NicSpec, OsRelease
 
-# Windows enum values (shared/notes/powershell.md).
+# Windows enum values (docs/powershell.md).
 NODE_UP, NODE_DOWN, NODE_PAUSED = 0, 1, 2
 NODE_STATE_NAMES = {0: "Up", 1: "Down", 2: "Paused", 3: "Joining", -1: "Unknown"}
 DRAIN_NOT_INITIATED, DRAIN_IN_PROGRESS, DRAIN_COMPLETED, DRAIN_FAILED = 0, 1, 2, 3
@@ -146,6 +146,18 @@ class ClusterRole:
     owner: str                    # host key
     size: int = 0
     free: int = 0
+    failover_until: float = 0.0   # wall (monotonic) time a failover's outage ends; 0: none
+
+
+@dataclass
+class StorageJob:
+    """A Storage Spaces Direct repair (Get-StorageJob): resyncs a virtual disk after a node returned."""
+    id: str
+    name: str
+    virtual_disk: str             # the CSV (ClusterRole) name it repairs
+    started: float                # simulated seconds since the lab started (clock.elapsed())
+    duration: float               # simulated seconds
+    size: int                     # bytes to resync
 
 
 @dataclass
@@ -180,6 +192,10 @@ class Cluster:
     csvs: list[ClusterRole] = field(default_factory=list)
     shares: list[Share] = field(default_factory=list)
     next_node_id: int = 1
+    s2d: bool = False             # the nodes' disks form a Storage Spaces Direct pool behind the CSVs
+    resync_ratio: float = 0.5     # seconds of repair per second a node was away
+    storage_jobs: list[StorageJob] = field(default_factory=list)
+    down_since: dict[str, float] = field(default_factory=dict)   # host key → clock.elapsed() it went down
 
     @property
     def fqdn(self) -> str:

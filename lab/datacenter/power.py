@@ -48,6 +48,7 @@ class PowerOps:
                 self.event("vm-crashed", vm=vm.name, host=host.name, reason=reason)
         cluster = self.cluster_of(host)
         if cluster is not None:
+            self.storage_node_down(host)
             self.refresh_ownership(cluster)
             self.touch("cluster", cluster.key)
         self.touch("host", host.key)
@@ -66,6 +67,7 @@ class PowerOps:
         host.last_boot = self.clock.now()
         cluster = self.cluster_of(host)
         if cluster is not None:
+            self.storage_node_back(host)
             self.refresh_ownership(cluster)
             self.touch("cluster", cluster.key)
         self.touch("host", host.key)

@@ -319,7 +319,10 @@ class _Loader:
             credssp=t.get("credssp", bool, self.defaults["credssp"]),
             trusted_for_delegation=t.get("trusted_for_delegation", bool, self.defaults["trusted_for_delegation"]),
             sofs_roles=roles,
-            shares=shares, csvs=csvs, id=t.get("id", str, ""))
+            shares=shares, csvs=csvs, id=t.get("id", str, ""), s2d=t.get("s2d", bool, False),
+            resync_ratio=t.positive("resync_ratio", 0.5))
+        if cluster.s2d and not csvs:
+            raise TopologyError(f"{t.where}: s2d = true needs csvs (a virtual disk backs each one)")
         if kind == "sofs" and not roles:
             raise TopologyError(f"{t.where}: a SOFS cluster needs sofs_roles (the access point names)")
         if kind == "hyperv" and roles:

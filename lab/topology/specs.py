@@ -43,6 +43,7 @@ STOP_ACTIONS = ("TurnOff", "Save", "ShutDown")
 FAULT_KINDS = (
     "migration_fails", "host_stays_down", "winrm_timeout", "winrm_http500",
     "bmc_unresponsive", "update_install_fails", "garbage_output", "pxe_boot_ignored", "cmdlet_fails",
+    "csv_move_fails",
 )
 
 HOST_DEFAULTS = {
@@ -165,6 +166,8 @@ class ClusterSpec:
     shares: list[ShareSpec] = field(default_factory=list)
     csvs: list[CsvSpec] = field(default_factory=list)
     id: str = ""
+    s2d: bool = False              # Storage Spaces Direct: a virtual disk behind every CSV
+    resync_ratio: float = 0.5      # repair seconds per second a node was away
 
 
 @dataclass

@@ -240,7 +240,9 @@ def test_windows_update_install_through_the_cim_provider(lab):
 
 
 def test_restart_computer_drops_the_connection_and_the_host_comes_back(lab):
-    conn = connection(lab, "AF22-N1")  # a file server node: no VM runs there
+    # a file server node that runs no VM and owns no SOFS role or volume (restarting the owner would
+    # make the cluster fail them over: a share outage)
+    conn = connection(lab, "AF22-N2")
     booted = agents.hostinfo.get_os(conn).last_boot
     assert agents.hostinfo.restart_computer(conn) is None
     deadline = time.monotonic() + 30
@@ -252,4 +254,4 @@ def test_restart_computer_drops_the_connection_and_the_host_comes_back(lab):
             pass  # restarting: WinRM refuses meanwhile
         time.sleep(0.1)
     else:
-        raise AssertionError("AF22-N1 did not come back with a new boot time")
+        raise AssertionError("AF22-N2 did not come back with a new boot time")

@@ -1,6 +1,6 @@
 """Rolling remediation, one-node evacuation and fleet scan, each against its lower bound from the lab.
 
-Figures (notes/benchmarks.md), all measured in one run against `python -m lab serve`:
+Figures (docs/benchmarks.md), all measured in one run against `python -m lab serve`:
 - remediation_makespan_ratio: remediating an 8-node x 20-VM cluster (job start to end) ÷
   Σ over nodes that need updates of (evacuation LB + install + restart + return LB), with the lab's
   speed set so that bound is about 60 s of wall time;

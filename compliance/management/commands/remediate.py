@@ -3,8 +3,9 @@ from django.core.management.base import BaseCommand, CommandError
 from compliance.management.commands._common import finish, follow, resolve_target
 from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
 from compliance.orchestration import submit_cluster_remediation, submit_host_remediation
+from fabric.nodeops.workloads.sofs import sofs_dry_run
 from fabric.audit import record
-from fabric.choices import AuditAction
+from fabric.choices import AuditAction, ClusterKind
 from fabric.models import Cluster, Host
 
 
@@ -39,6 +40,9 @@ class Command(BaseCommand):
             reboot_timeout_minutes=o["reboot_timeout"], power_cycle_hung=not o["no_power_cycle"],
             node_order=[n.strip() for n in o["order"].split(",") if n.strip()],
         )
+        if isinstance(where, Cluster) and where.kind == ClusterKind.SOFS and o["save_state"]:
+            raise CommandError(f"{where.name} is a Scale-Out File Server: its nodes run no VMs, so --save-state "
+                               f"does not apply (its roles and volumes are moved, not saved).")
         if isinstance(where, Cluster):
             problems = self._print_cluster_plan(where, options)
         elif isinstance(where, Host):
@@ -66,6 +70,8 @@ class Command(BaseCommand):
 
     def _print_cluster_plan(self, cluster, options) -> list[str]:
         dry = cluster_dry_run(cluster, options)
+        if cluster.kind == ClusterKind.SOFS:
+            return self._print_file_server_plan(cluster, dry, options)
         self.stdout.write(f"Plan for {cluster.name} ({options.describe()}):")
         for i, node in enumerate(dry.nodes, 1):
             if node.skipped:
@@ -75,4 +81,20 @@ class Command(BaseCommand):
             moves = ", ".join(f"{m.vm}→{m.target}" for m in evacuation.migration_order()) if evacuation else ""
             saved = f" save {', '.join(evacuation.saved)}" if evacuation and evacuation.saved else ""
             self.stdout.write(f"  {i}. {node.name}: {moves or 'no VM to move'}{saved}")
+        return dry.problems
+
+    def _print_file_server_plan(self, cluster, dry, options) -> list[str]:
+        """A file server's nodes run no VMs: the plan is which roles and volumes each hands over."""
+        moves, error = sofs_dry_run(cluster, dry.to_remediate) if dry.to_remediate else ({}, "")
+        self.stdout.write(f"Plan for file server {cluster.name} (roles and volumes moved before each node is "
+                          f"paused; storage resync awaited between nodes; "
+                          f"{'no restart' if options.no_restart else 'restart'}):")
+        if error:
+            self.stdout.write(f"  {error}")
+        for i, node in enumerate(dry.nodes, 1):
+            if node.skipped:
+                self.stdout.write(f"  {i}. {node.name}: skipped ({node.action.removeprefix('skip: ')})")
+                continue
+            handed = ", ".join(map(str, moves.get(node.name, []))) or "owns no role or volume"
+            self.stdout.write(f"  {i}. {node.name}: {handed}")
         return dry.problems

@@ -1,17 +1,17 @@
 """What runs on a node and how it leaves and comes back, one module per cluster kind.
 
-A Hyper-V node's workloads are its VMs (`hyperv`). A Scale-Out File Server node's are its file
-shares and storage roles: its module goes here with the same functions (`evacuate`, `bring_back`)
-and `for_cluster` returns it.
+A Hyper-V node's workloads are its VMs (`hyperv`). A Scale-Out File Server node's are its SOFS
+roles and the cluster shared volumes it coordinates (`sofs`). Both offer `evacuate_cluster_node`
+and `return_vms`; `for_cluster` returns the module for a cluster.
 """
 from __future__ import annotations
 
 from types import ModuleType
 
 from fabric.choices import ClusterKind
-from fabric.nodeops.workloads import hyperv
+from fabric.nodeops.workloads import hyperv, sofs
 
-BY_KIND: dict[str, ModuleType] = {ClusterKind.HYPERV: hyperv}
+BY_KIND: dict[str, ModuleType] = {ClusterKind.HYPERV: hyperv, ClusterKind.SOFS: sofs}
 
 
 def for_cluster(cluster) -> ModuleType:
