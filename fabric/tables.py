@@ -1,5 +1,6 @@
 """The fabric's tables (django-tables2). Columns render from the row alone: no query per row."""
 import django_tables2 as tables
+from django.urls import reverse
 from django.utils.html import format_html
 
 from fabric.models import (
@@ -15,6 +16,7 @@ from fabric.models import (
     RunAsAccount,
     VirtualMachine,
 )
+from fabric.roles import OPERATOR, has_role
 
 
 def format_bytes(value) -> str:
@@ -99,10 +101,19 @@ class ClusterTable(FerryTable):
     vm_count = tables.Column(verbose_name="VMs")
     functional_level = tables.Column(verbose_name="Functional level")
     mixed_mode_since = tables.DateTimeColumn(verbose_name="Mixed mode since", format="Y-m-d H:i")
+    actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=())
 
     class Meta(FerryTable.Meta):
         model = Cluster
         fields = ("name", "kind", "host_group", "node_count", "vm_count", "functional_level", "mixed_mode_since")
+
+    def before_render(self, request):
+        if not has_role(request.user, OPERATOR):
+            self.columns.hide("actions")  # operators start jobs
+
+    def render_actions(self, record):
+        return format_html('<a class="button small" href="{}">Upgrade Cluster</a>',
+                           reverse("upgrades:upgrade_cluster", args=[record.pk]))
 
 
 class FileServerTable(FerryTable):

@@ -5,4 +5,7 @@ from upgrades import views
 app_name = "upgrades"
 urlpatterns = [
     path("clusters/<int:pk>/update-version/", views.UpdateVersionView.as_view(), name="update_version"),
+    path("clusters/<int:pk>/upgrade/", views.UpgradeClusterWizard.as_view(), name="upgrade_cluster"),
+    path("clusters/<int:pk>/upgrade/rows/<int:index>/", views.CustomizeRowView.as_view(), name="customize_row"),
+    path("clusters/<int:pk>/upgrade/bmc-run-as/", views.BMCRunAsCreateView.as_view(), name="bmc_run_as_add"),
 ]

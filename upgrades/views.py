@@ -1,13 +1,35 @@
-"""Upgrade actions started from the pages (operator role and up); each runs as a job."""
+"""Upgrade actions started from the pages (operator role and up); each runs as a job.
+
+Update Version is one button. Upgrade Cluster is a wizard (django-formtools, state in the session):
+Nodes → BMC Configuration → Deployment Customization → Summary; Finish hands the request to
+`upgrades.orchestration.submit_upgrade` and goes to the job's page.
+"""
+from collections import Counter
+
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views import View
+from formtools.wizard.views import SessionWizardView
 
 from fabric.audit import record
 from fabric.choices import AuditAction, ClusterKind
-from fabric.models import Cluster
-from fabric.roles import OperatorRequiredMixin
-from upgrades.orchestration import UpgradeRefused, submit_update_version
+from fabric.forms.accounts import RunAsAccountForm
+from fabric.models import Cluster, DeploymentServer
+from fabric.roles import ADMINISTRATOR, AdministratorRequiredMixin, OperatorRequiredMixin, has_role
+from upgrades.forms import BMCForm, NodeRowForm, NodeRowFormSet, NodesForm, SummaryForm
+from upgrades.orchestration import (
+    UpgradeRefused,
+    default_node_settings,
+    plan_upgrade,
+    submit_update_version,
+    submit_upgrade,
+)
+from upgrades.request import POOL, UpgradeRequest
+
+NEW_RUN_AS_PREFIX = "new_run_as"
 
 
 class UpdateVersionView(OperatorRequiredMixin, View):
@@ -29,3 +51,205 @@ class UpdateVersionView(OperatorRequiredMixin, View):
         else:
             messages.warning(request, f"{cluster.name} already has an active job: showing it.")
         return redirect(job.get_absolute_url())
+
+
+# ── the Upgrade Cluster wizard ────────────────────────────────────────────────────────────
+
+STEPS = [("nodes", NodesForm), ("bmc", BMCForm), ("customize", NodeRowFormSet), ("summary", SummaryForm)]
+TITLES = {"nodes": "Nodes", "bmc": "BMC Configuration", "customize": "Deployment Customization", "summary": "Summary"}
+
+
+class _Refused(Exception):
+    pass
+
+
+def directory_server_for(profile):
+    """The deployment server that checks names in the directory: the one the profile's image comes from."""
+    if profile is not None and profile.image.deployment_server_id:
+        return profile.image.deployment_server
+    return DeploymentServer.objects.order_by("name").first()
+
+
+def row_initial(settings, host) -> dict:
+    return {"host_id": settings.host_id, "bmc_address": settings.bmc_address or "",
+            "new_name": settings.new_name or host.name, "skip_ad_check": settings.skip_ad_check,
+            "management_mac": settings.management_mac or "", "logical_network": settings.logical_network_id,
+            "subnet": settings.subnet_id, "use_pool": settings.ip == POOL,
+            "ip": "" if settings.ip == POOL else (settings.ip or "")}
+
+
+class UpgradeClusterWizard(OperatorRequiredMixin, SessionWizardView):
+    form_list = STEPS
+    template_name = "upgrades/wizard.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.cluster = get_object_or_404(Cluster.objects.select_related("host_group"), pk=kwargs["pk"],
+                                         kind=ClusterKind.HYPERV)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_prefix(self, request, *args, **kwargs):
+        return f"upgrade_cluster_{kwargs['pk']}"   # one wizard per cluster in a session
+
+    # -- what each page is built from ---------------------------------------------------------
+    def chosen(self):
+        """(nodes, profile) from the Nodes page, or ([], None) before it is valid."""
+        data = self.get_cleaned_data_for_step("nodes") or {}
+        return list(data.get("nodes") or []), data.get("profile")
+
+    def get_form_kwargs(self, step=None):
+        if step == "nodes":
+            return {"cluster": self.cluster}
+        if step == "customize":
+            nodes, profile = self.chosen()
+            return {"form_kwargs": {"hosts": {h.pk: h for h in nodes},
+                                    "directory_server": directory_server_for(profile)}}
+        return {}
+
+    def get_form_initial(self, step):
+        if step == "bmc":
+            nodes, _ = self.chosen()
+            accounts = Counter(h.bmc_run_as_id for h in nodes if h.bmc_run_as_id)
+            ports = Counter(h.bmc_port for h in nodes)
+            initial = {"port": ports.most_common(1)[0][0] if ports else 623}
+            if accounts:
+                initial["run_as"] = accounts.most_common(1)[0][0]
+            return initial
+        if step == "customize":
+            nodes, profile = self.chosen()
+            if profile is None:
+                return []
+            hosts = {h.pk: h for h in nodes}
+            return [row_initial(s, hosts[s.host_id]) for s in default_node_settings(self.cluster, profile)
+                    if s.host_id in hosts]
+        return super().get_form_initial(step)
+
+    def process_step(self, form):
+        data = self.get_form_step_data(form).copy()
+        for key in [k for k in data if k.startswith(NEW_RUN_AS_PREFIX)]:
+            del data[key]          # the inline account form's password never goes into the session
+        if self.steps.current == "nodes":
+            before = self.storage.get_step_data("nodes")
+            if before is not None and _selection(before) != _selection(data):
+                self.storage.data[self.storage.step_data_key].pop("customize", None)  # rows of other nodes
+                self.request.session.modified = True
+        return data
+
+    def build_request(self, form_dict) -> UpgradeRequest:
+        nodes = form_dict["nodes"].cleaned_data
+        bmc = form_dict["bmc"].cleaned_data
+        summary = form_dict["summary"].cleaned_data if "summary" in form_dict else {"functional_level": True}
+        return UpgradeRequest(
+            cluster_id=self.cluster.pk, profile_id=nodes["profile"].pk, bmc_run_as_id=bmc["run_as"].pk,
+            image_id=None, nodes=[row.settings(bmc["port"]) for row in form_dict["customize"].forms],
+            functional_level=bool(summary.get("functional_level")))
+
+    def summary_plan(self):
+        forms = {}
+        for step in ("nodes", "bmc", "customize"):
+            form = self.get_form(step=step, data=self.storage.get_step_data(step))
+            if not form.is_valid():
+                return None
+            forms[step] = form
+        return plan_upgrade(self.build_request(forms))
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form=form, **kwargs)
+        context.update(cluster=self.cluster, cluster_pk=self.cluster.pk, step_title=TITLES[self.steps.current],
+                       titles=[(name, TITLES[name]) for name, _ in STEPS],
+                       can_create_run_as=has_role(self.request.user, ADMINISTRATOR))
+        if self.steps.current == "bmc":
+            context["new_run_as_form"] = RunAsAccountForm(prefix=NEW_RUN_AS_PREFIX)
+        if self.steps.current == "summary":
+            context["plan"] = self.summary_plan()
+        return context
+
+    # -- Finish ---------------------------------------------------------------------------------
+    def render_done(self, form, **kwargs):
+        try:
+            return super().render_done(form, **kwargs)
+        except _Refused as refusal:      # the stored pages stay, nothing was saved
+            self.storage.current_step = "summary"
+            summary = self.get_form(step="summary", data=self.storage.get_step_data("summary"))
+            summary.is_valid()
+            summary.add_error(None, f"Upgrade Cluster refused: {refusal}")
+            return self.render(summary)
+
+    def done(self, form_list, form_dict=None, **kwargs):
+        upgrade = self.build_request(form_dict)
+        try:
+            with transaction.atomic():
+                job, created = submit_upgrade(upgrade, self.request.user)
+                if created:
+                    names = ", ".join(row.node_name for row in form_dict["customize"].forms)
+                    record(self.request, AuditAction.ACTION, job,
+                           f"upgrade requested: {self.cluster.name} ({names}) with the profile "
+                           f"{form_dict['nodes'].cleaned_data['profile']}")
+        except UpgradeRefused as refusal:
+            raise _Refused(str(refusal)) from refusal
+        if created:
+            messages.info(self.request, f"Upgrade of {self.cluster.name} started.")
+        else:
+            messages.warning(self.request, f"{self.cluster.name} already has an active job: showing it.")
+        return redirect(job.get_absolute_url())
+
+
+def _selection(step_data) -> tuple:
+    return (tuple(sorted(step_data.getlist("nodes-nodes"))), step_data.get("nodes-select_all"),
+            step_data.get("nodes-profile"))
+
+
+class CustomizeRowView(OperatorRequiredMixin, View):
+    """htmx: one Deployment Customization row again after a change (subnets of the chosen logical
+    network, the pool checkbox, the Missing Settings alert) and, out of band, the Next button."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk, index):
+        cluster = get_object_or_404(Cluster, pk=pk, kind=ClusterKind.HYPERV)
+        hosts = {h.pk: h for h in cluster.nodes.all()}
+        total = _int(request.POST.get("customize-TOTAL_FORMS")) or 0
+        rows = [NodeRowForm(prefix=f"customize-{i}", hosts=hosts, initial=_row_values(request.POST, f"customize-{i}"))
+                for i in range(min(total, len(hosts)))]
+        if not 0 <= index < len(rows):
+            return HttpResponse(status=400)
+        html = render_to_string("upgrades/_node_row.html", {"row": rows[index], "index": index, "cluster": cluster},
+                               request=request)
+        html += render_to_string("upgrades/_next_button.html",
+                                 {"blocked": any(r.missing() for r in rows), "oob": True}, request=request)
+        return HttpResponse(html)
+
+
+def _row_values(post, prefix: str) -> dict:
+    values = {name: post.get(f"{prefix}-{name}", "") for name in NodeRowForm.base_fields}
+    for flag in ("use_pool", "skip_ad_check"):
+        values[flag] = f"{prefix}-{flag}" in post
+    return values
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class BMCRunAsCreateView(AdministratorRequiredMixin, View):
+    """htmx, on the BMC Configuration page: create a Run As account in place (administrators only,
+    audited) and answer with the account list, the new one chosen. The password is never sent back."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        get_object_or_404(Cluster, pk=pk, kind=ClusterKind.HYPERV)
+        form = RunAsAccountForm(request.POST, prefix=NEW_RUN_AS_PREFIX)
+        chosen = None
+        if form.is_valid():
+            with transaction.atomic():
+                account = form.save()
+                record(request, AuditAction.CREATE, account, "created on the BMC page of the Upgrade Cluster wizard")
+            chosen = account.pk
+            form = RunAsAccountForm(prefix=NEW_RUN_AS_PREFIX)
+        bmc = BMCForm(prefix="bmc", initial={"run_as": chosen or _int(request.POST.get("bmc-run_as"))})
+        return render(request, "upgrades/_bmc_run_as.html",
+                      {"form": bmc, "new_run_as_form": form, "can_create_run_as": True, "created": chosen,
+                       "cluster_pk": pk})

@@ -49,8 +49,10 @@ def test_demo_topology_has_the_datacenter_the_issue_describes():
     assert sofs.shares and sofs.sofs_roles
     standalone = [h for h in topo.hosts if h.cluster is None and h.role == "hyperv"]
     assert len(standalone) == 2
+    # Every cluster node has a BMC, so the whole of HVC19 can be upgraded; `make demo` keeps one
+    # node's BMC settings from Ferry (the wizard's Missing Settings), not from the lab.
     no_bmc = [h.name for c in clusters.values() for h in map(topo.host, c.nodes) if not h.bmc]
-    assert len(no_bmc) == 1
+    assert no_bmc == []
     assert 25 <= len(topo.updates) <= 35
     hosts = [h for h in topo.hosts if h.role in ("hyperv", "sofs")]
     assert all(h.missing_updates for h in hosts), "every host misses some updates"

@@ -22,6 +22,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from fabric import agents
+from fabric.choices import WinRMTransport
 from fabric.inventory import (
     InventoryError,
     add_deployment_server,
@@ -29,10 +30,14 @@ from fabric.inventory import (
     discover_cluster,
     discover_host,
 )
-from fabric.models import Host, RunAsAccount
+from fabric.models import Cluster, Host, LibraryImage, LogicalNetwork, PhysicalComputerProfile, RunAsAccount, Subnet
 from fabric.roles import ADMINISTRATOR
 
 LAB_READY_TIMEOUT = 120
+# The demo's cluster to upgrade, its target build (Windows Server 2022), and the node whose BMC
+# settings Ferry is not told: its BMC is in the lab (and the endpoints file), as for a node never
+# provisioned by Ferry, so the wizard shows Missing Settings until its BMC IP is typed.
+UPGRADE_CLUSTER, UPGRADE_BUILD, UNKNOWN_BMC = "HVC19", 20348, "HV19-N4"
 
 
 class Command(BaseCommand):
@@ -138,6 +143,7 @@ class Command(BaseCommand):
                                                remote_install_path=wds.get("remote_install"))
                 self.stdout.write(f"  added deployment server {server.name}")
             self._set_bmcs(endpoints.get("hosts", []), accounts)
+            self._ready_to_upgrade()
         except (agents.AgentError, InventoryError) as error:
             raise CommandError(f"Discovering the lab failed: {error}") from error
 
@@ -159,12 +165,46 @@ class Command(BaseCommand):
             if not bmc:
                 continue
             host = Host.objects.filter(name__iexact=entry["name"]).first()
-            if host is None:
+            if host is None or host.name.lower() == UNKNOWN_BMC.lower():
                 continue
             host.bmc_address = bmc["address"]
             host.bmc_port = bmc.get("port", 623)
             host.bmc_run_as = accounts.get("Lab BMC", bmc["username"], bmc["password"])
             host.save(update_fields=["bmc_address", "bmc_port", "bmc_run_as"])
+
+    def _ready_to_upgrade(self) -> None:
+        """HVC19 (2019) ready for Upgrade Cluster to 2022: a profile naming the deployment server's
+        2022 VHDX, a BMC Run As account (set above), and the lab's management subnet so each node
+        keeps its address."""
+        cluster = Cluster.objects.filter(name=UPGRADE_CLUSTER).first()
+        image = (LibraryImage.objects.filter(deployment_server__isnull=False, os_build=UPGRADE_BUILD,
+                                             vhd_path__iendswith=".vhdx").order_by("name").first())
+        if cluster is None or image is None:
+            self.stderr.write(self.style.WARNING(f"  {UPGRADE_CLUSTER} or a {UPGRADE_BUILD} VHDX in the deployment "
+                                                 f"server's library is missing: no upgrade profile made"))
+            return
+        domain = cluster.fqdn.partition(".")[2]
+        network, _ = LogicalNetwork.objects.get_or_create(
+            name="Lab management", defaults={"description": "The lab's management network (loopback)."})
+        Subnet.objects.get_or_create(cidr="127.0.10.0/24", defaults={
+            "logical_network": network, "name": "Lab management 127.0.10.0/24", "gateway": "127.0.10.254",
+            "dns_servers": "127.0.10.253", "dns_suffix": domain})
+        profile, _ = PhysicalComputerProfile.objects.update_or_create(
+            name="Windows Server 2022 Hyper-V hosts", defaults={
+                "description": "Made by the demo: re-image HVC19's nodes with Windows Server 2022.",
+                "image": image, "host_group": cluster.host_group, "domain": domain,
+                "domain_join_run_as": cluster.run_as if domain else None, "admin_run_as": cluster.run_as})
+        # Evicting and adding nodes and joining the domain act on other machines with the Run As
+        # account's identity (a second hop): the lab's machines accept CredSSP over HTTPS.
+        if cluster.winrm_https:
+            Cluster.objects.filter(pk=cluster.pk).update(credssp_second_hop=True)
+            cluster.nodes.filter(winrm_https=True).update(credssp_second_hop=True)
+        if image.deployment_server.winrm_https:
+            type(image.deployment_server).objects.filter(pk=image.deployment_server_id).update(
+                winrm_transport=WinRMTransport.CREDSSP)
+        unknown = cluster.nodes.filter(bmc_address__isnull=True).values_list("name", flat=True)
+        self.stdout.write(f"  {cluster.name} is ready to upgrade to {image} with the profile {profile}"
+                          + (f"; the BMC settings of {', '.join(unknown)} are left for the wizard" if unknown else ""))
 
     # -- processes ------------------------------------------------------------------------------
     def _stop(self, children):
