@@ -59,3 +59,16 @@ def admin_client_ferry(administrator):
     from django.test import Client
 
     return _client_for(Client, administrator)
+
+
+@pytest.fixture(autouse=True)
+def fresh_channel_layer():
+    """A channel layer per test. Each test's websockets run on an event loop of their own, and a
+    Redis layer's receive lock belongs to the loop that first waited on it: one left held by the
+    previous test's doorbell listener would fail every receive of the next test."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
