@@ -36,3 +36,29 @@ def database_text() -> str:
             cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")
             rows += [repr(row) for row in cursor.fetchall()]
     return "\n".join(rows)
+
+
+# Debian's chromium as root on a machine without a screen or an outside network.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+BROWSER_TIMEOUT_MS = 20_000
+
+
+def session_cookie(user) -> str:
+    """The session id of `user` logged in (to hand to a browser context)."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
+
+
+def logged_in_page(browser, base: str, session: str, timeout_ms: int = BROWSER_TIMEOUT_MS):
+    """A new page in a new browser context carrying `session` (see session_cookie)."""
+    context = browser.new_context()
+    context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    return page

@@ -4,17 +4,14 @@ import os
 
 import pytest
 from django.db import connection
-from django.test import Client
 
 from fabric.roles import OPERATOR
-from tests.helpers import require_binary
+from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session_cookie
 
 from .labenv import bring_in, scan_all
 
 pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.slow]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-TIMEOUT_MS = 20_000
 
 
 @pytest.fixture
@@ -34,9 +31,7 @@ def test_remediate_from_the_compliance_view_and_watch_it_turn_compliant(lab, pro
 
     bring_in(lab)
     scan_all()
-    client = Client()
-    client.force_login(make_user("otto", OPERATOR))
-    session = client.cookies["sessionid"].value
+    session = session_cookie(make_user("otto", OPERATOR))
     _, port = procs.daphne()
     procs.qcluster()
     base = f"http://127.0.0.1:{port}"
@@ -45,10 +40,7 @@ def test_remediate_from_the_compliance_view_and_watch_it_turn_compliant(lab, pro
     # Playwright's sync API runs an event loop in this thread: no ORM calls from here on.
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = browser.new_context()
-        context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
+        page = logged_in_page(browser, base, session)
         page.goto(f"{base}/compliance/")
         assert page.inner_text('[data-compliance="RCL"]') == "Non Compliant"
         remediate = page.locator('[data-action="remediate"]')

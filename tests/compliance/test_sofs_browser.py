@@ -5,13 +5,12 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.test import Client
 
 from fabric.roles import OPERATOR
-from tests.helpers import require_binary
+from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session_cookie
 
 from .labenv import bring_in, scan_all
-from .test_browser import CHROMIUM_ARGS, TIMEOUT_MS, procs  # noqa: F401 (fixture)
+from .test_browser import procs  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.slow]
 
@@ -27,9 +26,7 @@ def test_remediate_a_file_server_from_the_compliance_view(lab, procs, make_user)
 
     bring_in(lab, cluster="RFS", standalone=None)
     scan_all()
-    client = Client()
-    client.force_login(make_user("fiona", OPERATOR))
-    session = client.cookies["sessionid"].value
+    session = session_cookie(make_user("fiona", OPERATOR))
     _, port = procs.daphne()
     procs.qcluster()
     base = f"http://127.0.0.1:{port}"
@@ -37,10 +34,7 @@ def test_remediate_a_file_server_from_the_compliance_view(lab, procs, make_user)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = browser.new_context()
-        context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
+        page = logged_in_page(browser, base, session)
         page.goto(f"{base}/compliance/")
         assert page.inner_text('[data-compliance="RFS"]') == "Non Compliant"
         page.check('tr.cluster-row[data-name="RFS"] input[name=selected]')

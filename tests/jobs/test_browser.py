@@ -3,33 +3,16 @@ step change without reloading, and the job page's buttons work after live update
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from fabric.roles import OPERATOR, VIEWER
 from jobs.engine import PlanStep, submit_job
 from jobs.models import JobStep
-from tests.helpers import require_binary
+from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.usefixtures("live_db")]
 
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-TIMEOUT_MS = 20_000
-
-
-def session_id(user) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
 def open_live_page(browser, base, session, job_pk):
-    context = browser.new_context()
-    context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT_MS)
+    page = logged_in_page(browser, base, session)
     page.goto(f"{base}/jobs/{job_pk}/")
     page.evaluate("window.loadedOnce = true")
     page.wait_for_function("window.ferryLive && window.ferryLive.open")
@@ -48,7 +31,7 @@ def test_two_users_see_every_step_change_live(procs, trace, make_user):
     from playwright.sync_api import sync_playwright
 
     users = {"vera": make_user("vera", VIEWER), "otto": make_user("otto", OPERATOR)}
-    sessions = {name: session_id(user) for name, user in users.items()}
+    sessions = {name: session_cookie(user) for name, user in users.items()}
     plan = [
         PlanStep("tests.jobs.sample_steps.gated", title=f"{verb} {node}", group=node, params={"key": f"{verb}-{node}"})
         for node in ("hv01", "hv02") for verb in ("drain", "patch")
@@ -90,7 +73,7 @@ def test_cancel_and_restart_work_on_a_page_live_updates_replaced(procs, trace, m
     from playwright.sync_api import sync_playwright
 
     users = {"vera": make_user("vera", VIEWER), "otto": make_user("otto", OPERATOR)}
-    sessions = {name: session_id(user) for name, user in users.items()}
+    sessions = {name: session_cookie(user) for name, user in users.items()}
     gated = "tests.jobs.sample_steps.gated"
     plan = [PlanStep(gated, title=f"Step {key}", group="hv01", params={"key": key}) for key in ("a1", "a2")]
     running, _ = submit_job(kind="remediation", title="To cancel", plan=plan, params=trace, requested_by=users["otto"])

@@ -6,15 +6,13 @@ import os
 
 import pytest
 from django.db import connection
-from django.test import Client
 
 from fabric.roles import OPERATOR
-from tests.helpers import require_binary
+from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session_cookie
 from tests.upgrades.rolling_lab import TOPOLOGY, bring_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 30_000
 UPGRADE_TIMEOUT_MS = 600_000
 DEADLINES = {"FERRY_DEPLOY_TIMEOUT_SECONDS": "30", "FERRY_RESTART_TIMEOUT_SECONDS": "30"}
@@ -54,9 +52,7 @@ def test_walk_the_wizard_to_finish_and_watch_the_upgrade_live(lab, procs, make_u
     assert not cluster.nodes.filter(bmc_address__isnull=False).exists()      # Ferry knows no BMC yet
     bmcs = {name: lab.entry(name)["bmc"] for name in nodes}
     bmc_port = bmcs[nodes[0]]["port"]
-    client = Client()
-    client.force_login(make_user("otto", OPERATOR))
-    session = client.cookies["sessionid"].value
+    session = session_cookie(make_user("otto", OPERATOR))
     _, port = procs.daphne()
     procs.qcluster()
     base = f"http://127.0.0.1:{port}"
@@ -66,10 +62,7 @@ def test_walk_the_wizard_to_finish_and_watch_the_upgrade_live(lab, procs, make_u
     # Playwright's sync API runs an event loop in this thread: no ORM calls from here on.
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = browser.new_context()
-        context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
-        page = context.new_page()
-        page.set_default_timeout(TIMEOUT_MS)
+        page = logged_in_page(browser, base, session, TIMEOUT_MS)
         page.goto(cluster_url)
         page.click("#upgrade-actions >> text=Upgrade Cluster")
 
