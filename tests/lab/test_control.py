@@ -93,7 +93,8 @@ def test_the_demo_datacenter_starts_and_every_endpoint_answers():
         ep = demo.endpoints
         assert len(ep["hosts"]) == 18 and len(ep["clusters"]) == 4
         assert ep["update_server"]["name"] == "WSUS01" and ep["deployment_server"]["name"] == "WDS01"
-        assert sum(1 for h in ep["hosts"] if h["cluster"] and h["bmc"] is None) == 1
+        # every cluster node has a BMC in the lab (the demo leaves one of them unknown to Ferry, for the wizard)
+        assert all(h["bmc"] is not None for h in ep["hosts"] if h["cluster"])
         for name in [h["name"] for h in ep["hosts"]] + ["WSUS01", "WDS01", "HVC16", "HVC19", "HVC22", "FSC19"]:
             code, out, _ = demo.run_ps(name, "$env:COMPUTERNAME")
             assert code == 0

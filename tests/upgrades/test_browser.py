@@ -99,6 +99,8 @@ def test_walk_the_wizard_to_finish_and_watch_the_upgrade_live(lab, procs, make_u
         first = "#node-row-0"
         page.fill(f"{first} input[name$=new_name]", "RU19")
         page.uncheck(f"{first} input[name$=skip_ad_check]")
+        # the row redraws on each change: the redraw for the name must not undo the click that followed it
+        page.wait_for_function("!document.querySelector('.htmx-request')")
         page.wait_for_selector(f"{first} input[name$=skip_ad_check]:not(:checked)")
         page.click("#wizard-next")
         page.wait_for_selector(f"{first} >> text=RU19 already has a computer account in Active Directory")
