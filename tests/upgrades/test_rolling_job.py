@@ -112,6 +112,9 @@ def test_a_subset_of_nodes_leaves_the_cluster_in_mixed_mode(lab):
     lab.assert_invariants_held()
     cluster.refresh_from_db()
     assert cluster.mixed_mode_since is not None
+    # shown from the moment the first upgraded node joined, not only after the job's last refresh
+    from upgrades.rolling import JOIN
+    assert cluster.mixed_mode_since <= job.steps.get(name=JOIN, target="RU-N2").finished
     assert dict(Host.objects.values_list("name", "os_build")) == builds
 
 

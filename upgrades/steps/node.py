@@ -199,4 +199,6 @@ def join_node(ctx) -> StepResult:
         back = for_cluster(cluster).return_vms(ctx, node, evacuated) if not evacuated.empty else "no VM to bring back"
     except agents.AgentError as error:
         raise c.failed(f"Joining {host.name} to {cluster.name} failed", error, f"{state}.") from error
+    for problem in refresh_host(host):  # the cluster's page shows the node Up and mixed mode from now on
+        ctx.log(problem, "warning")
     return StepResult(f"{host.name} is {now} in {cluster.name}; {back}.")
