@@ -1,8 +1,11 @@
 """The fabric's tables (django-tables2). Columns render from the row alone: no query per row."""
 import django_tables2 as tables
+from django_tables2.columns import library
+from django_tables2.export import TableExport
 from django.urls import reverse
 from django.utils.html import format_html
 
+from fabric import display
 from fabric.models import (
     AuditEntry,
     Cluster,
@@ -28,6 +31,57 @@ def format_bytes(value) -> str:
 
 def badge(value: str, label: str):
     return format_html('<span class="badge {}">{}</span>', (value or "").lower(), label or "—")
+
+
+@library.register  # also for DateTimeFields a table lists without declaring a column
+class WhenColumn(tables.DateTimeColumn):
+    """A moment as every page shows it (fabric.display.when); exported as ISO 8601 UTC."""
+
+    def __init__(self, *args, style: str = "datetime", **kwargs):
+        self.style = style
+        super().__init__(*args, **kwargs)
+
+    def render(self, value):
+        return display.when(value, self.style)
+
+    def value(self, value):
+        return display.iso_utc(value)
+
+
+@library.register  # also for BooleanFields a table lists without declaring a column
+class YesNoColumn(tables.BooleanColumn):
+    """Yes / No as words (fabric.display.yes_no), in the page and in exports."""
+
+    def render(self, value, record, bound_column):
+        return display.yes_no(self._get_bool_value(record, value, bound_column))
+
+    def value(self, record, value, bound_column):
+        return "Yes" if self._get_bool_value(record, value, bound_column) else "No"
+
+
+class CsvExport(TableExport):
+    """CSV only (the one format every spreadsheet reads and that needs nothing more installed).
+    A cell a spreadsheet would take for a formula (=, +, -, @ first) gets a leading apostrophe,
+    since names and messages in the inventory and the audit log come from machines and users."""
+
+    @classmethod
+    def is_valid_format(cls, export_format):
+        return export_format == cls.CSV
+
+    def table_to_dataset(self, table, exclude_columns, dataset_kwargs=None):
+        dataset = super().table_to_dataset(table, exclude_columns, dataset_kwargs)
+        rows = [tuple(_inert(cell) for cell in row) for row in dataset]
+        headers = dataset.headers
+        dataset.wipe()
+        dataset.headers = headers
+        for row in rows:
+            dataset.append(row)
+        return dataset
+
+
+def _inert(cell):
+    text = "" if cell is None else str(cell)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class FerryTable(tables.Table):
@@ -80,7 +134,7 @@ class VirtualMachineTable(FerryTable):
     cluster = tables.Column(linkify=True, order_by=("cluster__name",))
     memory_bytes = tables.Column(verbose_name="Memory")
     cpu_count = tables.Column(verbose_name="CPUs")
-    highly_available = tables.BooleanColumn(verbose_name="Highly available")
+    highly_available = YesNoColumn(verbose_name="Highly available")
 
     class Meta(FerryTable.Meta):
         model = VirtualMachine
@@ -100,8 +154,8 @@ class ClusterTable(FerryTable):
     node_count = tables.Column(verbose_name="Nodes")
     vm_count = tables.Column(verbose_name="VMs")
     functional_level = tables.Column(verbose_name="Functional level")
-    mixed_mode_since = tables.DateTimeColumn(verbose_name="Mixed mode since", format="Y-m-d H:i")
-    actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=())
+    mixed_mode_since = WhenColumn(verbose_name="Mixed mode since")
+    actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=(), exclude_from_export=True)
 
     class Meta(FerryTable.Meta):
         model = Cluster
@@ -123,7 +177,7 @@ class FileServerTable(FerryTable):
     node_count = tables.Column(verbose_name="Nodes")
     share_count = tables.Column(verbose_name="Shares")
     functional_level = tables.Column(verbose_name="Functional level")
-    mixed_mode_since = tables.DateTimeColumn(verbose_name="Mixed mode since", format="Y-m-d H:i")
+    mixed_mode_since = WhenColumn(verbose_name="Mixed mode since")
 
     class Meta(FerryTable.Meta):
         model = Cluster
@@ -143,7 +197,7 @@ class FileShareTable(FerryTable):
     unc = tables.Column(verbose_name="Share", accessor="pk", orderable=False)
     scope_name = tables.Column(verbose_name="Scale-out name")
     path = tables.Column()
-    continuously_available = tables.BooleanColumn(verbose_name="Continuously available")
+    continuously_available = YesNoColumn(verbose_name="Continuously available")
     state = tables.Column()
 
     class Meta(FerryTable.Meta):
@@ -158,7 +212,7 @@ class FileShareTable(FerryTable):
 class RunAsAccountTable(FerryTable):
     name = tables.Column(linkify=("fabric:runas_edit", [tables.A("pk")]))
     username = tables.Column(verbose_name="User name")
-    has_password = tables.BooleanColumn(verbose_name="Password stored", orderable=False)
+    has_password = YesNoColumn(verbose_name="Password stored", orderable=False)
     description = tables.Column()
 
     class Meta(FerryTable.Meta):
@@ -188,7 +242,7 @@ class PhysicalComputerProfileTable(FerryTable):
 class DeploymentServerTable(FerryTable):
     name = tables.Column(linkify=True)
     winrm_transport = tables.Column(verbose_name="WinRM authentication")
-    winrm_https = tables.BooleanColumn(verbose_name="HTTPS")
+    winrm_https = YesNoColumn(verbose_name="HTTPS")
 
     class Meta(FerryTable.Meta):
         model = DeploymentServer
@@ -210,7 +264,7 @@ class IPAllocationTable(FerryTable):
     address = tables.Column()
     host = tables.Column(linkify=True, order_by=("host__name",))
     description = tables.Column()
-    created = tables.DateTimeColumn(format="Y-m-d H:i")
+    created = WhenColumn()
 
     class Meta(FerryTable.Meta):
         model = IPAllocation
@@ -218,7 +272,7 @@ class IPAllocationTable(FerryTable):
 
 
 class AuditEntryTable(FerryTable):
-    time = tables.DateTimeColumn(format="Y-m-d H:i:s")
+    time = WhenColumn(style="seconds")
     username = tables.Column(verbose_name="Who")
     action = tables.Column(verbose_name="What")
     object_type = tables.Column(verbose_name="Object type")

@@ -43,7 +43,7 @@ def test_host_list_filters_sorts_and_pages(viewer_client, db):
                        os_name="Windows Server 2022 Datacenter" if i >= 50 else "Windows Server 2019 Datacenter")
     url = reverse("fabric:server_list")
     first = viewer_client.get(url)
-    assert len(names_in(first)) == 50 and "60 items" in first.content.decode()
+    assert len(names_in(first)) == 50 and "60 hosts" in first.content.decode()
     assert len(names_in(viewer_client.get(url, {"page": 2}))) == 10
     assert names_in(viewer_client.get(url, {"sort": "-name"}))[0] == "node59"
     assert names_in(viewer_client.get(url, {"status": "not_responding"})) == [f"node{i:02d}" for i in range(0, 60, 10)]
