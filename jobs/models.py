@@ -23,6 +23,7 @@ from jobs.choices import (
     StepStatus,
     check_job_transition,
     check_step_transition,
+    kind_label,
 )
 from jobs.events import bump
 
@@ -79,6 +80,10 @@ class Job(models.Model):
 
     def get_absolute_url(self):
         return reverse("jobs:job_detail", args=[self.pk])
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.kind)
 
     @property
     def is_active(self) -> bool:

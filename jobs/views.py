@@ -4,42 +4,53 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views import View
-from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
 from fabric import audit
 from fabric.choices import AuditAction
 from fabric.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
+from fabric.views.base import ObjectListView
 from jobs.choices import TERMINAL, InvalidTransition, JobStatus
 from jobs.engine import cancel_job, restart_job
-from jobs.filters import STATUS_FILTERS, clean_params, job_table_context
+from jobs.filters import PAGE_SIZE, JobFilterSet, clean_params, job_queryset
 from jobs.live.render import live_context
 from jobs.models import Job
+from jobs.tables import JobTable
 
 # htmx stops polling when it receives this status (the job has ended).
 STOP_POLLING = 286
 
 
-class JobListView(RoleRequiredMixin, TemplateView):
-    template_name = "jobs/job_list.html"
+class JobListView(ObjectListView):
+    """The list of jobs. Its table is live: the page's socket (consumers.JobsConsumer) sends it
+    again, rendered by jobs.filters.job_table_context, whenever a job changes; polling is the
+    fallback while the socket is closed."""
 
-    def get_template_names(self):
-        if self.request.htmx:
-            return ["jobs/job_list.html#job_table"]
-        return [self.template_name]
+    model = Job
+    table_class = JobTable
+    filterset_class = JobFilterSet
+    table_pagination = {"per_page": PAGE_SIZE}
+    template_name = "jobs/job_list.html"
+    partials = {"results": "jobs/job_list.html#results", "job-table": "jobs/job_list.html#job_table"}
+    title = "Jobs"
+
+    def get_queryset(self):
+        return job_queryset()
+
+    def partial_requested(self):
+        htmx = self.request.htmx
+        target = super().partial_requested()
+        if target is None and htmx and not htmx.boosted and not htmx.history_restore_request:
+            return "job-table"  # the polling fallback
+        return target
 
     def get_context_data(self, **kwargs):
         params = clean_params(self.request.GET)
         socket_query = params.copy()
         socket_query["view"] = "list"
-        return {
-            **super().get_context_data(**kwargs),
-            **job_table_context(params, self.request.user),
-            "params": params,
-            "socket_query": socket_query.urlencode(),
-            "status_filters": STATUS_FILTERS,
-            "kinds": Job.objects.order_by("kind").values_list("kind", flat=True).distinct(),
-        }
+        context = super().get_context_data(**kwargs)
+        context.update(params=params, socket_query=socket_query.urlencode())
+        return context
 
 
 class JobDetailView(RoleRequiredMixin, View):
