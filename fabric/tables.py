@@ -1,9 +1,12 @@
 """The fabric's tables (django-tables2). Columns render from the row alone: no query per row."""
+import html
+
 import django_tables2 as tables
 from django_tables2.columns import library
 from django_tables2.export import TableExport
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, strip_tags
+from django.utils.safestring import SafeData
 
 from fabric import display
 from fabric.models import (
@@ -41,8 +44,8 @@ class WhenColumn(tables.DateTimeColumn):
         self.style = style
         super().__init__(*args, **kwargs)
 
-    def render(self, value):
-        return display.when(value, self.style)
+    def render(self, value, bound_column):
+        return display.when(value, self.style, empty=bound_column.default)
 
     def value(self, value):
         return display.iso_utc(value)
@@ -61,8 +64,9 @@ class YesNoColumn(tables.BooleanColumn):
 
 class CsvExport(TableExport):
     """CSV only (the one format every spreadsheet reads and that needs nothing more installed).
-    A cell a spreadsheet would take for a formula (=, +, -, @ first) gets a leading apostrophe,
-    since names and messages in the inventory and the audit log come from machines and users."""
+    Cells are plain text (a column rendered as a link or badge gives its text). A cell a
+    spreadsheet would take for a formula (=, +, -, @ first) gets a leading apostrophe, since names
+    and messages in the inventory and the audit log come from machines and users."""
 
     @classmethod
     def is_valid_format(cls, export_format):
@@ -80,7 +84,9 @@ class CsvExport(TableExport):
 
 
 def _inert(cell):
-    text = "" if cell is None else str(cell)
+    if cell is None:
+        return ""
+    text = html.unescape(strip_tags(cell)) if isinstance(cell, SafeData) else str(cell)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
