@@ -53,6 +53,9 @@ class JobTable(FerryTable):
         short = first_line if len(first_line) <= REASON_LENGTH else first_line[: REASON_LENGTH - 1] + "…"
         return format_html('<span class="failure-reason" title="{}">{}</span>', value.strip(), short)
 
+    def value_error(self, value):
+        return value.strip()
+
     def render_requested_by(self, value):
         return value.get_username()
 
