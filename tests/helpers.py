@@ -55,9 +55,10 @@ def session_cookie(user) -> str:
     return client.cookies["sessionid"].value
 
 
-def logged_in_page(browser, base: str, session: str, timeout_ms: int = BROWSER_TIMEOUT_MS):
-    """A new page in a new browser context carrying `session` (see session_cookie)."""
-    context = browser.new_context()
+def logged_in_page(browser, base: str, session: str, timeout_ms: int = BROWSER_TIMEOUT_MS, **context_options):
+    """A new page in a new browser context carrying `session` (see session_cookie); `context_options`
+    go to Playwright's new_context (e.g. timezone_id)."""
+    context = browser.new_context(**context_options)
     context.add_cookies([{"name": "sessionid", "value": session, "url": base}])
     page = context.new_page()
     page.set_default_timeout(timeout_ms)
