@@ -107,3 +107,12 @@ def test_whoever_may_not_see_jobs_cannot_export_them(client, make_user, jobs):
     client.force_login(make_user("nobody", role=None))
     response = client.get(reverse("jobs:job_list"), {"_export": "csv"})
     assert response.status_code == 403 and b"HVC2" not in response.content
+
+
+def test_sorting_or_filtering_in_place_brings_a_socket_that_follows_the_new_view(viewer_client, jobs):
+    response = viewer_client.get(reverse("jobs:job_list"), {"sort": "-progress", "kind": "remediation"},
+                                 headers={"HX-Request": "true", "HX-Target": "results"})
+    body = response.content.decode()
+    assert body.lstrip().startswith('<div id="results"') and "<html" not in body
+    assert 'ws-connect="/ws/jobs/?kind=remediation&amp;sort=-progress&amp;view=list"' in body
+    assert f"job-row-{jobs['remediate'].pk}" in body and f"job-row-{jobs['scan'].pk}" not in body
