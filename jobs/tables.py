@@ -48,10 +48,11 @@ class JobTable(FerryTable):
     def value_progress(self, value):
         return f"{value}%"
 
-    def render_error(self, value):
+    def render_error(self, record, value):
+        """The first line, shortened; the whole text on hover. A cancelled job's note is not a failure."""
         first_line = value.strip().splitlines()[0] if value.strip() else ""
         short = first_line if len(first_line) <= REASON_LENGTH else first_line[: REASON_LENGTH - 1] + "…"
-        return format_html('<span class="failure-reason" title="{}">{}</span>', value.strip(), short)
+        return format_html('<span class="failure-reason {}" title="{}">{}</span>', record.status, value.strip(), short)
 
     def value_error(self, value):
         return value.strip()

@@ -60,7 +60,7 @@ def test_a_failed_job_says_why_shortened_with_the_whole_reason_on_hover(viewer_c
     page = viewer_client.get(reverse("jobs:job_list")).content.decode()
     failed = row(page, jobs["remediate"])
     assert "Failure reason" in page
-    assert f'<span class="failure-reason" title="{WHY}">{WHY[:79]}…</span>' in failed
+    assert f'<span class="failure-reason failed" title="{WHY}">{WHY[:79]}…</span>' in failed
     assert "failure-reason" not in row(page, jobs["scan"])
 
 
