@@ -26,6 +26,7 @@ class JobTable(FerryTable):
         fields = ("id", "title", "kind", "status", "progress", "error", "target_label", "requested_by", "started", "duration")
         row_attrs = {"id": lambda record: f"job-row-{record.pk}", "data-status": lambda record: record.status}
         attrs = {"class": "table jobs"}
+        template_name = "jobs/_job_table.html"
         empty_text = "No jobs match."
 
     def render_kind(self, record):

@@ -232,7 +232,7 @@ def test_the_list_socket_shows_a_job_failing_with_its_reason_in_the_viewers_orde
         ws = WebsocketCommunicator(application, path, headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
         assert (await ws.connect())[0]
         snapshot = await ws.receive_from(timeout=5)
-        assert "<td >Remediation</td>" in snapshot and "0%</span>" in snapshot
+        assert "<td>Remediation</td>" in snapshot and "0%</span>" in snapshot
         await sync_to_async(in_other_thread)(fail)
         frame = await ws.receive_from(timeout=5)
         row = frame[frame.index(f'id="job-row-{job.pk}"'):]

@@ -49,8 +49,8 @@ def test_kinds_have_names_and_every_bar_its_percentage_and_status_colour(viewer_
     page = viewer_client.get(reverse("jobs:job_list")).content.decode()
     assert "3 jobs" in page
     scan, remediate, upgrade = row(page, jobs["scan"]), row(page, jobs["remediate"]), row(page, jobs["upgrade"])
-    assert "<td >Compliance scan</td>" in scan and "compliance_scan" not in scan
-    assert "<td >Remediation</td>" in remediate and "<td >Cluster upgrade</td>" in upgrade
+    assert "<td>Compliance scan</td>" in scan and "compliance_scan" not in scan
+    assert "<td>Remediation</td>" in remediate and "<td>Cluster upgrade</td>" in upgrade
     assert 'class="progress succeeded"' in scan and "100%</span>" in scan
     assert 'class="progress failed"' in remediate and 'aria-valuenow="40"' in remediate and "40%</span>" in remediate
     assert 'class="progress running"' in upgrade and "7%</span>" in upgrade
