@@ -204,6 +204,7 @@ class ClusterListView(ObjectListView):
 class FileServerListView(ClusterListView):
     table_class = FileServerTable
     title = "File servers (Scale-Out File Server clusters)"
+    count_nouns = ("file server", "file servers")
 
     def get_queryset(self):
         return clusters_with_counts(ClusterKind.SOFS)

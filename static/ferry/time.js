@@ -38,7 +38,6 @@
     node.querySelectorAll("time[data-style]:not([data-local])").forEach(localize);
   }
 
-  window.ferryLocalizeTimes = localizeWithin;
   localizeWithin(document.documentElement);
   new MutationObserver(function (records) {
     records.forEach(function (record) { record.addedNodes.forEach(localizeWithin); });

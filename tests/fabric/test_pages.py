@@ -104,6 +104,7 @@ def test_file_server_pages(viewer_client, inventory):
     listing = viewer_client.get(reverse("fabric:fileserver_list"))
     assert [row.record.name for row in listing.context["table"].paginated_rows] == ["sofs-prod"]
     assert "hv-prod" not in [row.record.name for row in listing.context["table"].paginated_rows]
+    assert '<p class="muted count">1 file server</p>' in listing.content.decode()
     html = viewer_client.get(inventory.sofs.get_absolute_url()).content.decode()
     assert "sofs-prod-n1" in html and "\\\\sofs-fs\\vmstore1" in html and "Scale-Out File Server" in html
     # a SOFS is not a Hyper-V cluster page and vice versa
