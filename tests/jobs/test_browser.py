@@ -122,8 +122,12 @@ def test_cancel_and_restart_work_on_a_page_live_updates_replaced(procs, trace, m
 def test_job_times_show_in_the_browsers_zone_with_the_exact_time_on_hover_also_after_a_live_update(
     procs, trace, make_user
 ):
-    from datetime import datetime
+    from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from tests.fabric import factories
 
     chromium = require_binary("chromium")
     from playwright.sync_api import sync_playwright
@@ -132,6 +136,7 @@ def test_job_times_show_in_the_browsers_zone_with_the_exact_time_on_hover_also_a
     session = session_cookie(vera)
     plan = [PlanStep("tests.jobs.sample_steps.gated", title="Patch hv01", group="hv01", params={"key": "g1"})]
     job, _ = submit_job(kind="remediation", title="Seen from New York", plan=plan, params=trace)
+    mixed = factories.cluster("HVC9", mixed_mode_since=timezone.now() - timedelta(minutes=8))
     _, port = procs.daphne()
     procs.qcluster()
     base = f"http://127.0.0.1:{port}"
@@ -171,4 +176,11 @@ def test_job_times_show_in_the_browsers_zone_with_the_exact_time_on_hover_also_a
         moment, zone = local(logged.get_attribute("datetime"))
         assert logged.inner_text() == f"{moment:%H:%M:%S}"
         assert logged.get_attribute("title") == f"{moment:%Y-%m-%d %H:%M:%S} {zone}"
+
+        job_page.goto(f"{base}{mixed.get_absolute_url()}")  # a relative time keeps its words
+        relative = job_page.locator(".warning-box time[data-style=relative][data-local]")
+        relative.wait_for()
+        moment, zone = local(relative.get_attribute("datetime"))
+        assert relative.inner_text() == "8\xa0minutes ago"
+        assert relative.get_attribute("title") == f"{moment:%Y-%m-%d %H:%M:%S} {zone}"
         browser.close()
