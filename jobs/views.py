@@ -7,9 +7,9 @@ from django.views import View
 from django.views.generic import TemplateView
 from django_htmx.http import HttpResponseClientRedirect
 
-from fabric import audit
-from fabric.choices import AuditAction
-from fabric.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
+from core import audit
+from core.audit import AuditAction
+from core.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
 from jobs.choices import TERMINAL, InvalidTransition, JobStatus
 from jobs.engine import cancel_job, restart_job
 from jobs.filters import STATUS_FILTERS, clean_params, job_table_context

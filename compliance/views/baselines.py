@@ -10,10 +10,9 @@ from django.views.generic.edit import FormView
 from compliance import baselines as bl
 from compliance.forms import AssignmentForm, BaselineForm
 from compliance.models import Baseline, BaselineAssignment
-from fabric.audit import record
-from fabric.choices import AuditAction
+from core.audit import AuditAction, record
+from core.roles import ADMINISTRATOR, AdministratorRequiredMixin, RoleRequiredMixin, has_role
 from fabric.models import Cluster, Host, HostGroup
-from fabric.roles import ADMINISTRATOR, AdministratorRequiredMixin, RoleRequiredMixin, has_role
 
 
 class BaselineListView(RoleRequiredMixin, ListView):

@@ -9,9 +9,8 @@ from compliance.choices import UpdateClassification, UpdateSeverity
 from compliance.models import Update, UpdateServer
 from compliance.orchestration import submit_sync
 from compliance.views.common import go_to
-from fabric.audit import record
-from fabric.choices import AuditAction
-from fabric.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
+from core.audit import AuditAction, record
+from core.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
 
 
 class UpdateServerListView(RoleRequiredMixin, ListView):

@@ -18,10 +18,8 @@ from compliance.models import Baseline, BaselineCompliance, Exemption, HostCompl
 from compliance.orchestration import NothingToDo, submit_scan
 from compliance.summary import build_summary, group_paths, page_groups
 from compliance.views.common import Selection, go_to
-from fabric.audit import record
-from fabric.choices import AuditAction
-from fabric.models import Host, HostGroup
-from fabric.roles import (
+from core.audit import AuditAction, record
+from core.roles import (
     ADMINISTRATOR,
     OPERATOR,
     AdministratorRequiredMixin,
@@ -29,7 +27,7 @@ from fabric.roles import (
     RoleRequiredMixin,
     has_role,
 )
-
+from fabric.models import Host, HostGroup
 
 ROWS_PER_PAGE = 100
 

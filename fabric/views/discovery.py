@@ -11,15 +11,15 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView
 
-from fabric.audit import record
+from core.audit import AuditAction, record
+from core.roles import AdministratorRequiredMixin, OperatorRequiredMixin
 from fabric.agents.connection import insecure_winrm_allowed
-from fabric.choices import AuditAction, WinRMTransport
+from fabric.choices import WinRMTransport
 from fabric.forms.base import add_connection_policy_errors, explain_connection_policy
 from fabric.inventory.jobs import submit_discovery, submit_refresh
 from fabric.models import Cluster, Host, HostGroup, RunAsAccount
 from fabric.models.grouptree import GroupTree
 from fabric.models.validators import validate_host_address
-from fabric.roles import AdministratorRequiredMixin, OperatorRequiredMixin
 
 
 class MachineForm(forms.Form):

@@ -3,11 +3,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 
-from fabric.filters import LogicalNetworkFilterSet
-from fabric.forms import LogicalNetworkForm, StaticIPPoolForm, SubnetForm
-from fabric.models import IPAllocation, LogicalNetwork, StaticIPPool, Subnet
-from fabric.tables import IPAllocationTable, LogicalNetworkTable
-from fabric.views.base import (
+from core.views.generic import (
     ObjectCreateView,
     ObjectDeleteView,
     ObjectDetailView,
@@ -16,6 +12,10 @@ from fabric.views.base import (
     count_of,
     paginated,
 )
+from fabric.filters import LogicalNetworkFilterSet
+from fabric.forms import LogicalNetworkForm, StaticIPPoolForm, SubnetForm
+from fabric.models import IPAllocation, LogicalNetwork, StaticIPPool, Subnet
+from fabric.tables import IPAllocationTable, LogicalNetworkTable
 
 
 def pools_with_usage():

@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import resolve, reverse
 
 from compliance.models import Baseline, BaselineAssignment, Exemption
-from fabric.models import AuditEntry
+from core.models import AuditEntry
 from jobs.choices import JobStatus
 from tests.fabric.routes import change_routes, operator_routes
 from tests.fabric.test_audit import ADDRESS, assert_one_row, post_and_count

@@ -3,7 +3,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from fabric.models import AuditEntry
+from core.models import AuditEntry
 from jobs.choices import JobStatus, StepStatus
 from jobs.engine import PlanStep, submit_job
 from jobs.models import Job, JobStep

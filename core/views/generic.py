@@ -1,4 +1,4 @@
-"""The few generic views every fabric page is made of: list, detail, create, edit, delete.
+"""The few generic views every page of an object is made of: list, detail, create, edit, delete.
 
 Lists are django-tables2 tables filtered by django-filter; an htmx request that targets the
 table (sorting, paging, filtering) gets only the `results` partial back. Every change runs in a
@@ -8,8 +8,8 @@ from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.db.models.deletion import ProtectedError, RestrictedError
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -18,10 +18,9 @@ from django.views.generic import CreateView, DeleteView, DetailView, UpdateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 
-from fabric.audit import record
-from fabric.choices import AuditAction
-from fabric.crypto import EncryptedTextField
-from fabric.roles import ADMINISTRATOR, AdministratorRequiredMixin, RoleRequiredMixin, has_role
+from core.audit import AuditAction, record
+from core.crypto import EncryptedTextField
+from core.roles import ADMINISTRATOR, AdministratorRequiredMixin, RoleRequiredMixin, has_role
 
 PER_PAGE = 50
 
@@ -62,8 +61,8 @@ def paginated(request, table, per_page: int = PER_PAGE):
 
 
 class ObjectListView(RoleRequiredMixin, PartialTemplateMixin, SingleTableMixin, FilterView):
-    template_name = "fabric/object_list.html"
-    partials = {"results": "fabric/object_list.html#results"}
+    template_name = "core/object_list.html"
+    partials = {"results": "core/object_list.html#results"}
     table_pagination = {"per_page": PER_PAGE}
     title = ""
     add_url_name = ""
@@ -81,7 +80,7 @@ class ObjectListView(RoleRequiredMixin, PartialTemplateMixin, SingleTableMixin, 
 class ObjectDetailView(RoleRequiredMixin, PartialTemplateMixin, DetailView):
     """A detail page. `fields` lists the attributes shown in the generic key/value block."""
 
-    template_name = "fabric/object_detail.html"
+    template_name = "core/object_detail.html"
     fields: list[str] = []
     edit_url_name = ""
     delete_url_name = ""
@@ -155,11 +154,13 @@ def describe_changes(form, before) -> str:
 class AdminFormMixin(AdministratorRequiredMixin):
     """Create and edit: administrators only; model validation as field errors; save + audit in one transaction."""
 
-    template_name = "fabric/object_form.html"
+    template_name = "core/object_form.html"
     cancel_url_name = ""
 
     def get_success_url(self):
-        return self.object.get_absolute_url() if hasattr(self.object, "get_absolute_url") else reverse(self.cancel_url_name)
+        if hasattr(self.object, "get_absolute_url"):
+            return self.object.get_absolute_url()
+        return reverse(self.cancel_url_name)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -208,7 +209,7 @@ class ObjectEditView(AdminFormMixin, UpdateView):
 class ObjectDeleteView(AdministratorRequiredMixin, DeleteView):
     """Asks first; refuses (409, nothing deleted) when `blockers()` or a protecting reference says no."""
 
-    template_name = "fabric/object_confirm_delete.html"
+    template_name = "core/object_confirm_delete.html"
     success_url_name = ""
     verb = "Delete"
     done = "Deleted"

@@ -3,7 +3,7 @@ from importlib import import_module
 from django.apps import apps
 from django.urls import NoReverseMatch, reverse
 
-from fabric.roles import has_role
+from core.roles import has_role
 
 SECTION_ORDER = ["Fabric", "Library", "Networking", "Compliance", "Upgrades", "Jobs", "Settings"]
 
