@@ -8,8 +8,8 @@ from django.views.generic import ListView, TemplateView
 from compliance.choices import UpdateClassification, UpdateSeverity
 from compliance.models import Update, UpdateServer
 from compliance.orchestration import submit_sync
-from compliance.views.common import go_to
 from core.audit import AuditAction, record
+from core.htmx import go_to
 from core.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
 
 

@@ -17,8 +17,9 @@ from compliance.forms import ExemptionForm
 from compliance.models import Baseline, BaselineCompliance, Exemption, HostCompliance, UpdateStatus
 from compliance.orchestration import NothingToDo, submit_scan
 from compliance.summary import build_summary, group_paths, page_groups
-from compliance.views.common import Selection, go_to
+from compliance.views.common import Selection
 from core.audit import AuditAction, record
+from core.htmx import go_to, partial_or_page
 from core.roles import (
     ADMINISTRATOR,
     OPERATOR,
@@ -36,9 +37,7 @@ class ComplianceView(RoleRequiredMixin, TemplateView):
     template_name = "compliance/compliance.html"
 
     def get_template_names(self):
-        if self.request.htmx and self.request.htmx.target == "compliance-results":
-            return ["compliance/compliance.html#results"]
-        return [self.template_name]
+        return [partial_or_page(self.request, self.template_name, {"compliance-results": "compliance/compliance.html#results"})]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -13,39 +13,16 @@ from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.generic import CreateView, DeleteView, DetailView, UpdateView
 from django_filters.views import FilterView
 from django_tables2 import RequestConfig, SingleTableMixin
 
 from core.audit import AuditAction, record
 from core.crypto import EncryptedTextField
+from core.htmx import PartialTemplateMixin
 from core.roles import ADMINISTRATOR, AdministratorRequiredMixin, RoleRequiredMixin, has_role
 
 PER_PAGE = 50
-
-
-class PartialTemplateMixin:
-    """Render only a named partial when htmx asks to swap the element with that id."""
-
-    partials: dict[str, str] = {}
-
-    def partial_requested(self) -> str | None:
-        htmx = getattr(self.request, "htmx", None)
-        if htmx and not htmx.boosted and not htmx.history_restore_request and htmx.target in self.partials:
-            return htmx.target
-        return None
-
-    def get_template_names(self):
-        target = self.partial_requested()
-        if target:
-            return [self.partials[target]]
-        return super().get_template_names()
-
-    def render_to_response(self, context, **kwargs):
-        response = super().render_to_response(context, **kwargs)
-        patch_vary_headers(response, ("HX-Request", "HX-Target"))
-        return response
 
 
 def count_of(model, fk: str, **conditions):
