@@ -66,11 +66,16 @@ class ObjectDetailView(RoleRequiredMixin, PartialTemplateMixin, DetailView):
     def field_rows(self):
         return [display_field(self.object, name) for name in self.fields]
 
+    def parents(self) -> list:
+        """The objects this one lives in, outermost first: breadcrumbs between the list and it."""
+        return []
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["title"] = str(self.object)
         context["kind"] = self.object._meta.verbose_name
         context["rows"] = self.field_rows()
+        context["parents"] = self.parents()
         if self.list_url_name:
             context["list_url"] = reverse(self.list_url_name)
         if has_role(self.request.user, ADMINISTRATOR):

@@ -87,6 +87,9 @@ class SubnetDetailView(ObjectDetailView):
     def get_queryset(self):
         return Subnet.objects.select_related("logical_network")
 
+    def parents(self):
+        return [self.object.logical_network]
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["pools"] = pools_with_usage().filter(subnet=self.object)
@@ -142,6 +145,9 @@ class StaticIPPoolDetailView(ObjectDetailView):
 
     def get_queryset(self):
         return pools_with_usage().select_related("subnet__logical_network")
+
+    def parents(self):
+        return [self.object.subnet.logical_network, self.object.subnet]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
