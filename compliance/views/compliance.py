@@ -36,8 +36,10 @@ ROWS_PER_PAGE = 100
 class ComplianceView(RoleRequiredMixin, TemplateView):
     template_name = "compliance/compliance.html"
 
+    partials = {"compliance-results": "compliance/compliance.html#results"}
+
     def get_template_names(self):
-        return [partial_or_page(self.request, self.template_name, {"compliance-results": "compliance/compliance.html#results"})]
+        return [partial_or_page(self.request, self.template_name, self.partials)]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
