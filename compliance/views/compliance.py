@@ -1,5 +1,4 @@
 """Fabric › Servers › Compliance: every host and cluster against its baselines, Scan, drill-down."""
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -60,7 +59,6 @@ class ComplianceView(RoleRequiredMixin, TemplateView):
             chart=summary.chart(),
             states=ComplianceState,
             filters=filters,
-            query=urlencode({k: v for k, v in filters.items() if v}),
             all_baselines=Baseline.objects.order_by("name"),
             groups=group_paths(),
             can_act=has_role(self.request.user, OPERATOR),
