@@ -7,8 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from jobs.models import Job
-
-from . import factories as f
+from tests import factories as f
 
 
 @pytest.mark.django_db(transaction=True)

@@ -10,8 +10,7 @@ from compliance.models import Baseline, BaselineAssignment, Exemption
 from core.models import AuditEntry
 from fabric.models import Host
 from jobs.models import Job
-
-from . import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from core.navigation import MenuItem, Section, highlighted, registry
-from tests.fabric import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from core.models import AuditEntry
 from fabric.choices import HostStatus, NodeState, VMState
 from fabric.models import Cluster, FileShare, Host, VirtualMachine
-from tests.fabric import factories
+from tests import factories
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from core.audit import AuditAction, record
 from fabric.models import Cluster, DeploymentServer, HostGroup, PhysicalComputerProfile
-from tests.fabric import factories
+from tests import factories
 
 MAX_QUERIES = 20
 

@@ -7,8 +7,8 @@ from core.crypto import PREFIX, decrypt
 from core.models import AuditEntry
 from fabric.forms import PASSWORD_PLACEHOLDER
 from fabric.models import RunAsAccount
-from tests.fabric.factories import RUNAS_PASSWORD
 from tests.fabric.routes import every_route
+from tests.factories import RUNAS_PASSWORD
 
 
 def stored_password(account) -> str:
