@@ -5,8 +5,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from compliance.models import Baseline, Update, UpdateServer
-from fabric.roles import OPERATOR, has_role
-from fabric.tables import FerryTable, WhenColumn, YesNoColumn
+from core.roles import OPERATOR, has_role
+from core.tables import FerryTable, WhenColumn, YesNoColumn
 
 
 class UpdateTable(FerryTable):

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "formtools",
+    "core",
     "fabric",
     "jobs",
     "compliance",
@@ -120,7 +121,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "fabric.audit.AuditRequestMiddleware",
+    "core.audit.AuditRequestMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -138,7 +139,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "fabric.context_processors.navigation",
+                "core.navigation.navigation",
             ],
         },
     },
@@ -210,7 +211,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("FERRY_LOCKOUT_MINUTES", "15")))
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "fabric.views.login.locked_out"
-AXES_CLIENT_IP_CALLABLE = "fabric.audit.client_address"
+AXES_CLIENT_IP_CALLABLE = "core.audit.client_address"
 AXES_VERBOSE = False  # Ferry logs failed logins itself, without the submitted password
 SESSION_COOKIE_AGE = int(float(os.environ.get("FERRY_SESSION_HOURS", "8")) * 3600)
 LOGIN_URL = "login"

@@ -1,16 +1,11 @@
 """The fabric's tables (django-tables2). Columns render from the row alone: no query per row."""
-import html
-
 import django_tables2 as tables
-from django_tables2.columns import library
-from django_tables2.export import TableExport
 from django.urls import reverse
-from django.utils.html import format_html, strip_tags
-from django.utils.safestring import SafeData
+from django.utils.html import format_html
 
-from fabric import display
+from core.roles import OPERATOR, has_role
+from core.tables import FerryTable, WhenColumn, YesNoColumn, badge, format_bytes
 from fabric.models import (
-    AuditEntry,
     Cluster,
     DeploymentServer,
     FileShare,
@@ -22,79 +17,6 @@ from fabric.models import (
     RunAsAccount,
     VirtualMachine,
 )
-from fabric.roles import OPERATOR, has_role
-
-
-def format_bytes(value) -> str:
-    if value in (None, ""):
-        return "—"
-    gib = value / 1024**3
-    return f"{gib / 1024:.1f} TB" if gib >= 1024 else f"{gib:.0f} GB" if gib >= 10 else f"{gib:.1f} GB"
-
-
-def badge(value: str, label: str):
-    return format_html('<span class="badge {}">{}</span>', (value or "").lower(), label or "—")
-
-
-@library.register  # also for DateTimeFields a table lists without declaring a column
-class WhenColumn(tables.DateTimeColumn):
-    """A moment as every page shows it (fabric.display.when); exported as ISO 8601 UTC."""
-
-    def __init__(self, *args, style: str = "datetime", **kwargs):
-        self.style = style
-        super().__init__(*args, **kwargs)
-
-    def render(self, value, bound_column):
-        return display.when(value, self.style, empty=bound_column.default)
-
-    def value(self, value):
-        return display.iso_utc(value)
-
-
-@library.register  # also for BooleanFields a table lists without declaring a column
-class YesNoColumn(tables.BooleanColumn):
-    """Yes / No as words (fabric.display.yes_no), in the page and in exports."""
-
-    def render(self, value, record, bound_column):
-        return display.yes_no(self._get_bool_value(record, value, bound_column))
-
-    def value(self, record, value, bound_column):
-        return "Yes" if self._get_bool_value(record, value, bound_column) else "No"
-
-
-class CsvExport(TableExport):
-    """CSV only (the one format every spreadsheet reads and that needs nothing more installed).
-    Cells are plain text (a column rendered as a link or badge gives its text). A cell a
-    spreadsheet would take for a formula (=, +, -, @ first) gets a leading apostrophe, since names
-    and messages in the inventory and the audit log come from machines and users."""
-
-    @classmethod
-    def is_valid_format(cls, export_format):
-        return export_format == cls.CSV
-
-    def table_to_dataset(self, table, exclude_columns, dataset_kwargs=None):
-        dataset = super().table_to_dataset(table, exclude_columns, dataset_kwargs)
-        rows = [tuple(_inert(cell) for cell in row) for row in dataset]
-        headers = dataset.headers
-        dataset.wipe()
-        dataset.headers = headers
-        for row in rows:
-            dataset.append(row)
-        return dataset
-
-
-def _inert(cell):
-    if cell is None:
-        return ""
-    text = html.unescape(strip_tags(cell)) if isinstance(cell, SafeData) else str(cell)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-class FerryTable(tables.Table):
-    class Meta:
-        template_name = "fabric/_table.html"
-        attrs = {"class": "table"}
-        empty_text = "Nothing here yet."
 
 
 class HostTable(FerryTable):
@@ -275,19 +197,3 @@ class IPAllocationTable(FerryTable):
     class Meta(FerryTable.Meta):
         model = IPAllocation
         fields = ("address", "host", "description", "created")
-
-
-class AuditEntryTable(FerryTable):
-    time = WhenColumn(style="seconds")
-    username = tables.Column(verbose_name="Who")
-    action = tables.Column(verbose_name="What")
-    object_type = tables.Column(verbose_name="Object type")
-    object_repr = tables.Column(verbose_name="Object")
-    detail = tables.Column(orderable=False)
-    source_address = tables.Column(verbose_name="From")
-
-    class Meta(FerryTable.Meta):
-        model = AuditEntry
-        fields = ("time", "username", "action", "object_type", "object_repr", "detail", "source_address")
-        empty_text = "No changes recorded yet."
-

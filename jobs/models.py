@@ -108,7 +108,7 @@ class Job(models.Model):
         return (self.finished or timezone.now()) - self.started
 
     def can_view(self, user) -> bool:
-        from fabric.roles import VIEWER, has_role
+        from core.roles import VIEWER, has_role
 
         return has_role(user, VIEWER)
 

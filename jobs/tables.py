@@ -2,7 +2,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
-from fabric.tables import FerryTable, WhenColumn
+from core.tables import FerryTable, WhenColumn
 from jobs.models import Job
 from jobs.templatetags.jobs_live import duration
 

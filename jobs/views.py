@@ -1,24 +1,23 @@
 """The Jobs workspace: list, job page (+ its polling fallback), cancel and restart."""
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.views import View
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseStopPolling
 
-from fabric import audit
-from fabric.choices import AuditAction
-from fabric.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
-from fabric.views.base import ObjectListView
+from core import audit
+from core.audit import AuditAction
+from core.htmx import go_to
+from core.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
+from core.views.generic import ObjectListView
 from jobs.choices import TERMINAL, InvalidTransition, JobStatus
 from jobs.engine import cancel_job, restart_job
 from jobs.filters import PAGE_SIZE, JobFilterSet, clean_params, job_queryset
 from jobs.live.render import live_context
 from jobs.models import Job
 from jobs.tables import JobTable
-
-# htmx stops polling when it receives this status (the job has ended).
-STOP_POLLING = 286
 
 
 class JobListView(ObjectListView):
@@ -61,13 +60,15 @@ class JobDetailView(RoleRequiredMixin, View):
 
 
 class JobLiveView(RoleRequiredMixin, View):
-    """The polling fallback: the job page's live region; 286 once the job has ended."""
+    """The polling fallback: the job page's live region; once the job has ended, the last one with
+    htmx's "stop polling" status."""
 
     def get(self, request, pk):
         job = _visible_job(request, pk)
         context = live_context(job, has_role(request.user, OPERATOR))
-        status = STOP_POLLING if job.status in TERMINAL else 200
-        return TemplateResponse(request, "jobs/job_detail.html#job_live", context, status=status)
+        if job.status in TERMINAL:
+            return HttpResponseStopPolling(render_to_string("jobs/job_detail.html#job_live", context, request))
+        return TemplateResponse(request, "jobs/job_detail.html#job_live", context)
 
 
 class JobCancelView(OperatorRequiredMixin, View):
@@ -100,10 +101,8 @@ class JobRestartView(OperatorRequiredMixin, View):
 
 
 def _back_to(request, job: Job):
-    """The job page again: htmx (the live page's buttons) follows HX-Redirect, a plain form a 302."""
-    if request.htmx:
-        return HttpResponseClientRedirect(job.get_absolute_url())
-    return redirect(job)
+    """The job page again, for the live page's buttons (htmx) and a plain form alike."""
+    return go_to(request, job.get_absolute_url())
 
 
 def _visible_job(request, pk) -> Job:

@@ -12,11 +12,10 @@ from compliance.filters import BaselineFilterSet
 from compliance.forms import AssignmentForm, BaselineForm
 from compliance.models import Baseline, BaselineAssignment
 from compliance.tables import BaselineTable
-from fabric.audit import record
-from fabric.choices import AuditAction
+from core.audit import AuditAction, record
+from core.roles import ADMINISTRATOR, AdministratorRequiredMixin, RoleRequiredMixin, has_role
+from core.views.generic import ObjectListView
 from fabric.models import Cluster, Host, HostGroup
-from fabric.roles import ADMINISTRATOR, AdministratorRequiredMixin, RoleRequiredMixin, has_role
-from fabric.views.base import ObjectListView
 
 
 class BaselineListView(ObjectListView):

@@ -7,11 +7,10 @@ from compliance.filters import UpdateFilterSet, UpdateServerFilterSet
 from compliance.models import Update, UpdateServer
 from compliance.orchestration import submit_sync
 from compliance.tables import UpdateServerTable, UpdateTable
-from compliance.views.common import go_to
-from fabric.audit import record
-from fabric.choices import AuditAction
-from fabric.roles import OperatorRequiredMixin
-from fabric.views.base import ObjectListView
+from core.audit import AuditAction, record
+from core.htmx import go_to
+from core.roles import OperatorRequiredMixin
+from core.views.generic import ObjectListView
 
 
 class UpdateServerListView(ObjectListView):

@@ -1,6 +1,6 @@
 from django import template
 
-from fabric.roles import VIEWER, has_role
+from core.roles import VIEWER, has_role
 
 register = template.Library()
 

@@ -6,14 +6,13 @@ from django.test import Client
 from django.urls import resolve, reverse
 
 from compliance.models import Baseline, BaselineAssignment, Exemption
-from fabric.models import AuditEntry
+from core.models import AuditEntry
 from jobs.choices import JobStatus
+from tests import factories as f
 from tests.fabric.routes import change_routes, operator_routes
 from tests.fabric.test_audit import ADDRESS, assert_one_row, post_and_count
 from tests.fabric.test_role_walk import concrete, every_pattern
 from tests.jobs.test_views import make_job
-
-from . import factories as f
 
 REMEDIATE = {"action": "submit", "evacuation": "live", "max_retries_per_node": 3, "max_failed_nodes": 0,
              "reboot_timeout_minutes": 15, "node_order": "fewest_vms"}
@@ -44,7 +43,7 @@ def accepts_post(pattern_name: str) -> bool:
 
 
 def test_every_url_that_accepts_a_post_is_walked(db):
-    from tests.fabric.factories import small_inventory
+    from tests.factories import small_inventory
 
     inventory = small_inventory()
     fabric = {f"fabric:{name}" for name, _ in change_routes(inventory) + operator_routes(inventory)}

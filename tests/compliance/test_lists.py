@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from compliance.models import Baseline, UpdateServer
-from tests.compliance import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

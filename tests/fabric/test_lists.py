@@ -9,9 +9,10 @@ from django.template import Context, Template
 from django.urls import reverse
 from django.utils import timezone
 
-from fabric.choices import AuditAction
-from fabric.models import AuditEntry, Cluster
-from tests.fabric import factories
+from core.audit import AuditAction
+from core.models import AuditEntry
+from fabric.models import Cluster
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 

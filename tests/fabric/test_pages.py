@@ -4,9 +4,10 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import AuditEntry
 from fabric.choices import HostStatus, NodeState, VMState
-from fabric.models import AuditEntry, Cluster, FileShare, Host, VirtualMachine
-from tests.fabric import factories
+from fabric.models import Cluster, FileShare, Host, VirtualMachine
+from tests import factories
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 

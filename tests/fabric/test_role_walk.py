@@ -8,7 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from fabric.models import AuditEntry
+from core.models import AuditEntry
 from jobs.routing import websocket_urlpatterns
 
 PUBLIC = {"login", "logout"}  # signing in and out is for everyone

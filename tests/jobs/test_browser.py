@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from fabric.roles import OPERATOR, VIEWER
+from core.roles import OPERATOR, VIEWER
 from jobs.engine import PlanStep, submit_job
 from jobs.models import JobStep
 from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session_cookie

@@ -14,11 +14,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from compliance.management.commands._common import finish, follow
-from fabric.audit import record
-from fabric.choices import AuditAction, ClusterKind
+from core.audit import AuditAction, record
+from fabric.choices import ClusterKind
 from fabric.models import Cluster, LibraryImage, LogicalNetwork, PhysicalComputerProfile, RunAsAccount, Subnet
 from upgrades.orchestration import (
-    UpgradeRefused, default_node_settings, plan_upgrade, submit_upgrade,
+    UpgradeRefused,
+    default_node_settings,
+    plan_upgrade,
+    submit_upgrade,
 )
 from upgrades.request import POOL, UpgradeRequest
 from upgrades.rolling import settings_missing

@@ -1,7 +1,12 @@
 from django.conf import settings
 from django.db import models
 
-from fabric.choices import AuditAction
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", "Created"
+    CHANGE = "change", "Changed"
+    DELETE = "delete", "Deleted"
+    ACTION = "action", "Action"
 
 
 class AuditEntry(models.Model):
@@ -18,6 +23,8 @@ class AuditEntry(models.Model):
     source_address = models.GenericIPAddressField(null=True, blank=True)
 
     class Meta:
+        # The table the fabric app created before the audit log moved here: existing rows stay.
+        db_table = "fabric_auditentry"
         ordering = ["-time", "-id"]
         verbose_name_plural = "audit entries"
 

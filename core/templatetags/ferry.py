@@ -1,7 +1,7 @@
-"""`{% load ferry %}`: the one way to show times and yes/no (see fabric.display)."""
+"""`{% load ferry %}`: the one way to show times and yes/no (see core.display)."""
 from django import template
 
-from fabric import display
+from core import display
 
 register = template.Library()
 

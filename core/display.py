@@ -4,7 +4,8 @@ A moment is a `<time>` element carrying the instant in UTC (ISO 8601); the serve
 with the zone named, and `static/ferry/time.js` rewrites it to the browser's local time and zone.
 Its `title` (shown on hover) is always the exact time, also for relative times ("8 minutes ago").
 """
-from datetime import date, datetime, timezone as dt_timezone
+from datetime import date, datetime
+from datetime import timezone as dt_timezone
 
 from django.utils import timezone
 from django.utils.html import format_html

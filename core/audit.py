@@ -11,8 +11,7 @@ import logging
 
 from django.conf import settings
 
-from fabric.choices import AuditAction
-from fabric.models import AuditEntry
+from core.models import AuditAction, AuditEntry
 
 log = logging.getLogger("ferry.audit")
 
@@ -96,7 +95,7 @@ class AuditRequestMiddleware:
             _current_request.reset(token)
 
 
-# -- signal receivers (connected in FabricConfig.ready) --------------------------------------------
+# -- signal receivers (connected in CoreConfig.ready) --------------------------------------------
 
 def logged_in(sender, request, user, **kwargs):
     record(request, AuditAction.ACTION, user, "logged in", user=user)

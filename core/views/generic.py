@@ -1,4 +1,4 @@
-"""The few generic views every fabric page is made of: list, detail, create, edit, delete.
+"""The few generic views every page of an object is made of: list, detail, create, edit, delete.
 
 Lists are django-tables2 tables filtered by django-filter; an htmx request that targets the
 table (sorting, paging, filtering) gets only the `results` partial back. Every change runs in a
@@ -8,48 +8,24 @@ from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist
 from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.db.models.deletion import ProtectedError, RestrictedError
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
+from django.utils.text import slugify
 from django.views.generic import CreateView, DeleteView, DetailView, UpdateView
 from django_filters.views import FilterView
-from django.utils.text import slugify
 from django_tables2 import RequestConfig, SingleTableMixin
 from django_tables2.export import ExportMixin
 
-from fabric.audit import record
-from fabric.choices import AuditAction
-from fabric.crypto import EncryptedTextField
-from fabric.roles import ADMINISTRATOR, AdministratorRequiredMixin, RoleRequiredMixin, has_role
-from fabric.tables import CsvExport
+from core.audit import AuditAction, record
+from core.crypto import EncryptedTextField
+from core.htmx import PartialTemplateMixin
+from core.roles import ADMINISTRATOR, AdministratorRequiredMixin, RoleRequiredMixin, has_role
+from core.tables import CsvExport
 
 PER_PAGE = 50
-
-
-class PartialTemplateMixin:
-    """Render only a named partial when htmx asks to swap the element with that id."""
-
-    partials: dict[str, str] = {}
-
-    def partial_requested(self) -> str | None:
-        htmx = getattr(self.request, "htmx", None)
-        if htmx and not htmx.boosted and not htmx.history_restore_request and htmx.target in self.partials:
-            return htmx.target
-        return None
-
-    def get_template_names(self):
-        target = self.partial_requested()
-        if target:
-            return [self.partials[target]]
-        return super().get_template_names()
-
-    def render_to_response(self, context, **kwargs):
-        response = super().render_to_response(context, **kwargs)
-        patch_vary_headers(response, ("HX-Request", "HX-Target"))
-        return response
 
 
 def count_of(model, fk: str, **conditions):
@@ -68,8 +44,8 @@ class ObjectListView(RoleRequiredMixin, PartialTemplateMixin, ExportMixin, Singl
     """A list: sortable, paged, filtered, counted ("42 hosts") and exportable as CSV (?_export=csv,
     with the filters applied) by whoever may see it."""
 
-    template_name = "fabric/object_list.html"
-    partials = {"results": "fabric/object_list.html#results"}
+    template_name = "core/object_list.html"
+    partials = {"results": "core/object_list.html#results"}
     table_pagination = {"per_page": PER_PAGE}
     export_class = CsvExport
     title = ""
@@ -96,7 +72,7 @@ class ObjectListView(RoleRequiredMixin, PartialTemplateMixin, ExportMixin, Singl
 class ObjectDetailView(RoleRequiredMixin, PartialTemplateMixin, DetailView):
     """A detail page. `fields` lists the attributes shown in the generic key/value block."""
 
-    template_name = "fabric/object_detail.html"
+    template_name = "core/object_detail.html"
     fields: list[str] = []
     edit_url_name = ""
     delete_url_name = ""
@@ -105,11 +81,16 @@ class ObjectDetailView(RoleRequiredMixin, PartialTemplateMixin, DetailView):
     def field_rows(self):
         return [display_field(self.object, name) for name in self.fields]
 
+    def parents(self) -> list:
+        """The objects this one lives in, outermost first: breadcrumbs between the list and it."""
+        return []
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["title"] = str(self.object)
         context["kind"] = self.object._meta.verbose_name
         context["rows"] = self.field_rows()
+        context["parents"] = self.parents()
         if self.list_url_name:
             context["list_url"] = reverse(self.list_url_name)
         if has_role(self.request.user, ADMINISTRATOR):
@@ -170,11 +151,13 @@ def describe_changes(form, before) -> str:
 class AdminFormMixin(AdministratorRequiredMixin):
     """Create and edit: administrators only; model validation as field errors; save + audit in one transaction."""
 
-    template_name = "fabric/object_form.html"
+    template_name = "core/object_form.html"
     cancel_url_name = ""
 
     def get_success_url(self):
-        return self.object.get_absolute_url() if hasattr(self.object, "get_absolute_url") else reverse(self.cancel_url_name)
+        if hasattr(self.object, "get_absolute_url"):
+            return self.object.get_absolute_url()
+        return reverse(self.cancel_url_name)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -223,7 +206,7 @@ class ObjectEditView(AdminFormMixin, UpdateView):
 class ObjectDeleteView(AdministratorRequiredMixin, DeleteView):
     """Asks first; refuses (409, nothing deleted) when `blockers()` or a protecting reference says no."""
 
-    template_name = "fabric/object_confirm_delete.html"
+    template_name = "core/object_confirm_delete.html"
     success_url_name = ""
     verb = "Delete"
     done = "Deleted"

@@ -1,8 +1,8 @@
 """Settings › Audit log: every change made through Ferry (readable by every role)."""
-from fabric.filters import AuditEntryFilterSet
-from fabric.models import AuditEntry
-from fabric.tables import AuditEntryTable
-from fabric.views.base import ObjectListView
+from core.filters import AuditEntryFilterSet
+from core.models import AuditEntry
+from core.tables import AuditEntryTable
+from core.views.generic import ObjectListView
 
 
 class AuditLogView(ObjectListView):
