@@ -24,6 +24,7 @@ from jobs.choices import (
     check_job_transition,
     check_step_transition,
 )
+from jobs import signals
 from jobs.events import bump
 
 
@@ -124,6 +125,8 @@ class Job(models.Model):
             seq = bump(self.pk)
             if log:
                 JobLogEntry.objects.create(job_id=self.pk, level=log_level, message=log, seq=seq)
+            if new in TERMINAL:
+                signals.finished(self.pk, new)
         self.status, self.seq = new, seq
         for name, value in fields.items():
             if not hasattr(value, "resolve_expression"):
