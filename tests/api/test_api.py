@@ -227,3 +227,23 @@ def test_the_schema_validates_and_the_docs_page_serves_its_own_files(viewer, vie
     assert page.status_code == 200 and "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
     assert "cdn" not in html.lower() and "//unpkg" not in html
     assert Client().get("/api/docs/").status_code == 302  # people sign in first
+
+
+def test_every_api_change_writes_one_audit_row_and_reads_take_no_post(operator, world):
+    from tests.fabric.test_audit import ADDRESS, assert_one_row
+
+    api = Api(token_for(operator), REMOTE_ADDR=ADDRESS)
+    for name, method, url, body in endpoints(world):
+        if method == "get":
+            if name != "api:api-root":
+                assert api.post(url, {}).status_code == 405, name
+            continue
+        if name == "api:upgrade":
+            continue  # a started upgrade needs the lab's BMCs: tests/api/test_api_lab.py
+        if name == "api:remediate":
+            body = {}  # the real submit, not the dry run
+        before = AuditEntry.objects.count()
+        response = api.post(url, body)
+        assert response.status_code in (200, 201), (name, response.content)
+        row = assert_one_row(list(AuditEntry.objects.order_by("id")[before:]), name, who="otto")
+        assert row.action == "action" and "through the API" in row.detail, (name, row.detail)

@@ -17,6 +17,8 @@ from jobs.models import Job
 from tests.compliance.conftest import _compliance_lab
 from tests.compliance.labenv import bring_in
 
+from tests.upgrades.test_wizard_lab import wizard_lab  # noqa: F401  (the upgrade lab)
+
 from .conftest import Api, token_for
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -104,3 +106,41 @@ def test_scan_then_remediate_and_follow_with_the_readme_example(lab, live_server
     assert job.requested_by == operator
     assert AuditEntry.objects.filter(object_id=str(job.pk), username="otto",
                                      detail__startswith="remediation requested through the API").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_upgrade_through_the_api_dry_run_then_submit(wizard_lab, operator):
+    from tests.upgrades.test_wizard_lab import bring_in as bring_in_upgrade
+
+    cluster, profile, bmc_run_as = bring_in_upgrade(wizard_lab)
+    api = Api(token_for(operator), REMOTE_ADDR="198.51.100.8")
+    url = f"/api/clusters/{cluster.pk}/upgrade/"
+    base = {"profile": profile.name, "bmc_run_as": bmc_run_as.name, "nodes": ["WZ-N1"], "functional_level": False}
+
+    wrong = api.post(url, dict(base, node_settings={"WZ-N1": {"colour": "blue"}}))
+    assert wrong.status_code == 400 and "WZ-N1: unknown setting(s) colour" in wrong.json()["detail"]
+    assert api.post(url, dict(base, profile="nope")).json() == {
+        "detail": "No physical computer profile is named 'nope'."}
+
+    dry = api.post(url, dict(base, dry_run=True))
+    assert dry.status_code == 200, dry.content
+    plan = dry.json()
+    assert plan["ok"] and plan["target"] == "Windows Server 2022" and [n["name"] for n in plan["nodes"]] == ["WZ-N1"]
+    assert any("The BMC of WZ-N1 answers" in v["message"] for v in plan["verdicts"]), plan["verdicts"]
+    assert not Job.objects.exists()
+
+    wizard_lab.fault("bmc_unresponsive", host="WZ-N1")  # a prerequisite fails: refused, nothing saved
+    refused = api.post(url, base)
+    assert refused.status_code == 409 and "The BMC of WZ-N1 does not answer" in refused.json()["detail"]
+    assert not Job.objects.exists()
+    wizard_lab.clear_faults()
+
+    started = api.post(url, base)
+    assert started.status_code == 201, started.content
+    job = Job.objects.get(pk=started.json()["id"])
+    assert job.kind == "rolling_upgrade" and job.requested_by == operator
+    assert {"WZ-N1"} == set(job.steps.filter(is_group=True).values_list("title", flat=True))
+    row = AuditEntry.objects.get(detail__startswith="rolling upgrade requested through the API")
+    assert (row.username, row.source_address, row.object_id) == ("otto", "198.51.100.8", str(job.pk))
+    again = api.post(url, base)
+    assert again.status_code == 409 and again.json()["job"]["id"] == job.pk
