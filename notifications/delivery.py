@@ -46,6 +46,15 @@ def send(delivery) -> Outcome:
     return _mail(delivery)
 
 
+def _describe(error: requests.RequestException) -> str:
+    """What went wrong, without the address (its path may hold the receiver's secret)."""
+    if isinstance(error, requests.Timeout):
+        return f"No answer within {float(conf.get('TIMEOUT_SECONDS')):g} s."
+    if isinstance(error, requests.ConnectionError):
+        return "Could not connect to the receiver (refused, unreachable or a TLS failure)."
+    return f"The request failed ({type(error).__name__})."
+
+
 def _post(delivery, secret: str) -> Outcome:
     body = body_of(delivery)
     headers = {
@@ -57,10 +66,10 @@ def _post(delivery, secret: str) -> Outcome:
         SIGNATURE_HEADER: signature(secret, body),
     }
     try:
-        answer = requests.post(delivery.destination, data=body, headers=headers,
+        answer = requests.post(delivery.subscription.url, data=body, headers=headers,
                                timeout=float(conf.get("TIMEOUT_SECONDS")), allow_redirects=False)
     except requests.RequestException as error:
-        return Outcome(False, error=f"{type(error).__name__}: {error}"[:500])
+        return Outcome(False, error=_describe(error))
     if 200 <= answer.status_code < 300:
         return Outcome(True, answer.status_code)
     return Outcome(False, answer.status_code, f"The receiver answered HTTP {answer.status_code}.")

@@ -19,6 +19,14 @@ def validate_webhook_url(value: str) -> None:
         raise ValidationError("Put no credentials in the address: the secret signs each message instead.")
 
 
+def redact_url(value: str) -> str:
+    """A webhook address as logs and the delivery log show it: scheme, host and port (many services
+    put their secret in the path or the query)."""
+    parts = urlsplit(value)
+    shown = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return shown + ("/…" if parts.path.strip("/") or parts.query else "/")
+
+
 class Subscription(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="subscriptions")
     scope = models.CharField(max_length=12, choices=Scope.choices, default=Scope.EVERYTHING)
@@ -45,7 +53,8 @@ class Subscription(models.Model):
 
     @property
     def destination(self) -> str:
-        return self.email if self.channel == Channel.EMAIL else self.url
+        """Where messages go, as pages and logs show it (a webhook's path and query left out)."""
+        return self.email if self.channel == Channel.EMAIL else redact_url(self.url)
 
     @property
     def target_label(self) -> str:
@@ -72,7 +81,7 @@ class Delivery(models.Model):
     job_round = models.PositiveIntegerField(default=0, help_text="The job's restarts when the event happened.")
     target = models.CharField(max_length=200, blank=True)
     channel = models.CharField(max_length=8, choices=Channel.choices)
-    destination = models.CharField(max_length=500)
+    destination = models.CharField(max_length=500, help_text="As shown: a webhook's path and query left out.")
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING,
                               db_index=True)

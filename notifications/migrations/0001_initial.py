@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 ('job_round', models.PositiveIntegerField(default=0, help_text="The job's restarts when the event happened.")),
                 ('target', models.CharField(blank=True, max_length=200)),
                 ('channel', models.CharField(choices=[('email', 'E-mail'), ('webhook', 'Webhook')], max_length=8)),
-                ('destination', models.CharField(max_length=500)),
+                ('destination', models.CharField(help_text="As shown: a webhook's path and query left out.", max_length=500)),
                 ('payload', models.JSONField(default=dict)),
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('sending', 'Sending'), ('retrying', 'Waiting to retry'), ('delivered', 'Delivered'), ('failed', 'Failed')], db_index=True, default='pending', max_length=10)),
                 ('attempts', models.PositiveIntegerField(default=0)),

@@ -27,7 +27,9 @@ def test_add_change_and_delete_a_subscription_each_audited_once(ada, administrat
     cluster = f.cluster("HV-P", nodes=0)
     response, rows = post_and_count(ada, reverse("notifications:subscription_list"), HOOK)
     assert response.status_code == 302
-    assert_one_row(rows, "subscription_list").action == "create"
+    created = assert_one_row(rows, "subscription_list")
+    assert created.action == "create" and "https://hooks.example.com/…" in created.object_repr
+    assert "/ferry" not in created.object_repr  # a webhook's path may hold the receiver's own secret
     subscription = Subscription.objects.get(user=administrator)
     assert subscription.secret == SECRET and SECRET not in database_text()
 
