@@ -132,7 +132,9 @@ def test_bad_tokens_are_refused(viewer, header):
 def test_a_session_post_needs_its_csrf_token(operator, world):
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(operator)
-    assert browser.get("/api/jobs/").status_code == 200  # the browsable API reads with the session
+    page = browser.get("/api/jobs/", headers={"Accept": "text/html"})  # the browsable API, with the session
+    assert page.status_code == 200 and "Job List" in page.content.decode()
+    assert "/static/rest_framework/" in page.content.decode()
     response = browser.post(f"/api/jobs/{world['running'].pk}/cancel/")
     assert response.status_code == 403 and "CSRF" in response.json()["detail"]
     assert Job.objects.get(pk=world["running"].pk).status == JobStatus.RUNNING
