@@ -165,3 +165,48 @@ def test_a_cancelled_job_notifies_nobody_and_the_secret_stays_encrypted(notify_n
     cancel_job(job)
     assert not Delivery.objects.exists()
     assert SECRET not in database_text()
+
+
+def test_a_long_wait_is_left_to_the_minute_schedule_which_sends_it_later(notify_now, operator, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.tasks import retry_due
+
+    settings.FERRY_NOTIFY = dict(settings.FERRY_NOTIFY, SLICE_SECONDS=0.0, RETRY_DELAY_SECONDS=60.0)
+    cluster = f.cluster("HV-K", nodes=3)
+    with Receiver(SECRET, statuses=(502, 200)) as receiver:
+        hook(operator, receiver.url, on_failed=True)
+        run("tests.notifications.breaks", cluster)
+        delivery = Delivery.objects.get()
+        assert (delivery.status, delivery.attempts) == ("retrying", 1)
+        assert retry_due() == []  # not due yet
+        Delivery.objects.filter(pk=delivery.pk).update(next_attempt=timezone.now() - timedelta(seconds=1))
+        assert retry_due() == [delivery.pk]
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.attempts) == ("delivered", 2)
+    assert [m["answered"] for m in receiver.received] == [502, 200]
+
+
+def test_a_delivery_whose_worker_was_lost_is_sent_again_once_its_claim_runs_out(notify_now, operator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from notifications.tasks import retry_due
+
+    subscription = Subscription.objects.create(user=operator, channel="email", email="otto@example.com")
+    lost = Delivery.objects.create(subscription=subscription, user=operator, event="failed", target="HV-L",
+                                   channel="email", destination="otto@example.com", status="sending",
+                                   claimed_until=timezone.now() - timedelta(seconds=1),
+                                   payload={"event": "failed", "reason": "", "job": {
+                                       "id": 1, "title": "Remediate HV-L", "target": "HV-L", "status": "failed",
+                                       "url": "/jobs/1/"}})
+    held = Delivery.objects.create(subscription=subscription, user=operator, event="failed", target="HV-M",
+                                   channel="email", destination="otto@example.com", status="sending",
+                                   claimed_until=timezone.now() + timedelta(minutes=1), payload=lost.payload)
+    assert retry_due() == [lost.pk]
+    lost.refresh_from_db()
+    held.refresh_from_db()
+    assert (lost.status, held.status) == ("delivered", "sending")
