@@ -249,3 +249,19 @@ def test_every_api_change_writes_one_audit_row_and_reads_take_no_post(operator, 
         assert response.status_code in (200, 201), (name, response.content)
         row = assert_one_row(list(AuditEntry.objects.order_by("id")[before:]), name, who="otto")
         assert row.action == "action" and "through the API" in row.detail, (name, row.detail)
+
+
+def test_a_token_needs_a_name(viewer_client, viewer):
+    response = viewer_client.post(reverse("api:token_list"), {"name": "  "})
+    assert response.status_code == 400 and "name" in response.context["form"].errors
+    assert not ApiToken.objects.exists()
+    assert not AuditEntry.objects.filter(object_type="API token").exists()
+
+
+def test_a_standalone_host_has_no_cluster_in_its_compliance(viewer):
+    from compliance.evaluation import ScanResult, record_scan
+
+    lone = f.host("HV-LONE")
+    record_scan(lone, ScanResult(installed=set(), missing=set()))
+    rows = Api(token_for(viewer)).get("/api/compliance/", host=lone.pk).json()["results"]
+    assert [(r["host"], r["cluster"]) for r in rows] == [("HV-LONE", None)]
