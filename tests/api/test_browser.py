@@ -1,7 +1,6 @@
 """A real browser on the API's documentation page: Swagger UI comes from Ferry itself (no CDN; the
-machine has no outside network) and shows the endpoints, read from /api/schema/ with the session."""
-import os
-
+machine has no outside network) and shows the endpoints, read from /api/schema/ with the session.
+(pytest-django's live server: a thread, quicker to start than daphne, enough for one page.)"""
 import pytest
 from django.db import connection
 
@@ -11,27 +10,16 @@ from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture
-def procs(transactional_db, tmp_path):
-    from django.contrib.auth.models import Group
-
-    from tests.jobs.procs import Processes, database_url, fast_env
-
-    for role in ROLES:
-        Group.objects.get_or_create(name=role)
-    processes = Processes(tmp_path, {**os.environ, "DATABASE_URL": database_url(connection.settings_dict),
-                                     **fast_env()})
-    yield processes
-    processes.stop_all()
-
-
-def test_the_docs_page_shows_the_endpoints_from_local_files(procs, make_user):
+def test_the_docs_page_shows_the_endpoints_from_local_files(live_server, make_user):
     chromium = require_binary("chromium")
     from playwright.sync_api import sync_playwright
 
+    from django.contrib.auth.models import Group
+
+    for role in ROLES:  # a transactional test before this one flushed them
+        Group.objects.get_or_create(name=role)
     session = session_cookie(make_user("vera", VIEWER))
-    _, port = procs.daphne()
-    base = f"http://127.0.0.1:{port}"
+    base = live_server.url
     connection.close()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
