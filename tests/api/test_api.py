@@ -265,3 +265,11 @@ def test_a_standalone_host_has_no_cluster_in_its_compliance(viewer):
     record_scan(lone, ScanResult(installed=set(), missing=set()))
     rows = Api(token_for(viewer)).get("/api/compliance/", host=lone.pk).json()["results"]
     assert [(r["host"], r["cluster"]) for r in rows] == [("HV-LONE", None)]
+
+
+def test_a_deactivated_users_token_stops_working(operator):
+    token = token_for(operator)
+    assert Api(token).get("/api/jobs/").status_code == 200
+    operator.is_active = False
+    operator.save()
+    assert Api(token).get("/api/jobs/").status_code == 401
