@@ -163,3 +163,61 @@ class UpgradeRequestSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(default=False, help_text="Return the prerequisites and the plan; start nothing.")
 
 
+
+
+# --- answers, as the schema documents them --------------------------------------------------------
+
+class MigrationSerializer(serializers.Serializer):
+    vm = serializers.CharField()
+    to = serializers.CharField()
+
+
+class RemediationNodePlanSerializer(serializers.Serializer):
+    node = serializers.CharField()
+    compliance = serializers.CharField(help_text="the node's compliance state at the last scan")
+    node_state = serializers.CharField()
+    running_vms = serializers.IntegerField()
+    action = serializers.CharField(help_text="“remediate”, or why the node is skipped")
+    migrations = MigrationSerializer(many=True, help_text="live migrations, in their order")
+    saved = serializers.ListField(child=serializers.CharField(), help_text="VMs saved and started again")
+    hands_over = serializers.ListField(child=serializers.CharField(),
+                                       help_text="a file server node's roles and volumes that move")
+
+
+class RemediationPlanSerializer(serializers.Serializer):
+    cluster = serializers.CharField()
+    options = serializers.CharField()
+    fits = serializers.BooleanField()
+    problems = serializers.ListField(child=serializers.CharField())
+    plan = RemediationNodePlanSerializer(many=True)
+    active_job = serializers.IntegerField(allow_null=True, required=False)
+
+
+class VerdictSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class UpgradeNodePlanSerializer(serializers.Serializer):
+    host_id = serializers.IntegerField()
+    name = serializers.CharField()
+    steps = serializers.ListField(child=serializers.CharField())
+    moves = serializers.ListField(child=serializers.ListField(child=serializers.CharField()),
+                                  help_text="[VM, destination node] pairs")
+
+
+class UpgradePlanSerializer(serializers.Serializer):
+    cluster = serializers.CharField()
+    target = serializers.CharField(help_text="the target release")
+    ok = serializers.BooleanField(help_text="every prerequisite holds")
+    verdicts = VerdictSerializer(many=True)
+    nodes = UpgradeNodePlanSerializer(many=True)
+    functional_level = serializers.CharField()
+    point_of_no_return = serializers.CharField()
+
+
+class RefusalSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    job = JobSerializer(required=False, help_text="the cluster's active job, when that is the reason")
+    problems = serializers.ListField(child=serializers.CharField(), required=False)

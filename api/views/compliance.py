@@ -39,7 +39,8 @@ class ScanView(APIView):
     """Scan a cluster, a host, or (neither given) every host with a baseline. 201 with the new job;
     200 with the scan already running there."""
 
-    @extend_schema(request=s.ScanRequestSerializer, responses={200: s.JobSerializer, 201: s.JobSerializer})
+    @extend_schema(request=s.ScanRequestSerializer,
+                   responses={200: s.JobSerializer, 201: s.JobSerializer, 409: s.RefusalSerializer})
     def post(self, request):
         scan = s.ScanRequestSerializer(data=request.data)
         scan.is_valid(raise_exception=True)

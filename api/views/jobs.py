@@ -42,7 +42,7 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
             raise Http404
         return job
 
-    @extend_schema(request=None, responses={200: s.JobDetailSerializer})
+    @extend_schema(request=None, responses={200: s.JobDetailSerializer, 409: s.RefusalSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel: a job nobody started stops at once, a running one at its next safe point."""
@@ -54,7 +54,7 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
         audit.record(request, AuditAction.ACTION, job, detail=f"Job {detail} through the API")
         return Response(s.JobDetailSerializer(job, context={"request": request}).data)
 
-    @extend_schema(request=s.RestartSerializer, responses={200: s.JobDetailSerializer})
+    @extend_schema(request=s.RestartSerializer, responses={200: s.JobDetailSerializer, 409: s.RefusalSerializer})
     @action(detail=True, methods=["post"])
     def restart(self, request, pk=None):
         """Run a failed or cancelled job again from its last good step (or skipping the failed one)."""

@@ -63,9 +63,9 @@ def _remediation_plan(entry: dict) -> list[dict]:
 class RemediateView(APIView):
     """Remediate a cluster node by node, as the Remediate dialog does (`dry_run`: only the plan)."""
 
-    @extend_schema(request=s.RemediationRequestSerializer, responses={200: OpenApiTypes.OBJECT,
-                                                                    201: s.JobDetailSerializer,
-                                                                    409: OpenApiTypes.OBJECT})
+    @extend_schema(request=s.RemediationRequestSerializer, responses={
+        200: s.RemediationPlanSerializer, 201: s.JobDetailSerializer, 400: OpenApiTypes.OBJECT,
+        409: s.RefusalSerializer})
     def post(self, request, pk):
         cluster = get_object_or_404(Cluster, pk=pk)
         given = s.RemediationRequestSerializer(data=request.data)
@@ -111,9 +111,9 @@ class UpgradeView(APIView):
     """Upgrade a Hyper-V cluster to the release of a profile's image, as `upgrade_cluster` does
     (`dry_run`: the prerequisites' verdicts and the plan)."""
 
-    @extend_schema(request=s.UpgradeRequestSerializer, responses={200: OpenApiTypes.OBJECT,
-                                                                201: s.JobDetailSerializer,
-                                                                409: OpenApiTypes.OBJECT})
+    @extend_schema(request=s.UpgradeRequestSerializer, responses={
+        200: s.UpgradePlanSerializer, 201: s.JobDetailSerializer, 400: OpenApiTypes.OBJECT,
+        409: s.RefusalSerializer})
     def post(self, request, pk):
         cluster = get_object_or_404(Cluster, pk=pk)
         given = s.UpgradeRequestSerializer(data=request.data)

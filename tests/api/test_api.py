@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from api import serializers as s
 from api.models import ApiToken
 from compliance.models import HostCompliance
 from fabric.models import AuditEntry
@@ -164,6 +165,9 @@ def test_remediation_dry_run_returns_the_plan_and_submit_refuses_a_busy_cluster(
     url = f"/api/clusters/{cluster.pk}/remediate/"
     dry = api.post(url, {"dry_run": True}).json()
     assert dry["fits"] and dry["active_job"] is None
+    # the answer is what the schema says it is
+    assert set(dry) == set(s.RemediationPlanSerializer().fields)
+    assert set(dry["plan"][0]) == set(s.RemediationNodePlanSerializer().fields)
     assert [n["node"] for n in dry["plan"]] == [h.name for h in cluster.nodes.order_by("name")]
     first = dry["plan"][0]
     assert first["action"] == "remediate" and {m["vm"] for m in first["migrations"]} == {
@@ -224,6 +228,8 @@ def test_the_schema_validates_and_the_docs_page_serves_its_own_files(viewer, vie
     schema = response.json()
     validate_schema(schema)
     assert "/api/clusters/{id}/remediate/" in schema["paths"] and "apiToken" in schema["components"]["securitySchemes"]
+    answers = schema["paths"]["/api/clusters/{id}/remediate/"]["post"]["responses"]
+    assert answers["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/RemediationPlan")
     page = viewer_client.get("/api/docs/")
     html = page.content.decode()
     assert page.status_code == 200 and "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html

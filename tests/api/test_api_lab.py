@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from api.serializers import UpgradePlanSerializer
 from fabric.models import AuditEntry
 from jobs.choices import ACTIVE
 from jobs.models import Job
@@ -126,6 +127,7 @@ def test_upgrade_through_the_api_dry_run_then_submit(wizard_lab, operator):
     assert dry.status_code == 200, dry.content
     plan = dry.json()
     assert plan["ok"] and plan["target"] == "Windows Server 2022" and [n["name"] for n in plan["nodes"]] == ["WZ-N1"]
+    assert set(plan) == set(UpgradePlanSerializer().fields)  # the answer is what the schema says
     assert any("The BMC of WZ-N1 answers" in v["message"] for v in plan["verdicts"]), plan["verdicts"]
     assert not Job.objects.exists()
 
