@@ -25,6 +25,7 @@ from jobs.choices import (
     check_step_transition,
     kind_label,
 )
+from jobs import signals
 from jobs.events import bump
 
 
@@ -129,6 +130,8 @@ class Job(models.Model):
             seq = bump(self.pk)
             if log:
                 JobLogEntry.objects.create(job_id=self.pk, level=log_level, message=log, seq=seq)
+            if new in TERMINAL:
+                signals.finished(self.pk, new)
         self.status, self.seq = new, seq
         for name, value in fields.items():
             if not hasattr(value, "resolve_expression"):
