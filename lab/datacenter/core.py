@@ -106,7 +106,8 @@ class Core:
                 credssp=spec.credssp, trusted_for_delegation=spec.trusted_for_delegation,
                 witness=spec.witness,
                 core_group_id=_stable_uuid("core", spec.name), storage_group_id=_stable_uuid("storage", spec.name),
-                next_node_id=len(records) + 1, s2d=spec.s2d, resync_ratio=spec.resync_ratio)
+                next_node_id=len(records) + 1, s2d=spec.s2d, resync_ratio=spec.resync_ratio,
+                resync_min_seconds=spec.resync_min_seconds)
             for i, role in enumerate(spec.sofs_roles):
                 cluster.sofs_roles.append(ClusterRole(name=role, id=_stable_uuid("role", spec.name, role),
                                                       owner=spec.nodes[i % len(spec.nodes)]))

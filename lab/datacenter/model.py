@@ -194,6 +194,7 @@ class Cluster:
     next_node_id: int = 1
     s2d: bool = False             # the nodes' disks form a Storage Spaces Direct pool behind the CSVs
     resync_ratio: float = 0.5     # seconds of repair per second a node was away
+    resync_min_seconds: float = 0.0  # the shortest repair, however briefly the node was away
     storage_jobs: list[StorageJob] = field(default_factory=list)
     down_since: dict[str, float] = field(default_factory=dict)   # host key → clock.elapsed() it went down
 

@@ -32,7 +32,7 @@ class StorageOps:
         away = now - cluster.down_since.pop(host.key)
         if away <= 0:
             return
-        duration = away * cluster.resync_ratio
+        duration = max(away * cluster.resync_ratio, cluster.resync_min_seconds)
         for csv in cluster.csvs:
             job = StorageJob(id=_stable_uuid("storagejob", cluster.name, csv.name, str(now)), name="Repair",
                              virtual_disk=csv.name, started=now, duration=duration,

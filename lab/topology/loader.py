@@ -320,7 +320,8 @@ class _Loader:
             trusted_for_delegation=t.get("trusted_for_delegation", bool, self.defaults["trusted_for_delegation"]),
             sofs_roles=roles,
             shares=shares, csvs=csvs, id=t.get("id", str, ""), s2d=t.get("s2d", bool, False),
-            resync_ratio=t.positive("resync_ratio", 0.5))
+            resync_ratio=t.positive("resync_ratio", 0.5),
+            resync_min_seconds=t.get("resync_min_seconds", float, 0.0))
         if cluster.s2d and not csvs:
             raise TopologyError(f"{t.where}: s2d = true needs csvs (a virtual disk backs each one)")
         if kind == "sofs" and not roles:

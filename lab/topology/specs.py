@@ -168,6 +168,7 @@ class ClusterSpec:
     id: str = ""
     s2d: bool = False              # Storage Spaces Direct: a virtual disk behind every CSV
     resync_ratio: float = 0.5      # repair seconds per second a node was away
+    resync_min_seconds: float = 0.0  # the shortest repair, however briefly the node was away
 
 
 @dataclass
