@@ -19,7 +19,8 @@ from tests.jobs.sample_steps import lines
 pytestmark = [pytest.mark.slow]
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
-REDIS_URL = "redis://127.0.0.1:6379/11"
+# its own Redis database, another one when the suite itself runs on Redis (CI runs both shapes at once)
+REDIS_URL = f"redis://127.0.0.1:6379/{12 if os.environ.get('REDIS_URL') else 11}"
 
 SETUP = """
 import json
