@@ -98,12 +98,14 @@ def _check(settings, name: str) -> None:
 
 
 class Command(BaseCommand):
-    help = ("Upgrade a Hyper-V cluster to a newer Windows Server release one node at a time: each node is "
-            "drained, evicted, re-imaged through its BMC and the deployment server, configured and added back, "
-            "with every VM running throughout; then the functional level rises (unless --no-functional-level).")
+    help = ("Upgrade a Hyper-V cluster or a Scale-Out File Server to a newer Windows Server release one node at "
+            "a time: each node is drained (VMs live-migrated; a file server's roles and CSVs moved, after storage "
+            "is healthy again), evicted, re-imaged through its BMC and the deployment server, configured and added "
+            "back, with every VM running and every share available throughout; then the functional level rises "
+            "(unless --no-functional-level).")
 
     def add_arguments(self, parser):
-        parser.add_argument("cluster", help="the Hyper-V cluster's name")
+        parser.add_argument("cluster", help="the Hyper-V cluster's or the Scale-Out File Server's name")
         parser.add_argument("--profile", required=True, help="the physical computer profile")
         parser.add_argument("--bmc-run-as", required=True, help="the Run As account with BMC rights")
         parser.add_argument("--image", default="", help="a library image instead of the profile's")
@@ -117,9 +119,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, cluster, profile, bmc_run_as, image, nodes, node_settings, no_functional_level,
                dry_run, wait, **options):
-        found = Cluster.objects.filter(name__iexact=cluster.strip(), kind=ClusterKind.HYPERV).first()
+        found = Cluster.objects.filter(name__iexact=cluster.strip(),
+                                       kind__in=(ClusterKind.HYPERV, ClusterKind.SOFS)).first()
         if found is None:
-            raise CommandError(f"No Hyper-V cluster is named {cluster!r}.")
+            raise CommandError(f"No Hyper-V cluster or Scale-Out File Server is named {cluster!r}.")
         chosen_profile = _named(PhysicalComputerProfile, profile, "physical computer profile")
         bmc = _named(RunAsAccount, bmc_run_as, "Run As account")
         chosen_image = _named(LibraryImage, image, "library image") if image else None
