@@ -177,7 +177,8 @@ def manage_node(ctx) -> StepResult:
     host.save()
     if template.allocation_id:
         IPAllocation.objects.filter(pk=template.allocation_id).update(host=host)
-    for problem in refresh_host(host):
+    file_server = c.cluster(ctx).kind == ClusterKind.SOFS
+    for problem in refresh_host(host, hyperv=not file_server):
         ctx.log(problem, "warning")
     host.refresh_from_db()
     if host.os_build != build:
