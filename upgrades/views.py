@@ -36,6 +36,12 @@ from upgrades.request import POOL, UpgradeRequest
 NEW_RUN_AS_PREFIX = "new_run_as"
 
 
+def new_run_as_form(data=None) -> RunAsAccountForm:
+    """The inline account form sits inside the wizard's form: no `required` attributes, or the
+    browser would refuse Next for its empty (and usually folded away) fields."""
+    return RunAsAccountForm(data, prefix=NEW_RUN_AS_PREFIX, use_required_attribute=False)
+
+
 UPGRADABLE = (ClusterKind.HYPERV, ClusterKind.SOFS)
 
 
@@ -171,7 +177,7 @@ class UpgradeClusterWizard(OperatorRequiredMixin, SessionWizardView):
                        titles=[(name, TITLES[name]) for name, _ in STEPS],
                        can_create_run_as=has_role(self.request.user, ADMINISTRATOR))
         if self.steps.current == "bmc":
-            context["new_run_as_form"] = RunAsAccountForm(prefix=NEW_RUN_AS_PREFIX)
+            context["new_run_as_form"] = new_run_as_form()
         if self.steps.current == "summary":
             context["plan"] = self.summary_plan()
         return context
@@ -254,14 +260,14 @@ class BMCRunAsCreateView(AdministratorRequiredMixin, View):
 
     def post(self, request, pk):
         get_object_or_404(Cluster, pk=pk, kind__in=UPGRADABLE)
-        form = RunAsAccountForm(request.POST, prefix=NEW_RUN_AS_PREFIX)
+        form = new_run_as_form(request.POST)
         chosen = None
         if form.is_valid():
             with transaction.atomic():
                 account = form.save()
                 record(request, AuditAction.CREATE, account, "created on the BMC page of the Upgrade Cluster wizard")
             chosen = account.pk
-            form = RunAsAccountForm(prefix=NEW_RUN_AS_PREFIX)
+            form = new_run_as_form()
         bmc = BMCForm(prefix="bmc", initial={"run_as": chosen or _int(request.POST.get("bmc-run_as"))})
         return render(request, "upgrades/_bmc_run_as.html",
                       {"form": bmc, "new_run_as_form": form, "can_create_run_as": True, "created": chosen,

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from fabric.roles import OPERATOR
+from fabric.roles import ADMINISTRATOR, OPERATOR
 from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session_cookie
 from tests.upgrades.sofs_lab import CLUSTER, TOPOLOGY, bring_in_file_server, storage_events
 
@@ -57,7 +57,8 @@ def test_upgrade_a_file_server_through_the_wizard_with_every_share_available(lab
     from playwright.sync_api import sync_playwright
 
     cluster, profile, bmc_run_as, _ = bring_in_file_server(lab)
-    session = session_cookie(make_user("fiona", OPERATOR))
+    # an administrator (the BMC page offers to create an account in place) starts it; an operator watches
+    session = session_cookie(make_user("fiona", ADMINISTRATOR))
     watcher = session_cookie(make_user("walt", OPERATOR))
     _, port = procs.daphne()
     procs.qcluster()
@@ -80,6 +81,7 @@ def test_upgrade_a_file_server_through_the_wizard_with_every_share_available(lab
         page.click("text=Next ›")
         page.wait_for_selector("#id_bmc-run_as")
         assert page.locator("#id_bmc-run_as").input_value() == str(bmc_pk)   # the nodes' BMC account
+        assert page.locator("summary >> text=Create a Run As account").count() == 1   # folded away: not in the way
         page.click("text=Next ›")
         page.wait_for_selector(".node-row")
         assert page.locator(".missing-settings").count() == 0               # BMCs, MACs, addresses known
