@@ -116,9 +116,9 @@ def evict_node(ctx) -> StepResult:
             return StepResult(f"{host.name} was evicted already.", skipped=True)
         if cluster.kind == ClusterKind.SOFS:
             # a role or CSV it still owns would fail over when it leaves: an outage the SMB clients see
-            state = sofs.read_sofs_state(cluster_connection(cluster, avoid=host.name))
-            here = [f"the {kind} {name}" for kind, name in state.owned_by(host.name)]
-            live, holds = state.as_live(), "SOFS roles or CSVs"
+            placement = sofs.read_sofs_state(cluster_connection(cluster, avoid=host.name))
+            here = [f"the {kind} {name}" for kind, name in placement.owned_by(host.name)]
+            live, holds = placement.as_live(), "SOFS roles or CSVs"
         else:
             # a VM still on the node (even saved or off) lives on its disks: a re-image would lose it
             here = [f"{vm.name} ({vm.state})" for vm in agents.hyperv.get_vms(host_connection(host))]
