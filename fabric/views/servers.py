@@ -233,7 +233,7 @@ class ClusterDetailView(ObjectDetailView):
         context["nodes"] = nodes
         context["os_versions"] = sorted({(n.os_name, n.os_build) for n in nodes if n.os_build}, key=lambda v: v[1])
         context["group_path"] = GroupTree.load().path(cluster.host_group_id)
-        if self.kind == ClusterKind.HYPERV and has_role(self.request.user, OPERATOR):
+        if has_role(self.request.user, OPERATOR):   # Hyper-V clusters and file servers alike
             try:
                 context["update_version_to"] = update_version_target(cluster)
             except UpgradeRefused:
