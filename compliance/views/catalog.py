@@ -11,7 +11,7 @@ from compliance.orchestration import submit_sync
 from compliance.views.common import go_to
 from fabric.audit import record
 from fabric.choices import AuditAction
-from fabric.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
+from fabric.roles import ADMINISTRATOR, OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
 
 
 class UpdateServerListView(RoleRequiredMixin, ListView):
@@ -21,7 +21,8 @@ class UpdateServerListView(RoleRequiredMixin, ListView):
         return UpdateServer.objects.annotate(update_count=Count("updates", filter=Q(updates__in_catalog=True)))
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(can_act=has_role(self.request.user, OPERATOR), **kwargs)
+        return super().get_context_data(can_act=has_role(self.request.user, OPERATOR),
+                                        can_add=has_role(self.request.user, ADMINISTRATOR), **kwargs)
 
 
 class SyncView(OperatorRequiredMixin, View):
