@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "jobs",
     "compliance",
     "upgrades",
+    "users",
 ]
 
 MIDDLEWARE = [

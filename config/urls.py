@@ -20,5 +20,6 @@ urlpatterns = [
     path("jobs/", include("jobs.urls")),
     path("compliance/", include("compliance.urls")),
     path("upgrades/", include("upgrades.urls")),
+    path("settings/users/", include("users.urls")),
     path("admin/", admin.site.urls),
 ]
