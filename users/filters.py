@@ -8,7 +8,7 @@ from fabric.roles import ADMINISTRATOR, ROLES
 
 class UserFilterSet(SearchFilterSet):
     search_fields = ("username", "first_name", "last_name")
-    role = django_filters.ChoiceFilter(choices=[(r, r.capitalize()) for r in ROLES], method="with_role",
+    role = django_filters.ChoiceFilter(label="Role", choices=[(r, r.capitalize()) for r in ROLES], method="with_role",
                                        empty_label="Any role")
     is_active = django_filters.ChoiceFilter(label="May sign in", choices=YES_NO[1:], method="active",
                                             empty_label="Any")

@@ -54,7 +54,10 @@ class Controls(HTMLParser):
 def check(html: str, where: str) -> list[str]:
     parser = Controls()
     parser.feed(html)
-    return parser.problems(where)
+    problems = parser.problems(where)
+    if "[invalid name]" in html:  # django-filter's label for a filter it could not name
+        problems.append(f"{where}: a control labelled [invalid name]")
+    return problems
 
 
 def test_every_control_is_labelled_and_every_description_exists(db, make_user):
