@@ -39,3 +39,13 @@ def active_administrators():
         .filter(Q(is_superuser=True) | Q(groups__name=ADMINISTRATOR))
         .distinct()
     )
+
+
+def lock_administrators() -> None:
+    """Lock the active administrators' rows until the transaction ends, so two changes that each
+    take one administrator away cannot both see the other one still there."""
+    list(get_user_model().objects.select_for_update().filter(pk__in=active_administrators().values("pk")))
+
+
+def another_active_administrator(user) -> bool:
+    return active_administrators().exclude(pk=user.pk).exists()

@@ -1,8 +1,8 @@
 """Settings › Users and roles (administrators only).
 
 Every change runs in one transaction with its audit row. No change may leave Ferry without an
-active administrator: the administrators' rows are locked, then counted again, before a change
-that takes the role or the sign-in away from one of them is saved.
+active administrator: before a change that takes the role or the sign-in away from one of them is
+saved, the administrators' rows are locked and the others counted.
 """
 from django.contrib import messages
 from django.contrib.auth import get_user_model, update_session_auth_hash
@@ -17,7 +17,7 @@ from fabric.roles import ADMINISTRATOR, AdministratorRequiredMixin, has_role
 from fabric.views.base import ObjectListView
 from users.filters import UserFilterSet
 from users.forms import PasswordResetForm, UserCreateForm, UserEditForm
-from users.roles import active_administrators, role_of, set_role
+from users.roles import another_active_administrator, lock_administrators, role_of, set_role
 from users.tables import UserTable
 
 User = get_user_model()
@@ -101,8 +101,8 @@ class UserEditView(UserObjectMixin, UserFormView):
         )
         with transaction.atomic():
             if loses_administration:
-                list(User.objects.select_for_update().filter(pk__in=active_administrators().values("pk")))
-                if not active_administrators().exclude(pk=user.pk).exists():
+                lock_administrators()
+                if not another_active_administrator(user):
                     transaction.set_rollback(True)
                     form.add_error("is_active" if new_role == ADMINISTRATOR else "role", LAST_ADMINISTRATOR)
                     return self.form_invalid(form)

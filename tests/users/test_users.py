@@ -218,3 +218,55 @@ def test_viewers_and_operators_are_refused(request, who, make_user):
 def test_an_unknown_user_is_404_not_500(admin):
     assert admin.get(reverse("users:user_edit", args=[9999])).status_code == 404
     assert admin.post(reverse("users:user_password", args=[9999]), {}).status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_administrators_stepping_down_at_once_leave_one(monkeypatch):
+    """Each request, having counted the other administrator, waits for the other request to count
+    too (for at most a moment): without the lock both would see the other and both step down."""
+    import threading
+
+    from django.contrib.auth.models import Group
+    from django.db import connection
+
+    import users.views
+    from users.roles import another_active_administrator
+
+    for role in (VIEWER, OPERATOR, ADMINISTRATOR):
+        Group.objects.get_or_create(name=role)
+    admins = []
+    for name in ("ada", "bea"):
+        user = User.objects.create_user(name, password=PASSWORD)
+        user.groups.add(Group.objects.get(name=ADMINISTRATOR))
+        admins.append(user)
+    counted = threading.Barrier(2)
+
+    def count_then_wait(user):
+        answer = another_active_administrator(user)
+        try:
+            counted.wait(timeout=2)
+        except threading.BrokenBarrierError:
+            pass  # the other request is held by the lock: as it should be
+        return answer
+
+    monkeypatch.setattr(users.views, "another_active_administrator", count_then_wait)
+    start = threading.Barrier(2)
+    answers = []
+
+    def step_down(user):
+        client = Client()
+        client.force_login(user)
+        start.wait()
+        try:
+            answers.append(client.post(reverse("users:user_edit", args=[user.pk]),
+                                       {"role": OPERATOR, "is_active": "on"}).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=step_down, args=(u,)) for u in admins]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(answers) == [200, 302]  # one stepped down, the other was refused
+    assert [role_of(u) for u in User.objects.filter(is_active=True).order_by("username")].count(ADMINISTRATOR) == 1
