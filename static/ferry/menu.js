@@ -1,5 +1,7 @@
 // The menu button of narrow screens: shows and hides the navigation (Escape closes it and
-// gives focus back to the button). Without this script the navigation is simply always shown.
+// gives focus back to the button). Without this script the navigation is simply always shown:
+// the class "js" that folds it is set here, before the page is drawn (hence no defer).
+document.documentElement.classList.add("js");
 document.addEventListener("DOMContentLoaded", () => {
   const button = document.querySelector(".menu-button");
   const panel = button && document.getElementById(button.getAttribute("aria-controls"));
