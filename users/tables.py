@@ -29,7 +29,8 @@ class UserTable(FerryTable):
         return text
 
     def render_is_active(self, value):
-        return format_html('<span class="badge {}">{}</span>', "ok" if value else "bad", "active" if value else "disabled")
+        state, text = ("ok", "active") if value else ("bad", "disabled")
+        return format_html('<span class="badge {}">{}</span>', state, text)
 
     def render_actions(self, record):
         return format_html(

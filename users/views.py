@@ -89,7 +89,8 @@ class UserEditView(UserObjectMixin, UserFormView):
     def get_form_kwargs(self):
         # Taken before the bound form copies the posted values onto the instance.
         user = self.target
-        self.before = {"role": role_of(user), "active": user.is_active, "superuser": user.is_superuser}
+        self.before = {"role": role_of(user), "active": user.is_active, "superuser": user.is_superuser,
+                       "first_name": user.first_name, "last_name": user.last_name}
         return {**super().get_form_kwargs(), "instance": user, "current_role": self.before["role"]}
 
     def form_valid(self, form):
@@ -109,7 +110,8 @@ class UserEditView(UserObjectMixin, UserFormView):
             user = form.save()
             set_role(user, new_role)
             changes = _describe(before, {"role": new_role, "active": user.is_active, "superuser": user.is_superuser})
-            changes += [f"{form[name].label}: changed" for name in ("first_name", "last_name") if name in form.changed_data]
+            changes += [f"{form[name].label}: {before[name] or '—'} → {getattr(user, name) or '—'}"
+                        for name in ("first_name", "last_name") if before[name] != getattr(user, name)]
             if changes:
                 record(self.request, AuditAction.CHANGE, user, "; ".join(changes))
         messages.success(self.request, f"Saved user {user}." if changes else f"Nothing changed for {user}.")

@@ -32,10 +32,9 @@ def build_data():
     return inv, hvc, job
 
 
-def url_arguments(inv, hvc, job, users) -> dict[str, list]:
-    """The object each page with an argument shows."""
+def url_arguments(inv, hvc, job, users):
+    """name → the arguments of that page: the object it shows."""
     from compliance.models import Baseline
-
     from tests.fabric.routes import _object_for
 
     baseline = Baseline.objects.get(name="Security")
@@ -156,7 +155,8 @@ def test_every_page_is_accessible_and_fits_a_phone(live_db, tmp_path, make_user,
                 problems += severe_violations(page, f"Remediate dialog at {width} px")
                 if label == "phone":
                     if horizontal_overflow(page) > width:
-                        problems.append(f"Remediate dialog at {width} px: the page is {horizontal_overflow(page)} px wide")
+                        problems.append(f"Remediate dialog at {width} px: the page is "
+                                        f"{horizontal_overflow(page)} px wide")
                     page.goto(f"{base}/fabric/servers/")
                     sizes["header"] = page.locator("header.topbar").bounding_box()["height"]
                     menu = page.get_by_role("button", name="Menu")

@@ -114,6 +114,13 @@ def test_set_a_role_and_the_audit_log_says_who_changed_whose_role(admin, make_us
     assert "Role: viewer → administrator" in log
 
 
+def test_a_changed_name_is_audited_with_its_values(admin, make_user):
+    vera = make_user("vera", VIEWER)
+    _, rows = edit(admin, vera, VIEWER, first_name="Vera", last_name="Holm")
+    assert assert_one_row(rows, "name").detail == "First name: — → Vera; Last name: — → Holm"
+    assert User.objects.get(pk=vera.pk).get_full_name() == "Vera Holm"
+
+
 def test_disable_and_enable_a_user(admin, make_user):
     otto = make_user("otto", OPERATOR)
     otto_client = Client()
