@@ -176,6 +176,7 @@ def test_every_page_is_accessible_and_fits_a_phone(live_db, tmp_path, make_user,
                     page.keyboard.press("Tab")
                     skip = page.get_by_role("link", name="Skip to content")
                     sizes["skip"] = skip.is_visible()
+                    sizes["focus_outline"] = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
                     page.keyboard.press("Enter")
                     sizes["skipped_to"] = page.evaluate("document.activeElement.id")
                 context.close()
@@ -189,3 +190,4 @@ def test_every_page_is_accessible_and_fits_a_phone(live_db, tmp_path, make_user,
     assert sizes["open"] == ("true", True, True) and sizes["open_width"] <= 390, sizes
     assert sizes["escaped"] == ("false", False, "Menu"), sizes
     assert sizes["skip"] and sizes["skipped_to"] == "content", sizes
+    assert sizes["focus_outline"] == "solid", sizes  # keyboard focus is visible
