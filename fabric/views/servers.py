@@ -196,6 +196,7 @@ class ClusterListView(ObjectListView):
     table_class = ClusterTable
     filterset_class = ClusterFilterSet
     title = "Hyper-V clusters"
+    add_url_name = "fabric:cluster_add"
 
     def get_queryset(self):
         return clusters_with_counts(ClusterKind.HYPERV)
@@ -205,6 +206,7 @@ class FileServerListView(ClusterListView):
     table_class = FileServerTable
     title = "File servers (Scale-Out File Server clusters)"
     count_nouns = ("file server", "file servers")
+    add_url_name = "fabric:fileserver_add"
 
     def get_queryset(self):
         return clusters_with_counts(ClusterKind.SOFS)

@@ -30,6 +30,9 @@ WALKED_ELSEWHERE = {
     "notifications:subscription_list",    # adding a subscription: tests/notifications/test_pages.py
     "notifications:subscription_edit",    # changing it: tests/notifications/test_pages.py
     "notifications:subscription_delete",  # deleting it: tests/notifications/test_pages.py
+    "users:user_add",             # Settings › Users and roles: tests/users/test_users.py
+    "users:user_edit",
+    "users:user_password",
 }
 # Every REST API endpoint (api:…) is walked in tests/api/test_api.py, its changes with their audit rows.
 NOT_A_CHANGE = {"login", "logout",
