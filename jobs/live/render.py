@@ -56,13 +56,23 @@ def step_tree(job: Job) -> list[JobStep]:
 
 
 def header_context(job: Job, can_operate: bool) -> dict:
-    running = list(job.steps.filter(is_group=False, status=StepStatus.RUNNING).order_by("order"))
-    has_failed = job.steps.filter(is_group=False, status=StepStatus.FAILED).exists() if job.is_restartable else False
-    return {"job": job, "running_steps": running, "can_operate": can_operate, "has_failed_step": has_failed}
+    """The top of the job page: what runs now, each failed node's state and the recovery actions."""
+    running = list(job.steps.filter(is_group=False, status=StepStatus.RUNNING).select_related("parent").order_by("order"))
+    failed_lanes, failed_step_outside = [], False
+    if job.is_restartable:
+        failed_lanes = [lane for lane in job.steps.filter(is_group=True, data__has_key="node_state").order_by("order")
+                        if lane.data.get("node_state")]
+        failed_step_outside = job.steps.filter(is_group=False, parent__isnull=True, status=StepStatus.FAILED).exists()
+    failed_nodes = [lane for lane in failed_lanes if lane.status == StepStatus.FAILED]
+    return {
+        "job": job, "running_steps": running, "can_operate": can_operate, "node_states": failed_lanes,
+        "failed_nodes": failed_nodes, "has_failed_step": failed_step_outside,
+        "can_skip_node": any(lane.data.get("in_service") for lane in failed_nodes),
+    }
 
 
 def log_entries(job: Job, *, after: int = 0, upto: int | None = None, tail: int = LOG_TAIL):
-    entries = JobLogEntry.objects.filter(job=job).select_related("step")
+    entries = JobLogEntry.objects.filter(job=job).select_related("step", "step__parent")
     if after:
         entries = entries.filter(seq__gt=after)
     if upto is not None:

@@ -1,3 +1,5 @@
+import re
+
 from django import template
 
 from fabric.roles import VIEWER, has_role
@@ -31,3 +33,14 @@ def duration(value):
     if minutes:
         return f"{minutes} min {secs:02d} s"
     return f"{secs} s"
+
+
+@register.filter
+def short_title(step):
+    """A step's title inside its node's lane, without the node's name the lane already shows:
+    "Restart HV22-N1 and wait until it is back" → "Restart and wait until it is back"."""
+    name = step.target
+    if not name or not step.parent_id:
+        return step.title
+    short = re.sub(rf"\s+(?:(?:on|to|of|from|in)\s+)?{re.escape(name)}(?=\W|$)", "", step.title, flags=re.IGNORECASE)
+    return short.strip() or step.title
