@@ -17,6 +17,7 @@ from jobs.engine.context import JobContext, StepResult
 from jobs.engine.errors import CancelRequested, LeaseLost, StepFailed, Suspended, UnknownStep, WaitTimedOut
 from jobs.engine.plan import enqueue
 from jobs.engine.registry import NodeFailure, get_step, job_failure_hook, node_failure_describer
+from jobs.events import bump
 from jobs.models import Job, JobStep
 
 logger = logging.getLogger("ferry.jobs")
