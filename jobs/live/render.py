@@ -1,9 +1,11 @@
 """Rendering the live parts of the job pages, shared by the pages, the polling fallback and the
 consumers. Renders are cached per process: a hundred viewers of one job cost one render."""
+import json
 import threading
 from collections import OrderedDict
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from jobs.choices import ACTIVE, LogLevel, StepStatus
 from jobs.filters import job_table_context
@@ -122,11 +124,31 @@ def job_frames(job_id: int, since: int, wanted: int, can_operate: bool, cached_o
     return _cached(("job", job_id, since, can_operate), wanted, compute, cached_only)
 
 
+VERBS = {
+    "remediation": "Remediating", "rolling_upgrade": "Upgrading", "resume_node": "Resuming a node",
+    "update_version": "Raising the functional level", "compliance_scan": "Scanning", "refresh": "Refreshing",
+}
+LIVE_JOBS = 200
+
+
+def live_jobs() -> list[dict]:
+    """The active jobs that hold an object (cluster:3, host:7, scan:cluster:3 …), for the "Remediating
+    (job #11, 40 %)" badges on object pages; `keys` are the object keys each one covers."""
+    rows = (Job.objects.filter(status__in=ACTIVE).exclude(lock_key="").order_by("created")
+            .values_list("pk", "kind", "title", "progress", "lock_key")[:LIVE_JOBS])
+    jobs = []
+    for pk, kind, title, progress, lock in rows:
+        keys = [lock] + ([lock[len("scan:"):]] if lock.startswith("scan:") else [])
+        jobs.append({"id": pk, "keys": keys, "label": VERBS.get(kind, title), "progress": progress,
+                     "url": reverse("jobs:job_detail", args=[pk])})
+    return jobs
+
+
 def indicator_context() -> dict:
     active = Job.objects.filter(status__in=ACTIVE)
     titles = list(active.order_by("created").values_list("title", flat=True)[:10])
     count = active.count() if len(titles) == 10 else len(titles)
-    return {"running_count": count, "running_titles": "\n".join(titles)}
+    return {"running_count": count, "running_titles": "\n".join(titles), "live_jobs": json.dumps(live_jobs())}
 
 
 def indicator_frame(generation: int, cached_only: bool = False):
