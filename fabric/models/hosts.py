@@ -248,6 +248,9 @@ class VirtualMachine(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self):
+        return reverse("fabric:vm_detail", args=[self.pk])
+
 
 class FileShare(models.Model):
     """An SMB share of a Scale-Out File Server role."""

@@ -47,6 +47,7 @@ from .servers import (
     HostGroupEditView,
     HostRemoveView,
     ServerListView,
+    VirtualMachineDetailView,
     VirtualMachineListView,
 )
 
