@@ -2,6 +2,7 @@
 and go on: who may press them, what each leaves in the audit log, and what is refused (another job
 holds the cluster; going on while a failed node is still out of service)."""
 import pytest
+from django.urls import reverse
 
 from fabric.models import AuditEntry, Host
 from jobs.choices import JobStatus, StepStatus
@@ -78,6 +79,8 @@ def test_resume_node_is_a_job_of_its_own_under_the_clusters_lock_and_audited(clu
         "Resume HV22-N1 in HV22", "Bring the VMs back to HV22-N1", "Refresh the inventory"]
     entry = AuditEntry.objects.get(object_type="job", object_id=str(resume.pk))
     assert entry.username == "otto" and entry.detail == f"Resume node started after job #{job.pk} failed"
+    audit_log = operator_client.get(reverse("fabric:audit_list")).content.decode()
+    assert f'<a href="/jobs/{resume.pk}/">#{resume.pk} Resume node HV22-N1</a>' in audit_log  # the object is a link
 
 
 def test_resume_node_is_refused_while_another_job_holds_the_cluster(cluster, operator_client):
