@@ -58,7 +58,7 @@ def remediation_node_failure(job: Job, step: JobStep, stated: str) -> NodeFailur
     returned = recovered or any(lane[n].status == StepStatus.SUCCEEDED for n in steps.RETURNS if n in lane)
     clustered = host.cluster is not None
     state = _live_state(host) if clustered else ""
-    parts = []
+    parts = [] if clustered else ["a standalone host"]
     if clustered:
         parts.append({"Up": "Up", "Paused": "paused", "Down": f"Down in {host.cluster.name}"}.get(
             state, f"{state} in {host.cluster.name}" if state else f"not answering for {host.cluster.name}"))
@@ -69,7 +69,7 @@ def remediation_node_failure(job: Job, step: JobStep, stated: str) -> NodeFailur
         if evacuated.moved:
             parts.append(f"its VMs moved to {_names(m.target for m in evacuated.moved.values())}")
         if evacuated.saved:
-            parts.append(f"VMs saved: {_names(evacuated.saved.values())}")
+            parts.append(f"its VMs saved ({_names(evacuated.saved.values())})")
     elif returned and not evacuated.empty:
         parts.append("its VMs are back")
     what = WHAT_FAILED.get(step.name, "a step failed")

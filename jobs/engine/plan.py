@@ -12,6 +12,7 @@ from jobs.engine.registry import get_step
 from jobs.events import bump
 from jobs.models import Job, JobLogEntry, JobStep, roll_up_group
 
+NODE_STATE_KEYS = {"node_state", "in_service", "resumable", "host_id", "failed_step"}  # set by the runner on a failed lane
 POLICY_KEYS = {"max_retries_per_node", "max_failed_nodes", "stop_after_minutes", "max_resumes_per_step"}
 
 
@@ -267,6 +268,8 @@ def restart_job(job: Job, user=None, *, skip_failed: bool = False, skip_node: bo
                 raise InvalidTransition("There is no failed step to skip.")
             skipped_lanes = _lanes_to_skip(job, failed) if skip_node else []
             lane_ids = {lane.pk for lane in skipped_lanes}
+            retried = list(JobStep.objects.filter(job=job, is_group=True, status=StepStatus.FAILED,
+                                                  data__has_key="node_state").exclude(pk__in=lane_ids))
             reset = {"attempts": 0, "resumes": 0, "failure_kind": "", "not_before": None, "suspended": False, "progress": 0}
             for lane in skipped_lanes:
                 text = f"{lane.title} skipped by {who}; it is {lane.data.get('node_state') or 'not remediated'}."
@@ -281,6 +284,9 @@ def restart_job(job: Job, user=None, *, skip_failed: bool = False, skip_node: bo
                 else:
                     step.transition(StepStatus.PENDING, message="", **reset)
             seq = bump(job.pk)
+            for lane in retried:  # its state is named again if it fails again
+                data = {k: v for k, v in lane.data.items() if k not in NODE_STATE_KEYS}
+                JobStep.objects.filter(pk=lane.pk).update(data=data, message="")
             JobStep.objects.filter(job=job, is_group=True).update(attempts=0)
             for group_id in JobStep.objects.filter(job=job, is_group=True).values_list("pk", flat=True):
                 roll_up_group(group_id, seq)

@@ -64,7 +64,11 @@ def header_context(job: Job, can_operate: bool) -> dict:
     if job.is_restartable:
         failed_lanes = [lane for lane in job.steps.filter(is_group=True, data__has_key="node_state").order_by("order")
                         if lane.data.get("node_state")]
-        failed_step_outside = job.steps.filter(is_group=False, parent__isnull=True, status=StepStatus.FAILED).exists()
+        # Skipping one step stays offered where no node state was named (a step outside the nodes,
+        # or a job whose steps do not describe their node); a named node is skipped as a whole.
+        named = [lane.pk for lane in failed_lanes]
+        failed_step_outside = (job.steps.filter(is_group=False, status=StepStatus.FAILED)
+                               .exclude(parent_id__in=named).exists())
     failed_nodes = [lane for lane in failed_lanes if lane.status == StepStatus.FAILED]
     return {
         "job": job, "running_steps": running, "can_operate": can_operate, "node_states": failed_lanes,

@@ -1,14 +1,17 @@
 """After a node never comes back from its remediation restart: the job names the node's state and
 refreshes the inventory before it ends; Resume node refuses while the machine is still down, and
-once it is fixed resumes the node and brings its VMs back."""
+once it is fixed resumes the node and brings its VMs back; Retry from the failed step then finishes
+the remediation."""
 import time
 
 import pytest
 
+from compliance.models import HostCompliance
 from compliance.orchestration import submit_cluster_remediation
 from compliance.remediation import RemediationOptions
 from fabric.models import Host, VirtualMachine
 from fabric.nodeops.recovery import submit_resume_node
+from jobs.engine import restart_job
 from jobs.models import JobStep
 from tests.compliance.labenv import bring_in, describe, finish
 
@@ -59,3 +62,10 @@ def test_a_node_that_never_comes_back_is_named_and_resumed_once_fixed(lab):
     assert VirtualMachine.objects.get(name="r-file1").host.name == "R-N4"
     lane.refresh_from_db()
     assert lane.data["in_service"] and f"job #{resumed.pk}" in lane.message
+
+    retried = finish(restart_job(job))  # Retry from the failed step: the remediation goes on
+    assert retried.status == "succeeded", describe(retried)
+    lane.refresh_from_db()
+    assert lane.status == "succeeded" and "node_state" not in lane.data
+    assert set(HostCompliance.objects.values_list("state", flat=True)) == {"compliant"}
+    assert {n["state"] for c in lab.state()["clusters"] for n in c["nodes"]} == {"Up"}
