@@ -116,6 +116,6 @@ def finish(ctx) -> StepResult:
             JobStep.objects.filter(pk=lane.pk).update(
                 data={**lane.data, "node_state": text, "in_service": True, "resumable": False},
                 message=text, changed_seq=seq)
-            JobLogEntry.objects.create(job_id=lane.job_id, step=lane, message=f"{lane.title} is {text}.", seq=seq)
+            JobLogEntry.objects.create(job_id=lane.job_id, step=lane, message=f"{text[:1].upper()}{text[1:]}.", seq=seq)
     node.host.refresh_from_db(fields=["node_state"])
     return StepResult(f"{node.name} is {node.host.get_node_state_display() or 'refreshed'}")
