@@ -82,7 +82,8 @@ def live_job(context, *objects):
 
 @register.inclusion_tag("jobs/_recent_jobs.html")
 def recent_jobs(obj, limit=10):
-    """The last jobs that acted on `obj` (a host: its own, its cluster's that touched it, Resume node)."""
+    """The last jobs that acted on `obj`; for a host also its cluster's (remediations and upgrades work
+    node by node under the cluster)."""
     from django.contrib.contenttypes.models import ContentType
     from django.db.models import Q
 
@@ -90,6 +91,7 @@ def recent_jobs(obj, limit=10):
 
     match = Q(target_type=ContentType.objects.get_for_model(obj), target_id=str(obj.pk))
     if obj._meta.model_name == "host":
-        match |= Q(lock_key=f"host:{obj.pk}") | Q(steps__params__host_id=obj.pk)
-    jobs = list(Job.objects.filter(match).distinct().order_by("-created")[:limit])
-    return {"jobs": jobs}
+        match |= Q(lock_key=f"host:{obj.pk}")
+        if obj.cluster_id:
+            match |= Q(target_type=ContentType.objects.get_for_model(obj.cluster), target_id=str(obj.cluster_id))
+    return {"jobs": list(Job.objects.filter(match).order_by("-created")[:limit])}

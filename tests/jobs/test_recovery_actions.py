@@ -129,3 +129,17 @@ def test_retry_from_the_failed_step_is_audited_and_refused_while_another_job_hol
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED
     assert AuditEntry.objects.get(object_type="job").detail == "Job retried from the failed step"
+
+
+def test_the_host_page_shows_compliance_per_baseline_missing_updates_and_recent_jobs(viewer_client):
+    scanned = f.scanned_cluster("HVC7", nodes=2, compliant=("HVC7-N2",))
+    missing, compliant = scanned.nodes.order_by("name")
+    job, _ = submit_job(kind="remediation", title="Remediate cluster HVC7", target=scanned, plan=[PlanStep(RECORD)],
+                        lock_key=f"cluster:{scanned.pk}")
+    page = viewer_client.get(f"/fabric/servers/{missing.pk}/").content.decode()
+    assert '<tr data-baseline="Security">' in page and "Non Compliant" in page
+    assert "Missing updates (1)" in page
+    assert f'<a href="/jobs/{job.pk}/">#{job.pk} Remediate cluster HVC7</a>' in page  # its cluster's job
+    assert f"Remediating (job #{job.pk}, 0 %)" in page  # the job acting on it now
+    page = viewer_client.get(f"/fabric/servers/{compliant.pk}/").content.decode()
+    assert "Missing updates" not in page and "Compliant" in page
