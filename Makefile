@@ -8,7 +8,7 @@ comma := ,
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)-$(subst $(comma),-,$(EXTRAS))
 PYTEST_ARGS ?=
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test lint bench clean
 
 install: $(STAMP)
 
@@ -24,6 +24,10 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff: imports sorted, lines at most 120 characters (pyproject.toml [tool.ruff])
+lint: install
+	$(BIN)/ruff check .
 
 bench: install
 	FERRY_DEMO=1 $(BIN)/python -m tests.bench

@@ -103,10 +103,16 @@ INSTALLED_APPS = [
     "django_tables2",
     "django_filters",
     "formtools",
+    "core",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "fabric",
     "jobs",
     "compliance",
     "upgrades",
+    "api",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -120,7 +126,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    "fabric.audit.AuditRequestMiddleware",
+    "core.audit.AuditRequestMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -138,7 +144,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "fabric.context_processors.navigation",
+                "core.navigation.navigation",
             ],
         },
     },
@@ -210,7 +216,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("FERRY_LOCKOUT_MINUTES", "15")))
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "fabric.views.login.locked_out"
-AXES_CLIENT_IP_CALLABLE = "fabric.audit.client_address"
+AXES_CLIENT_IP_CALLABLE = "core.audit.client_address"
 AXES_VERBOSE = False  # Ferry logs failed logins itself, without the submitted password
 SESSION_COOKIE_AGE = int(float(os.environ.get("FERRY_SESSION_HOURS", "8")) * 3600)
 LOGIN_URL = "login"
@@ -227,6 +233,52 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns at start-up when it is missing
 WHITENOISE_USE_FINDERS = True
+
+# Notifications: links in messages start with this (the address people open Ferry at), e.g.
+# https://ferry.example.com; without it they carry the path only. E-mail goes through Django's mail
+# settings, from the environment.
+FERRY_PUBLIC_URL = os.environ.get("FERRY_PUBLIC_URL", "")
+EMAIL_HOST = os.environ.get("FERRY_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("FERRY_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("FERRY_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("FERRY_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("FERRY_EMAIL_STARTTLS")
+EMAIL_USE_SSL = env_bool("FERRY_EMAIL_TLS")
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = os.environ.get("FERRY_EMAIL_FROM", "ferry@localhost")
+
+# The REST API (/api/): personal tokens for scripts, the session (with CSRF) for the browsable pages;
+# the three roles through the same checks as the pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.RolePermission"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Ferry API",
+    "DESCRIPTION": "The fabric, compliance, jobs, remediation and rolling upgrades of Ferry.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["api.permissions.RolePermission"],
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "ENUM_NAME_OVERRIDES": {
+        "VMStateEnum": "fabric.choices.VMState",
+        "HostStatusEnum": "fabric.choices.HostStatus",
+        "ComplianceStateEnum": "compliance.choices.ComplianceState",
+        "JobStatusEnum": "jobs.choices.JobStatus",
+        "StepStatusEnum": "jobs.choices.StepStatus",
+    },
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files, never a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 DJANGO_TABLES2_TEMPLATE = "django_tables2/bootstrap5.html"
 DJANGO_TABLES2_TABLE_ATTRS = {"class": "table"}

@@ -20,5 +20,7 @@ urlpatterns = [
     path("jobs/", include("jobs.urls")),
     path("compliance/", include("compliance.urls")),
     path("upgrades/", include("upgrades.urls")),
+    path("api/", include("api.urls")),
+    path("notifications/", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,13 +3,3 @@ from django.apps import AppConfig
 
 class FabricConfig(AppConfig):
     name = "fabric"
-
-    def ready(self):
-        from django.contrib import admin
-
-        from fabric.audit import connect_signals
-
-        connect_signals()
-        # Admin deletions must each leave an audit row; the bulk action writes its log in one
-        # statement that no signal sees, so it is off and objects are deleted one at a time.
-        admin.site.disable_action("delete_selected")

@@ -50,10 +50,3 @@ VM_IN_MEMORY = (VMState.RUNNING, VMState.PAUSED)
 
 class BMCProtocol(models.TextChoices):
     IPMI = "ipmi", "IPMI 2.0"
-
-
-class AuditAction(models.TextChoices):
-    CREATE = "create", "Created"
-    CHANGE = "change", "Changed"
-    DELETE = "delete", "Deleted"
-    ACTION = "action", "Action"

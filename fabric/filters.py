@@ -3,9 +3,9 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from fabric.choices import AuditAction, HostStatus, NodeState, VMState
+from core.filters import YES_NO, SearchFilterSet, distinct_values
+from fabric.choices import HostStatus, NodeState, VMState
 from fabric.models import (
-    AuditEntry,
     Cluster,
     DeploymentServer,
     Host,
@@ -17,39 +17,12 @@ from fabric.models import (
     VirtualMachine,
 )
 
-YES_NO = [("", "Any"), ("true", "Yes"), ("false", "No")]
-
-
-def _distinct(model, field):
-    def choices():
-        values = model.objects.exclude(**{field: ""}).order_by(field).values_list(field, flat=True).distinct()
-        return [(v, v) for v in values]
-
-    return choices
-
-
-class SearchFilterSet(django_filters.FilterSet):
-    q = django_filters.CharFilter(
-        method="search", label="Search",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search…", "autocomplete": "off"}),
-    )
-    search_fields: tuple[str, ...] = ("name",)
-
-    def search(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        condition = Q()
-        for field in self.search_fields:
-            condition |= Q(**{f"{field}__icontains": value})
-        return queryset.filter(condition)
-
 
 class HostFilterSet(SearchFilterSet):
     search_fields = ("name", "fqdn", "address")
     cluster = django_filters.ModelChoiceFilter(queryset=Cluster.objects.only("id", "name"), empty_label="Any cluster")
     status = django_filters.ChoiceFilter(choices=HostStatus.choices, empty_label="Any status")
-    os_name = django_filters.ChoiceFilter(label="OS", choices=_distinct(Host, "os_name"), empty_label="Any OS")
+    os_name = django_filters.ChoiceFilter(label="OS", choices=distinct_values(Host, "os_name"), empty_label="Any OS")
     node_state = django_filters.ChoiceFilter(
         label="Node state", choices=NodeState.choices, empty_label="Any node state"
     )
@@ -134,19 +107,3 @@ class LogicalNetworkFilterSet(SearchFilterSet):
         return queryset.filter(
             Q(name__icontains=value) | Q(description__icontains=value) | Q(pk__in=subnets.values("logical_network_id"))
         )
-
-
-class AuditEntryFilterSet(SearchFilterSet):
-    search_fields = ("object_repr", "username", "detail")
-    action = django_filters.ChoiceFilter(choices=AuditAction.choices, empty_label="Any action")
-    object_type = django_filters.ChoiceFilter(
-        label="Object type", choices=_distinct(AuditEntry, "object_type"), empty_label="Any object type"
-    )
-    username = django_filters.CharFilter(
-        label="Who", lookup_expr="iexact",
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "User name", "autocomplete": "off"}),
-    )
-
-    class Meta:
-        model = AuditEntry
-        fields = ["q", "action", "object_type", "username"]

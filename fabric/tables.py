@@ -3,8 +3,9 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.roles import OPERATOR, has_role
+from core.tables import FerryTable, WhenColumn, YesNoColumn, badge, format_bytes
 from fabric.models import (
-    AuditEntry,
     Cluster,
     DeploymentServer,
     FileShare,
@@ -16,25 +17,6 @@ from fabric.models import (
     RunAsAccount,
     VirtualMachine,
 )
-from fabric.roles import OPERATOR, has_role
-
-
-def format_bytes(value) -> str:
-    if value in (None, ""):
-        return "—"
-    gib = value / 1024**3
-    return f"{gib / 1024:.1f} TB" if gib >= 1024 else f"{gib:.0f} GB" if gib >= 10 else f"{gib:.1f} GB"
-
-
-def badge(value: str, label: str):
-    return format_html('<span class="badge {}">{}</span>', (value or "").lower(), label or "—")
-
-
-class FerryTable(tables.Table):
-    class Meta:
-        template_name = "fabric/_table.html"
-        attrs = {"class": "table"}
-        empty_text = "Nothing here yet."
 
 
 class HostTable(FerryTable):
@@ -80,7 +62,7 @@ class VirtualMachineTable(FerryTable):
     cluster = tables.Column(linkify=True, order_by=("cluster__name",))
     memory_bytes = tables.Column(verbose_name="Memory")
     cpu_count = tables.Column(verbose_name="CPUs")
-    highly_available = tables.BooleanColumn(verbose_name="Highly available")
+    highly_available = YesNoColumn(verbose_name="Highly available")
 
     class Meta(FerryTable.Meta):
         model = VirtualMachine
@@ -100,8 +82,8 @@ class ClusterTable(FerryTable):
     node_count = tables.Column(verbose_name="Nodes")
     vm_count = tables.Column(verbose_name="VMs")
     functional_level = tables.Column(verbose_name="Functional level")
-    mixed_mode_since = tables.DateTimeColumn(verbose_name="Mixed mode since", format="Y-m-d H:i")
-    actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=())
+    mixed_mode_since = WhenColumn(verbose_name="Mixed mode since")
+    actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=(), exclude_from_export=True)
 
     class Meta(FerryTable.Meta):
         model = Cluster
@@ -123,7 +105,7 @@ class FileServerTable(FerryTable):
     node_count = tables.Column(verbose_name="Nodes")
     share_count = tables.Column(verbose_name="Shares")
     functional_level = tables.Column(verbose_name="Functional level")
-    mixed_mode_since = tables.DateTimeColumn(verbose_name="Mixed mode since", format="Y-m-d H:i")
+    mixed_mode_since = WhenColumn(verbose_name="Mixed mode since")
 
     class Meta(FerryTable.Meta):
         model = Cluster
@@ -143,7 +125,7 @@ class FileShareTable(FerryTable):
     unc = tables.Column(verbose_name="Share", accessor="pk", orderable=False)
     scope_name = tables.Column(verbose_name="Scale-out name")
     path = tables.Column()
-    continuously_available = tables.BooleanColumn(verbose_name="Continuously available")
+    continuously_available = YesNoColumn(verbose_name="Continuously available")
     state = tables.Column()
 
     class Meta(FerryTable.Meta):
@@ -158,7 +140,7 @@ class FileShareTable(FerryTable):
 class RunAsAccountTable(FerryTable):
     name = tables.Column(linkify=("fabric:runas_edit", [tables.A("pk")]))
     username = tables.Column(verbose_name="User name")
-    has_password = tables.BooleanColumn(verbose_name="Password stored", orderable=False)
+    has_password = YesNoColumn(verbose_name="Password stored", orderable=False)
     description = tables.Column()
 
     class Meta(FerryTable.Meta):
@@ -188,7 +170,7 @@ class PhysicalComputerProfileTable(FerryTable):
 class DeploymentServerTable(FerryTable):
     name = tables.Column(linkify=True)
     winrm_transport = tables.Column(verbose_name="WinRM authentication")
-    winrm_https = tables.BooleanColumn(verbose_name="HTTPS")
+    winrm_https = YesNoColumn(verbose_name="HTTPS")
 
     class Meta(FerryTable.Meta):
         model = DeploymentServer
@@ -210,46 +192,8 @@ class IPAllocationTable(FerryTable):
     address = tables.Column()
     host = tables.Column(linkify=True, order_by=("host__name",))
     description = tables.Column()
-    created = tables.DateTimeColumn(format="Y-m-d H:i")
+    created = WhenColumn()
 
     class Meta(FerryTable.Meta):
         model = IPAllocation
         fields = ("address", "host", "description", "created")
-
-
-class AuditEntryTable(FerryTable):
-    time = tables.DateTimeColumn(format="Y-m-d H:i:s")
-    username = tables.Column(verbose_name="Who")
-    action = tables.Column(verbose_name="What")
-    object_type = tables.Column(verbose_name="Object type")
-    object_repr = tables.Column(verbose_name="Object")
-    detail = tables.Column(orderable=False)
-    source_address = tables.Column(verbose_name="From")
-
-    class Meta(FerryTable.Meta):
-        model = AuditEntry
-        fields = ("time", "username", "action", "object_type", "object_repr", "detail", "source_address")
-        empty_text = "No changes recorded yet."
-
-    def render_object_repr(self, record, value):
-        url = self._object_urls().get((record.object_type, record.object_id))
-        return format_html('<a href="{}">{}</a>', url, value) if url else value
-
-    def _object_urls(self) -> dict:
-        """The page of each object the rows of this page name that still exists: one query per type."""
-        if getattr(self, "_urls", None) is None:
-            from django.apps import apps
-
-            rows = [getattr(row, "record", row) for row in (self.page.object_list if hasattr(self, "page") else self.data)]
-            wanted: dict[str, set] = {}
-            for row in rows:
-                if row.object_id.isdigit():
-                    wanted.setdefault(row.object_type, set()).add(row.object_id)
-            models = {m._meta.verbose_name: m for m in apps.get_models() if hasattr(m, "get_absolute_url")}
-            self._urls = {}
-            for object_type, ids in wanted.items():
-                if object_type in models:
-                    for obj in models[object_type]._default_manager.filter(pk__in=ids):
-                        self._urls[(object_type, str(obj.pk))] = obj.get_absolute_url()
-        return self._urls
-

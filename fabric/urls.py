@@ -1,5 +1,6 @@
 from django.urls import path
 
+from core.views.audit import AuditLogView
 from fabric import views
 from fabric.views import discovery
 
@@ -59,7 +60,7 @@ urlpatterns = [
     path("runas/add/", views.RunAsAccountCreateView.as_view(), name="runas_add"),
     path("runas/<int:pk>/edit/", views.RunAsAccountEditView.as_view(), name="runas_edit"),
     path("runas/<int:pk>/delete/", views.RunAsAccountDeleteView.as_view(), name="runas_delete"),
-    path("audit/", views.AuditLogView.as_view(), name="audit_list"),
+    path("audit/", AuditLogView.as_view(), name="audit_list"),
     # Adding machines by discovery (administrator) and refreshing them (operator): both run as jobs
     path("clusters/add/", discovery.AddClusterView.as_view(), name="cluster_add"),
     path("fileservers/add/", discovery.AddFileServerView.as_view(), name="fileserver_add"),

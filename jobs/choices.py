@@ -2,6 +2,25 @@
 from django.db import models
 
 
+class JobKind(models.TextChoices):
+    """What a job does, as the pages name it. `Job.kind` stays free text (any app may add a kind);
+    a kind missing here is shown from its value ("new_thing" → "New thing")."""
+
+    COMPLIANCE_SCAN = "compliance_scan", "Compliance scan"
+    REMEDIATION = "remediation", "Remediation"
+    ROLLING_UPGRADE = "rolling_upgrade", "Cluster upgrade"
+    UPDATE_VERSION = "update_version", "Update version"  # raise the cluster functional level
+    UPDATE_SYNC = "update_sync", "Update catalog sync"
+    DISCOVERY = "discovery", "Discovery"
+    REFRESH = "refresh", "Refresh"
+
+
+def kind_label(kind: str) -> str:
+    if kind in JobKind.values:
+        return JobKind(kind).label
+    return kind.replace("_", " ").capitalize() or "—"
+
+
 class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"  # waiting for a worker (new, restarted, or resumed by the reaper)
     RUNNING = "running", "Running"  # a worker holds the lease and runs steps

@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.http import QueryDict
 
-from fabric.roles import OPERATOR, VIEWER, has_role
+from core.roles import OPERATOR, VIEWER, has_role
 from jobs.filters import clean_params
 from jobs.live import hub, listener, render
 from jobs.models import Job

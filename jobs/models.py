@@ -23,7 +23,9 @@ from jobs.choices import (
     StepStatus,
     check_job_transition,
     check_step_transition,
+    kind_label,
 )
+from jobs import signals
 from jobs.events import bump
 
 
@@ -81,6 +83,10 @@ class Job(models.Model):
         return reverse("jobs:job_detail", args=[self.pk])
 
     @property
+    def kind_label(self) -> str:
+        return kind_label(self.kind)
+
+    @property
     def is_active(self) -> bool:
         return self.status in ACTIVE
 
@@ -103,7 +109,7 @@ class Job(models.Model):
         return (self.finished or timezone.now()) - self.started
 
     def can_view(self, user) -> bool:
-        from fabric.roles import VIEWER, has_role
+        from core.roles import VIEWER, has_role
 
         return has_role(user, VIEWER)
 
@@ -124,6 +130,8 @@ class Job(models.Model):
             seq = bump(self.pk)
             if log:
                 JobLogEntry.objects.create(job_id=self.pk, level=log_level, message=log, seq=seq)
+            if new in TERMINAL:
+                signals.finished(self.pk, new)
         self.status, self.seq = new, seq
         for name, value in fields.items():
             if not hasattr(value, "resolve_expression"):

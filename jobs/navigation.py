@@ -1,4 +1,8 @@
-"""This app's menu entries: (section, label, url name, role needed to see it)."""
-MENU = [
-    ("Jobs", "Jobs", "jobs:job_list", "viewer"),
-]
+"""The Jobs menu entry (see core.navigation)."""
+from core.navigation import MenuItem, Section
+
+menu = (
+    Section("Jobs", weight=600, items=(
+        MenuItem("Jobs", "jobs:job_list", weight=100, views=("jobs:*",)),
+    )),
+)

@@ -2,45 +2,55 @@
 failed job (retry from the failed step, skip the failed step or node, resume a failed node)."""
 from django.contrib import messages
 from django.http import Http404
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.views import View
-from django.views.generic import TemplateView
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseStopPolling
 
-from fabric import audit
-from fabric.choices import AuditAction
-from fabric.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
+from core import audit
+from core.audit import AuditAction
+from core.htmx import go_to
+from core.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
+from core.views.generic import ObjectListView
 from jobs.choices import TERMINAL, InvalidTransition, JobStatus
 from jobs.engine import cancel_job, restart_job
-from jobs.filters import STATUS_FILTERS, clean_params, job_table_context
+from jobs.filters import PAGE_SIZE, JobFilterSet, clean_params, job_queryset
 from jobs.live.render import live_context
 from jobs.models import Job
-
-# htmx stops polling when it receives this status (the job has ended).
-STOP_POLLING = 286
+from jobs.tables import JobTable
 
 
-class JobListView(RoleRequiredMixin, TemplateView):
+class JobListView(ObjectListView):
+    """The list of jobs. Its table is live: the page's socket (consumers.JobsConsumer) sends it
+    again, rendered by jobs.filters.job_table_context, whenever a job changes; polling is the
+    fallback while the socket is closed."""
+
+    model = Job
+    table_class = JobTable
+    filterset_class = JobFilterSet
+    table_pagination = {"per_page": PAGE_SIZE}
     template_name = "jobs/job_list.html"
+    partials = {"results": "jobs/job_list.html#results", "job-table": "jobs/job_list.html#job_table"}
+    title = "Jobs"
 
-    def get_template_names(self):
-        if self.request.htmx:
-            return ["jobs/job_list.html#job_table"]
-        return [self.template_name]
+    def get_queryset(self):
+        return job_queryset()
+
+    def partial_requested(self):
+        htmx = self.request.htmx
+        target = super().partial_requested()
+        if target is None and htmx and not htmx.boosted and not htmx.history_restore_request:
+            return "job-table"  # the polling fallback
+        return target
 
     def get_context_data(self, **kwargs):
         params = clean_params(self.request.GET)
         socket_query = params.copy()
         socket_query["view"] = "list"
-        return {
-            **super().get_context_data(**kwargs),
-            **job_table_context(params, self.request.user),
-            "params": params,
-            "socket_query": socket_query.urlencode(),
-            "status_filters": STATUS_FILTERS,
-            "kinds": Job.objects.order_by("kind").values_list("kind", flat=True).distinct(),
-        }
+        context = super().get_context_data(**kwargs)
+        context.update(params=params, socket_query=socket_query.urlencode())
+        return context
 
 
 class JobDetailView(RoleRequiredMixin, View):
@@ -51,13 +61,15 @@ class JobDetailView(RoleRequiredMixin, View):
 
 
 class JobLiveView(RoleRequiredMixin, View):
-    """The polling fallback: the job page's live region; 286 once the job has ended."""
+    """The polling fallback: the job page's live region; once the job has ended, the last one with
+    htmx's "stop polling" status."""
 
     def get(self, request, pk):
         job = _visible_job(request, pk)
         context = live_context(job, has_role(request.user, OPERATOR))
-        status = STOP_POLLING if job.status in TERMINAL else 200
-        return TemplateResponse(request, "jobs/job_detail.html#job_live", context, status=status)
+        if job.status in TERMINAL:
+            return HttpResponseStopPolling(render_to_string("jobs/job_detail.html#job_live", context, request))
+        return TemplateResponse(request, "jobs/job_detail.html#job_live", context)
 
 
 class JobCancelView(OperatorRequiredMixin, View):
@@ -120,10 +132,8 @@ class JobResumeNodeView(OperatorRequiredMixin, View):
 
 
 def _back_to(request, job: Job):
-    """The job page again: htmx (the live page's buttons) follows HX-Redirect, a plain form a 302."""
-    if request.htmx:
-        return HttpResponseClientRedirect(job.get_absolute_url())
-    return redirect(job)
+    """The job page again, for the live page's buttons (htmx) and a plain form alike."""
+    return go_to(request, job.get_absolute_url())
 
 
 def _visible_job(request, pk) -> Job:

@@ -2,7 +2,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from fabric.roles import ADMINISTRATOR, OPERATOR, VIEWER
+from core.roles import ADMINISTRATOR, OPERATOR, VIEWER
 
 PASSWORD = "correct-horse-battery-staple"
 

@@ -14,11 +14,11 @@ from django.template.loader import render_to_string
 from django.views import View
 from formtools.wizard.views import SessionWizardView
 
-from fabric.audit import record
-from fabric.choices import AuditAction, ClusterKind
+from core.audit import AuditAction, record
+from core.roles import ADMINISTRATOR, AdministratorRequiredMixin, OperatorRequiredMixin, has_role
+from fabric.choices import ClusterKind
 from fabric.forms.accounts import RunAsAccountForm
 from fabric.models import Cluster, DeploymentServer
-from fabric.roles import ADMINISTRATOR, AdministratorRequiredMixin, OperatorRequiredMixin, has_role
 from upgrades.forms import BMCForm, NodeRowForm, NodeRowFormSet, NodesForm, SummaryForm
 from upgrades.orchestration import (
     UpgradeRefused,

@@ -4,27 +4,29 @@ from django.db import transaction
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.views import View
-from django.views.generic import DetailView, ListView
+from django.views.generic import DetailView
 from django.views.generic.edit import FormView
 
 from compliance import baselines as bl
+from compliance.filters import BaselineFilterSet
 from compliance.forms import AssignmentForm, BaselineForm
 from compliance.models import Baseline, BaselineAssignment
-from fabric.audit import record
-from fabric.choices import AuditAction
+from compliance.tables import BaselineTable
+from core.audit import AuditAction, record
+from core.roles import ADMINISTRATOR, AdministratorRequiredMixin, RoleRequiredMixin, has_role
+from core.views.generic import ObjectListView
 from fabric.models import Cluster, Host, HostGroup
-from fabric.roles import ADMINISTRATOR, AdministratorRequiredMixin, RoleRequiredMixin, has_role
 
 
-class BaselineListView(RoleRequiredMixin, ListView):
-    template_name = "compliance/baseline_list.html"
+class BaselineListView(ObjectListView):
+    model = Baseline
+    table_class = BaselineTable
+    filterset_class = BaselineFilterSet
+    add_url_name = "compliance:baseline_add"
 
     def get_queryset(self):
         return Baseline.objects.annotate(update_count=Count("entries", distinct=True),
                                          assignment_count=Count("assignments", distinct=True))
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(can_edit=has_role(self.request.user, ADMINISTRATOR), **kwargs)
 
 
 class BaselineDetailView(RoleRequiredMixin, DetailView):

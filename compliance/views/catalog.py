@@ -1,27 +1,30 @@
 """Update servers (WSUS) and their catalog."""
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404
 from django.views import View
-from django.views.generic import ListView, TemplateView
 
-from compliance.choices import UpdateClassification, UpdateSeverity
+from compliance.filters import UpdateFilterSet, UpdateServerFilterSet
 from compliance.models import Update, UpdateServer
 from compliance.orchestration import submit_sync
-from compliance.views.common import go_to
-from fabric.audit import record
-from fabric.choices import AuditAction
-from fabric.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
+from compliance.tables import UpdateServerTable, UpdateTable
+from core.audit import AuditAction, record
+from core.htmx import go_to
+from core.roles import OperatorRequiredMixin
+from core.views.generic import ObjectListView
 
 
-class UpdateServerListView(RoleRequiredMixin, ListView):
-    template_name = "compliance/updateserver_list.html"
+class UpdateServerListView(ObjectListView):
+    model = UpdateServer
+    table_class = UpdateServerTable
+    filterset_class = UpdateServerFilterSet
+    title = "Update servers"
+    help_text = (
+        "WSUS servers Ferry reads the update catalog from. Add one with manage.py add_update_server "
+        "or from the Fabric workspace."
+    )
 
     def get_queryset(self):
         return UpdateServer.objects.annotate(update_count=Count("updates", filter=Q(updates__in_catalog=True)))
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(can_act=has_role(self.request.user, OPERATOR), **kwargs)
 
 
 class SyncView(OperatorRequiredMixin, View):
@@ -32,23 +35,11 @@ class SyncView(OperatorRequiredMixin, View):
         return go_to(request, job.get_absolute_url())
 
 
-class UpdateListView(RoleRequiredMixin, TemplateView):
-    template_name = "compliance/update_list.html"
+class UpdateListView(ObjectListView):
+    model = Update
+    table_class = UpdateTable
+    filterset_class = UpdateFilterSet
+    title = "Update catalog"
 
-    def get_context_data(self, **kwargs):
-        q = self.request.GET
-        updates = Update.objects.filter(in_catalog=True).select_related("server")
-        if q.get("classification"):
-            updates = updates.filter(classification=q["classification"])
-        if q.get("severity") is not None and q.get("severity") in UpdateSeverity.values and "severity" in q:
-            updates = updates.filter(severity=q["severity"])
-        if q.get("superseded") == "hide":
-            updates = updates.filter(superseded=False)
-        if q.get("q"):
-            text = q["q"].strip().upper().removeprefix("KB")
-            updates = updates.filter(Q(kb__icontains=text) | Q(title__icontains=q["q"].strip()))
-        page = Paginator(updates.order_by("-release_date", "kb"), 100).get_page(q.get("page"))
-        return super().get_context_data(
-            page=page, classifications=UpdateClassification.choices, severities=UpdateSeverity.choices,
-            filters=q, **kwargs,
-        )
+    def get_queryset(self):
+        return Update.objects.filter(in_catalog=True).select_related("server").order_by("-release_date", "kb")

@@ -1,7 +1,4 @@
-"""Helpers the compliance views share: the selection, and answers that work with and without htmx."""
-from django.http import HttpResponse
-from django.shortcuts import redirect
-
+"""What the compliance views share: the selection."""
 from fabric.models import Cluster, Host
 
 
@@ -40,12 +37,3 @@ class Selection:
         for cluster in self.clusters:
             hosts.update({h.pk: h for h in cluster.nodes.all()})
         return list(hosts.values())
-
-
-def go_to(request, url: str) -> HttpResponse:
-    """Send the browser to `url`: HX-Redirect for htmx, a plain redirect otherwise."""
-    if getattr(request, "htmx", False):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)

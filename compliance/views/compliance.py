@@ -1,5 +1,4 @@
 """Fabric › Servers › Compliance: every host and cluster against its baselines, Scan, drill-down."""
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -17,11 +16,10 @@ from compliance.forms import ExemptionForm
 from compliance.models import Baseline, BaselineCompliance, Exemption, HostCompliance, UpdateStatus
 from compliance.orchestration import NothingToDo, submit_scan
 from compliance.summary import build_summary, group_paths, page_groups
-from compliance.views.common import Selection, go_to
-from fabric.audit import record
-from fabric.choices import AuditAction
-from fabric.models import Host, HostGroup
-from fabric.roles import (
+from compliance.views.common import Selection
+from core.audit import AuditAction, record
+from core.htmx import go_to, partial_or_page
+from core.roles import (
     ADMINISTRATOR,
     OPERATOR,
     AdministratorRequiredMixin,
@@ -29,7 +27,7 @@ from fabric.roles import (
     RoleRequiredMixin,
     has_role,
 )
-
+from fabric.models import Host, HostGroup
 
 ROWS_PER_PAGE = 100
 
@@ -37,10 +35,10 @@ ROWS_PER_PAGE = 100
 class ComplianceView(RoleRequiredMixin, TemplateView):
     template_name = "compliance/compliance.html"
 
+    partials = {"compliance-results": "compliance/compliance.html#results"}
+
     def get_template_names(self):
-        if self.request.htmx and self.request.htmx.target == "compliance-results":
-            return ["compliance/compliance.html#results"]
-        return [self.template_name]
+        return [partial_or_page(self.request, self.template_name, self.partials)]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -61,7 +59,6 @@ class ComplianceView(RoleRequiredMixin, TemplateView):
             chart=summary.chart(),
             states=ComplianceState,
             filters=filters,
-            query=urlencode({k: v for k, v in filters.items() if v}),
             all_baselines=Baseline.objects.order_by("name"),
             groups=group_paths(),
             can_act=has_role(self.request.user, OPERATOR),

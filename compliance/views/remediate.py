@@ -11,11 +11,12 @@ from compliance.forms import RemediateForm
 from compliance.models import HostCompliance
 from compliance.orchestration import submit_cluster_remediation, submit_host_remediation
 from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
-from compliance.views.common import Selection, go_to
-from fabric.audit import record
+from compliance.views.common import Selection
+from core.audit import AuditAction, record
+from core.htmx import go_to
+from core.roles import OperatorRequiredMixin
+from fabric.choices import ClusterKind, VMState
 from fabric.nodeops.workloads.sofs import sofs_dry_run
-from fabric.choices import AuditAction, ClusterKind, VMState
-from fabric.roles import OperatorRequiredMixin
 
 
 def _host_entries(hosts, options: RemediationOptions, confirmed: bool):

@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.audit import AuditAction, record
 from fabric import agents
-from fabric.audit import AuditAction, record
 from fabric.inventory.collect import NodeReading, read_cluster, read_host
 from fabric.inventory.library import store_install_images
 from fabric.inventory.store import InventoryError, store_cluster, store_host, validated_save

@@ -2,7 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
-import fabric.crypto
+import core.crypto
 from django.conf import settings
 from django.db import migrations, models
 
@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.CharField(max_length=100, unique=True)),
                 ('username', models.CharField(help_text='DOMAIN\\user or user@domain', max_length=200)),
-                ('password', fabric.crypto.EncryptedTextField(blank=True)),
+                ('password', core.crypto.EncryptedTextField(blank=True)),
                 ('description', models.TextField(blank=True)),
                 ('created', models.DateTimeField(auto_now_add=True)),
                 ('modified', models.DateTimeField(auto_now=True)),

@@ -1,11 +1,9 @@
 from .accounts import RunAsAccount
-from .audit import AuditEntry
 from .hosts import Cluster, FileShare, Host, HostGroup, VirtualMachine
 from .library import DeploymentServer, LibraryImage, PhysicalComputerProfile
 from .networking import IPAllocation, LogicalNetwork, StaticIPPool, Subnet
 
 __all__ = [
-    "AuditEntry",
     "Cluster",
     "DeploymentServer",
     "FileShare",

@@ -1,6 +1,6 @@
 from django.db import models
 
-from fabric.crypto import EncryptedTextField
+from core.crypto import EncryptedTextField
 
 
 class RunAsAccount(models.Model):

@@ -1,6 +1,5 @@
-"""Fabric pages. Reading needs the viewer role; every change needs administrator (fabric.roles)."""
+"""Fabric pages. Reading needs the viewer role; every change needs administrator (core.roles)."""
 from .accounts import RunAsAccountCreateView, RunAsAccountDeleteView, RunAsAccountEditView, RunAsAccountListView
-from .audit import AuditLogView
 from .library import (
     DeploymentServerCreateView,
     DeploymentServerDeleteView,

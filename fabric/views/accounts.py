@@ -1,12 +1,12 @@
 """Settings › Run As accounts (administrators only). Pages never decrypt a stored password."""
 from django.db.models import BooleanField, ExpressionWrapper, Q
 
+from core.roles import ADMINISTRATOR
+from core.views.generic import ObjectCreateView, ObjectDeleteView, ObjectEditView, ObjectListView
 from fabric.filters import RunAsAccountFilterSet
 from fabric.forms import RunAsAccountForm
 from fabric.models import RunAsAccount
-from fabric.roles import ADMINISTRATOR
 from fabric.tables import RunAsAccountTable
-from fabric.views.base import ObjectCreateView, ObjectDeleteView, ObjectEditView, ObjectListView
 
 
 def accounts():

@@ -5,21 +5,21 @@ the job then asks the machines and changes the inventory only when everything wa
 """
 from django import forms
 from django.contrib import messages
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views import View
 from django.views.generic import FormView
 
-from fabric.audit import record
+from core.audit import AuditAction, record
+from core.htmx import go_to
+from core.roles import AdministratorRequiredMixin, OperatorRequiredMixin
 from fabric.agents.connection import insecure_winrm_allowed
-from fabric.choices import AuditAction, WinRMTransport
+from fabric.choices import WinRMTransport
 from fabric.forms.base import add_connection_policy_errors, explain_connection_policy
 from fabric.inventory.jobs import submit_discovery, submit_refresh
 from fabric.models import Cluster, Host, HostGroup, RunAsAccount
 from fabric.models.grouptree import GroupTree
 from fabric.models.validators import validate_host_address
-from fabric.roles import AdministratorRequiredMixin, OperatorRequiredMixin
 
 
 class MachineForm(forms.Form):
@@ -214,12 +214,7 @@ class RefreshView(OperatorRequiredMixin, View):
                f"refresh {'requested' if created else 'already running'}: job #{job.pk}")
         if not created:
             messages.info(request, f"{target} is already being refreshed.")
-        url = job.get_absolute_url()
-        if getattr(request, "htmx", None):
-            response = HttpResponse(status=204)  # htmx navigates; a 302 would be followed inside the XHR
-            response["HX-Redirect"] = url
-            return response
-        return redirect(url)
+        return go_to(request, job.get_absolute_url())
 
 
 class ClusterRefreshView(RefreshView):

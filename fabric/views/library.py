@@ -1,9 +1,9 @@
 """Library: OS images, physical computer profiles, deployment (PXE) servers."""
+from core.views.generic import ObjectCreateView, ObjectDeleteView, ObjectDetailView, ObjectEditView, ObjectListView
 from fabric.filters import DeploymentServerFilterSet, LibraryImageFilterSet, PhysicalComputerProfileFilterSet
 from fabric.forms import DeploymentServerForm, LibraryImageForm, PhysicalComputerProfileForm
 from fabric.models import DeploymentServer, LibraryImage, PhysicalComputerProfile
 from fabric.tables import DeploymentServerTable, LibraryImageTable, PhysicalComputerProfileTable
-from fabric.views.base import ObjectCreateView, ObjectDeleteView, ObjectDetailView, ObjectEditView, ObjectListView
 
 
 class LibraryImageListView(ObjectListView):
@@ -16,6 +16,7 @@ class LibraryImageListView(ObjectListView):
 
 class LibraryImageDetailView(ObjectDetailView):
     model = LibraryImage
+    template_name = "fabric/object_detail.html"
     fields = ["name", "os_name", "os_version", "os_build", "vhd_path"]
     edit_url_name = "fabric:image_edit"
     delete_url_name = "fabric:image_delete"
@@ -57,6 +58,7 @@ class PhysicalComputerProfileListView(ObjectListView):
 
 class PhysicalComputerProfileDetailView(ObjectDetailView):
     model = PhysicalComputerProfile
+    template_name = "fabric/object_detail.html"
     fields = ["name", "description", "image", "host_group", "ip_pool", "domain", "domain_join_run_as", "admin_run_as"]
     edit_url_name = "fabric:profile_edit"
     delete_url_name = "fabric:profile_delete"
@@ -92,6 +94,7 @@ class DeploymentServerListView(ObjectListView):
 
 class DeploymentServerDetailView(ObjectDetailView):
     model = DeploymentServer
+    template_name = "fabric/object_detail.html"
     fields = [
         "name", "address", "winrm_port", "winrm_https", "winrm_transport", "ca_path", "allow_insecure", "run_as",
         "remote_install_path", "last_refreshed",

@@ -3,11 +3,7 @@ from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 
-from fabric.filters import LogicalNetworkFilterSet
-from fabric.forms import LogicalNetworkForm, StaticIPPoolForm, SubnetForm
-from fabric.models import IPAllocation, LogicalNetwork, StaticIPPool, Subnet
-from fabric.tables import IPAllocationTable, LogicalNetworkTable
-from fabric.views.base import (
+from core.views.generic import (
     ObjectCreateView,
     ObjectDeleteView,
     ObjectDetailView,
@@ -16,6 +12,10 @@ from fabric.views.base import (
     count_of,
     paginated,
 )
+from fabric.filters import LogicalNetworkFilterSet
+from fabric.forms import LogicalNetworkForm, StaticIPPoolForm, SubnetForm
+from fabric.models import IPAllocation, LogicalNetwork, StaticIPPool, Subnet
+from fabric.tables import IPAllocationTable, LogicalNetworkTable
 
 
 def pools_with_usage():
@@ -87,6 +87,9 @@ class SubnetDetailView(ObjectDetailView):
     def get_queryset(self):
         return Subnet.objects.select_related("logical_network")
 
+    def parents(self):
+        return [self.object.logical_network]
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["pools"] = pools_with_usage().filter(subnet=self.object)
@@ -142,6 +145,9 @@ class StaticIPPoolDetailView(ObjectDetailView):
 
     def get_queryset(self):
         return pools_with_usage().select_related("subnet__logical_network")
+
+    def parents(self):
+        return [self.object.subnet.logical_network, self.object.subnet]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -3,12 +3,21 @@ from django.db.models import Count, Q
 from django.http import Http404
 from django.urls import reverse
 
+from core.roles import ADMINISTRATOR, OPERATOR, has_role
+from core.views.generic import (
+    ObjectCreateView,
+    ObjectDeleteView,
+    ObjectDetailView,
+    ObjectEditView,
+    ObjectListView,
+    count_of,
+    paginated,
+)
 from fabric.choices import ClusterKind
 from fabric.filters import ClusterFilterSet, HostFilterSet, VirtualMachineFilterSet
 from fabric.forms import ClusterForm, HostForm, HostGroupForm
 from fabric.models import Cluster, FileShare, Host, HostGroup, VirtualMachine
 from fabric.models.grouptree import GroupTree
-from fabric.roles import ADMINISTRATOR, OPERATOR, has_role
 from fabric.tables import (
     ClusterTable,
     FileServerTable,
@@ -17,15 +26,6 @@ from fabric.tables import (
     NodeTable,
     VirtualMachineTable,
     format_bytes,
-)
-from fabric.views.base import (
-    ObjectCreateView,
-    ObjectDeleteView,
-    ObjectDetailView,
-    ObjectEditView,
-    ObjectListView,
-    count_of,
-    paginated,
 )
 from upgrades.orchestration import UpgradeRefused, update_version_target
 
@@ -204,6 +204,7 @@ class ClusterListView(ObjectListView):
 class FileServerListView(ClusterListView):
     table_class = FileServerTable
     title = "File servers (Scale-Out File Server clusters)"
+    count_nouns = ("file server", "file servers")
 
     def get_queryset(self):
         return clusters_with_counts(ClusterKind.SOFS)

@@ -168,6 +168,6 @@ def job_table_frame(params, user, generation: int, cached_only: bool = False):
         context = {**job_table_context(params, user), "oob": "true"}
         return generation, render_to_string("jobs/job_list.html#job_table", context)
 
-    key = ("table", params.urlencode(), user.pk if params.get("mine") else None)
+    key = ("table", params.urlencode())
     value = _cached(key, generation, compute, cached_only)
     return value if value is MISS else value[1]

@@ -2,7 +2,7 @@ import re
 
 from django import template
 
-from fabric.roles import VIEWER, has_role
+from core.roles import VIEWER, has_role
 
 register = template.Library()
 

@@ -47,7 +47,8 @@ def lab_run_as(lab, db):
 def inventory_snapshot() -> dict:
     """Everything discovery may write, to prove a failed attempt changed nothing."""
     from compliance.models import UpdateServer
-    from fabric.models import AuditEntry, Cluster, DeploymentServer, FileShare, Host, VirtualMachine
+    from core.models import AuditEntry
+    from fabric.models import Cluster, DeploymentServer, FileShare, Host, VirtualMachine
 
     return {model.__name__: sorted(map(str, model.objects.values_list()))
             for model in (Cluster, Host, VirtualMachine, FileShare, UpdateServer, DeploymentServer, AuditEntry)}

@@ -10,9 +10,9 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group
 from django.test import Client
 
+from core.roles import ROLES
 from fabric.inventory.jobs import submit_discovery
 from fabric.models import RunAsAccount
-from fabric.roles import ROLES
 from jobs.engine.runner import run_job
 from tests.agents.conftest import https_target
 from tests.helpers import database_text

@@ -1,6 +1,5 @@
 """Refresh tracks what changed behind Ferry's back: a VM moved, a node paused, a host powered
 off through its BMC, updates waiting for a restart. A silent host is marked, never deleted."""
-import time
 
 import pytest
 
@@ -10,6 +9,7 @@ from fabric.choices import HostStatus
 from fabric.inventory import discover_cluster, refresh_cluster, refresh_host
 from fabric.models import Host, VirtualMachine
 from tests.agents.conftest import connection, https_target
+from tests.helpers import wait_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.lab]
 
@@ -21,15 +21,6 @@ def cluster(lab, lab_run_as):
 
 def host(name) -> Host:
     return Host.objects.get(name=name)
-
-
-def wait_for(predicate, what: str, seconds: float = 30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def test_a_vm_moved_behind_ferrys_back(lab, cluster):

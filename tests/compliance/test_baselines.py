@@ -7,8 +7,7 @@ from compliance import baselines as bl
 from compliance.choices import ComplianceState, UpdateState
 from compliance.evaluation import ScanResult, record_scan, update_key, updates_to_install
 from compliance.models import Baseline, BaselineCompliance, HostCompliance, UpdateStatus
-
-from . import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import os
 import pytest
 from django.db import connection
 
-from fabric.roles import OPERATOR
+from core.roles import OPERATOR
 from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session_cookie
 
 from .labenv import bring_in, scan_all

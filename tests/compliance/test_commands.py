@@ -6,8 +6,7 @@ from django.core.management import CommandError, call_command
 
 from compliance.models import Baseline, BaselineAssignment
 from jobs.models import Job
-
-from . import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from django.db import connection
 
 from compliance.orchestration import submit_cluster_remediation
 from compliance.remediation import RemediationOptions
+from core.roles import OPERATOR
 from fabric.models import Host
-from fabric.roles import OPERATOR
 from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session_cookie
 
 from .labenv import bring_in, describe, finish, scan_all

@@ -7,10 +7,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from compliance.models import Baseline, BaselineAssignment, Exemption
-from fabric.models import AuditEntry, Host
+from core.models import AuditEntry
+from fabric.models import Host
 from jobs.models import Job
-
-from . import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

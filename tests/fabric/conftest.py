@@ -1,6 +1,6 @@
 import pytest
 
-from tests.fabric import factories
+from tests import factories
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,8 @@ from django.contrib.auth.models import Group, User
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from fabric.models import AuditEntry, Host, HostGroup
+from core.models import AuditEntry
+from fabric.models import Host, HostGroup
 from tests.fabric.routes import change_routes, operator_routes
 from tests.fabric.test_crud import SPECS
 

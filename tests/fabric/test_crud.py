@@ -5,9 +5,9 @@ from typing import Callable
 import pytest
 from django.urls import reverse
 
-from fabric.choices import AuditAction
+from core.audit import AuditAction
+from core.models import AuditEntry
 from fabric.models import (
-    AuditEntry,
     DeploymentServer,
     HostGroup,
     LibraryImage,

@@ -9,10 +9,11 @@ from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.urls import reverse
 
+from core.crypto import PREFIX
+from core.models import AuditEntry
 from fabric import agents
 from fabric.agents.connection import forbidden_reason
-from fabric.crypto import PREFIX
-from fabric.models import AuditEntry, Host, RunAsAccount
+from fabric.models import Host, RunAsAccount
 from tests.fabric.test_secrets import stored_password
 
 FORBIDDEN = ["127.0.0.1", "127.8.9.10", "::1", "169.254.169.254", "169.254.10.1", "fe80::1", "fd00:ec2::254",

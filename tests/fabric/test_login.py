@@ -7,7 +7,7 @@ from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.test import Client
 
-from fabric.models import AuditEntry
+from core.models import AuditEntry
 from tests.conftest import PASSWORD
 from tests.helpers import database_text
 

@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError
 from fabric.models import HostGroup
 from fabric.models.grouptree import GroupTree
 from fabric.models.validators import is_dns_name, normalize_mac, validate_host_address
-from tests.fabric import factories
+from tests import factories
 
 
 def test_group_tree_in_one_query(django_assert_num_queries, db):

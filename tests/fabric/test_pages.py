@@ -4,9 +4,10 @@ from datetime import timedelta
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import AuditEntry
 from fabric.choices import HostStatus, NodeState, VMState
-from fabric.models import AuditEntry, Cluster, FileShare, Host, VirtualMachine
-from tests.fabric import factories
+from fabric.models import Cluster, FileShare, Host, VirtualMachine
+from tests import factories
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -43,7 +44,7 @@ def test_host_list_filters_sorts_and_pages(viewer_client, db):
                        os_name="Windows Server 2022 Datacenter" if i >= 50 else "Windows Server 2019 Datacenter")
     url = reverse("fabric:server_list")
     first = viewer_client.get(url)
-    assert len(names_in(first)) == 50 and "60 items" in first.content.decode()
+    assert len(names_in(first)) == 50 and "60 hosts" in first.content.decode()
     assert len(names_in(viewer_client.get(url, {"page": 2}))) == 10
     assert names_in(viewer_client.get(url, {"sort": "-name"}))[0] == "node59"
     assert names_in(viewer_client.get(url, {"status": "not_responding"})) == [f"node{i:02d}" for i in range(0, 60, 10)]
@@ -104,6 +105,7 @@ def test_file_server_pages(viewer_client, inventory):
     listing = viewer_client.get(reverse("fabric:fileserver_list"))
     assert [row.record.name for row in listing.context["table"].paginated_rows] == ["sofs-prod"]
     assert "hv-prod" not in [row.record.name for row in listing.context["table"].paginated_rows]
+    assert '<p class="muted count">1 file server</p>' in listing.content.decode()
     html = viewer_client.get(inventory.sofs.get_absolute_url()).content.decode()
     assert "sofs-prod-n1" in html and "\\\\sofs-fs\\vmstore1" in html and "Scale-Out File Server" in html
     # a SOFS is not a Hyper-V cluster page and vice versa

@@ -1,7 +1,8 @@
 """Who may do what: anonymous → login, viewer and operator read but change nothing (403)."""
 import pytest
 
-from fabric.models import AuditEntry, Host, HostGroup, LibraryImage, RunAsAccount
+from core.models import AuditEntry
+from fabric.models import Host, HostGroup, LibraryImage, RunAsAccount
 from tests.fabric.routes import change_routes, every_route, operator_routes, read_routes
 
 ADMIN_ONLY_READS = {"runas_list"}

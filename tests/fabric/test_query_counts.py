@@ -6,10 +6,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from fabric.audit import record
-from fabric.choices import AuditAction
+from core.audit import AuditAction, record
 from fabric.models import Cluster, DeploymentServer, HostGroup, PhysicalComputerProfile
-from tests.fabric import factories
+from tests import factories
 
 MAX_QUERIES = 20
 

@@ -3,11 +3,12 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from fabric.crypto import PREFIX, decrypt
+from core.crypto import PREFIX, decrypt
+from core.models import AuditEntry
 from fabric.forms import PASSWORD_PLACEHOLDER
-from fabric.models import AuditEntry, RunAsAccount
-from tests.fabric.factories import RUNAS_PASSWORD
+from fabric.models import RunAsAccount
 from tests.fabric.routes import every_route
+from tests.factories import RUNAS_PASSWORD
 
 
 def stored_password(account) -> str:

@@ -2,8 +2,8 @@
 import pytest
 from django.urls import reverse
 
+from core.models import AuditEntry
 from fabric.models import (
-    AuditEntry,
     DeploymentServer,
     Host,
     HostGroup,

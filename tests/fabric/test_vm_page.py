@@ -2,7 +2,7 @@
 import pytest
 
 from jobs.engine import PlanStep, submit_job
-from tests.compliance import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

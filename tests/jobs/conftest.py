@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Group
 
-from fabric.roles import ROLES
+from core.roles import ROLES
 
 FAST = {
     "LEASE_SECONDS": 2.0,

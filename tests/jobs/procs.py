@@ -39,6 +39,10 @@ class Processes:
         self.env = env
         self.started: list[subprocess.Popen] = []
 
+    def logs(self) -> str:
+        """The end of every started process's log."""
+        return "\n".join(self.tail(proc) for proc in self.started)
+
     def _start(self, name: str, args: list[str], env: dict | None = None) -> subprocess.Popen:
         out = open(self.log_dir / f"{name}-{len(self.started)}.log", "wb")
         proc = subprocess.Popen(

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from fabric.roles import OPERATOR, VIEWER
+from core.roles import OPERATOR, VIEWER
 from jobs.engine import PlanStep, submit_job
 from jobs.models import JobStep
 from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session_cookie
@@ -117,3 +117,70 @@ def test_cancel_and_restart_work_on_a_page_live_updates_replaced(procs, trace, m
     failing.refresh_from_db()
     assert running.restarts == 1 and running.status == "succeeded"
     assert failing.restarts == 2 and failing.status == "succeeded"
+
+
+def test_job_times_show_in_the_browsers_zone_with_the_exact_time_on_hover_also_after_a_live_update(
+    procs, trace, make_user
+):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from tests.fabric import factories
+
+    chromium = require_binary("chromium")
+    from playwright.sync_api import sync_playwright
+
+    vera = make_user("vera", VIEWER)
+    session = session_cookie(vera)
+    plan = [PlanStep("tests.jobs.sample_steps.gated", title="Patch hv01", group="hv01", params={"key": "g1"})]
+    job, _ = submit_job(kind="remediation", title="Seen from New York", plan=plan, params=trace)
+    mixed = factories.cluster("HVC9", mixed_mode_since=timezone.now() - timedelta(minutes=8))
+    _, port = procs.daphne()
+    procs.qcluster()
+    base = f"http://127.0.0.1:{port}"
+    new_york = ZoneInfo("America/New_York")
+
+    def local(iso: str):
+        """What the page must show for an instant it carries: New York wall time and zone."""
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(new_york)
+        return moment, moment.tzname()  # EST or EDT
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = logged_in_page(browser, base, session, timezone_id="America/New_York", locale="en-US")
+        page.goto(f"{base}/jobs/?q=New+York")
+        page.evaluate("window.loadedOnce = true")
+        page.wait_for_function("window.ferryLive && window.ferryLive.open")
+        started = page.locator(f"#job-row-{job.pk}[data-status=running] time[data-local]")
+        started.wait_for()
+        moment, zone = local(started.get_attribute("datetime"))
+        assert started.inner_text() == f"{moment:%Y-%m-%d %H:%M:%S} {zone}"
+        assert started.get_attribute("title") == f"{moment:%Y-%m-%d %H:%M:%S} {zone}"
+        assert "UTC" not in started.inner_text()
+
+        Path(trace["gates"], "g1").touch()  # the job finishes: the socket replaces its row
+        finished = page.locator(f"#job-row-{job.pk}[data-status=succeeded] time[data-local]")
+        finished.wait_for()
+        assert page.evaluate("window.loadedOnce") is True  # a live update, not a reload
+        moment, zone = local(finished.get_attribute("datetime"))
+        assert finished.inner_text() == f"{moment:%Y-%m-%d %H:%M:%S} {zone}"
+        assert finished.get_attribute("title") == f"{moment:%Y-%m-%d %H:%M:%S} {zone}"
+        assert page.locator(f"#job-row-{job.pk} .percent").inner_text() == "100%"
+
+        job_page = logged_in_page(browser, base, session, timezone_id="America/New_York", locale="en-US")
+        job_page.goto(f"{base}/jobs/{job.pk}/")
+        logged = job_page.locator("#job-log-entries time[data-local]").first
+        logged.wait_for()
+        moment, zone = local(logged.get_attribute("datetime"))
+        assert logged.inner_text() == f"{moment:%H:%M:%S}"
+        assert logged.get_attribute("title") == f"{moment:%Y-%m-%d %H:%M:%S} {zone}"
+
+        job_page.goto(f"{base}{mixed.get_absolute_url()}")  # a relative time keeps its words
+        relative = job_page.locator(".warning-box time[data-style=relative][data-local]")
+        relative.wait_for()
+        moment, zone = local(relative.get_attribute("datetime"))
+        assert relative.inner_text() == "8\xa0minutes ago"
+        assert relative.get_attribute("title") == f"{moment:%Y-%m-%d %H:%M:%S} {zone}"
+        browser.close()

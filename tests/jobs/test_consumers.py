@@ -217,3 +217,29 @@ def test_the_indicator_socket_alone_sends_no_table(viewer):
         await ws.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_the_list_socket_shows_a_job_failing_with_its_reason_in_the_viewers_order(viewer):
+    job = make_job("Fails later")
+    other = make_job("Stays queued")
+    Job.objects.filter(pk=other.pk).update(progress=90)
+
+    def fail():
+        Job.objects.get(pk=job.pk).transition("failed", progress=30, error="Node hv01 refused Suspend-ClusterNode.")
+
+    async def scenario():
+        path = "/ws/jobs/?view=list&sort=-progress"
+        ws = WebsocketCommunicator(application, path, headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        assert (await ws.connect())[0]
+        snapshot = await ws.receive_from(timeout=5)
+        assert "<td>Remediation</td>" in snapshot and "0%</span>" in snapshot
+        await sync_to_async(in_other_thread)(fail)
+        frame = await ws.receive_from(timeout=5)
+        row = frame[frame.index(f'id="job-row-{job.pk}"'):]
+        row = row[:row.index("</tr>")]
+        assert 'data-status="failed"' in row and 'class="progress failed"' in row and "30%</span>" in row
+        assert "Node hv01 refused Suspend-ClusterNode." in row
+        assert frame.index(f"job-row-{other.pk}") < frame.index(f"job-row-{job.pk}")  # still by progress, descending
+        await ws.disconnect()
+
+    async_to_sync(scenario)()

@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 import pytest
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from jobs.choices import ACTIVE, FailureKind, InvalidTransition, JobStatus, StepStatus
@@ -13,6 +13,7 @@ from jobs.engine import PlanStep, UnknownStep, cancel_job, restart_job, submit_j
 from jobs.engine.reaper import reap
 from jobs.engine.runner import run_job
 from jobs.models import Job, JobStep
+from tests.helpers import wait_for
 from tests.jobs import sample_steps
 from tests.jobs.sample_steps import lines
 
@@ -46,17 +47,6 @@ def in_thread(func, *args):
     thread = threading.Thread(target=target, daemon=True)
     thread.start()
     return thread, result
-
-
-def wait_for(predicate, timeout=15.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        close_old_connections()
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_plan_runs_in_order_and_is_recorded(sync_q, trace, operator):
@@ -165,7 +155,7 @@ def test_cancel_stops_at_the_next_safe_point(trace, operator):
     plan = [PlanStep(GATED, title="Gate A", params={"key": "a"}), PlanStep(RECORD, title="After", params={"key": "after"})]
     job, _ = submit_job(kind="test", title="Cancel me", plan=plan, params=trace)
     thread, result = in_thread(run_job, job.pk)
-    wait_for(lambda: JobStep.objects.filter(job=job, waiting_for="gate a").exists(), what="the step to wait")
+    wait_for(lambda: JobStep.objects.filter(job=job, waiting_for="gate a").exists(), "the step to wait")
     cancel_job(job, operator)
     assert Job.objects.get(pk=job.pk).status == JobStatus.CANCELLING
     thread.join(15)
@@ -183,7 +173,7 @@ def test_cancel_does_not_interrupt_a_step_that_is_not_at_a_safe_point(trace, ope
     ]
     job, _ = submit_job(kind="test", title="Migrate", plan=plan, params=trace)
     thread, _ = in_thread(run_job, job.pk)
-    wait_for(lambda: JobStep.objects.filter(job=job, waiting_for="gate m").exists(), what="the migration to wait")
+    wait_for(lambda: JobStep.objects.filter(job=job, waiting_for="gate m").exists(), "the migration to wait")
     cancel_job(job, operator)
     time.sleep(0.3)
     assert steps_of(job)[0].status == StepStatus.RUNNING  # still migrating
@@ -208,7 +198,7 @@ def test_a_worker_that_lost_its_lease_stops_before_acting(trace):
     plan = [PlanStep(GATED, title="Gate", params={"key": "g"}), PlanStep(RECORD, title="Next", params={"key": "n"})]
     job, _ = submit_job(kind="test", title="Fenced", plan=plan, params=trace)
     thread, result = in_thread(run_job, job.pk)
-    wait_for(lambda: JobStep.objects.filter(job=job, waiting_for="gate g").exists(), what="the step to wait")
+    wait_for(lambda: JobStep.objects.filter(job=job, waiting_for="gate g").exists(), "the step to wait")
     Job.objects.filter(pk=job.pk).update(lease_owner="other-host:1:abc", lease_expires=timezone.now() + timezone.timedelta(minutes=5))
     Path(trace["gates"], "g").touch()
     thread.join(15)

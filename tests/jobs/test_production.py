@@ -7,13 +7,12 @@ resume it once the lease expires. Uses its own throwaway database, whatever this
 import json
 import os
 import threading
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import require
+from tests.helpers import require, wait_for
 from tests.jobs.procs import Processes, fast_env
 from tests.jobs.sample_steps import lines
 
@@ -92,12 +91,8 @@ class Viewer:
             pass
 
     def wait_for(self, text: str, timeout: float = 30) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if any(text in frame for frame in self.frames):
-                return
-            time.sleep(0.05)
-        raise AssertionError(f"no frame with {text!r}; last frames: {self.frames[-2:]}")
+        wait_for(lambda: any(text in frame for frame in self.frames), f"a frame with {text!r}", timeout,
+                 detail=lambda: f"last frames: {self.frames[-2:]}")
 
     def close(self):
         self.socket.close()

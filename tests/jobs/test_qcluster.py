@@ -1,30 +1,17 @@
 """The engine under a real `manage.py qcluster`, including kill -9 of the worker mid-job."""
-import time
 from collections import Counter
 
 import pytest
-from django.db import close_old_connections
 
 from jobs.choices import TERMINAL, JobStatus, StepStatus
 from jobs.engine import PlanStep, submit_job
 from jobs.models import JobStep
+from tests.helpers import wait_for
 from tests.jobs.sample_steps import lines
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("live_db")]
 
 RECORD = "tests.jobs.sample_steps.record"
-
-
-def wait_for(predicate, timeout, what, procs=None):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        close_old_connections()
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    logs = "\n".join(procs.tail(p) for p in procs.started) if procs else ""
-    raise AssertionError(f"timed out waiting for {what}\n{logs}")
 
 
 def finished(job):
@@ -39,7 +26,7 @@ def test_a_real_worker_runs_a_planned_job_with_retries(procs, trace):
     ]
     job, _ = submit_job(kind="discovery", title="Discover", plan=plan, params={**trace, "nodes": ["hv01", "hv02"]})
     procs.qcluster()
-    wait_for(lambda: finished(job), 60, "the job to finish", procs)
+    wait_for(lambda: finished(job), "the job to finish", 60, detail=procs.logs)
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert lines(trace["effects"]) == ["update-hv01", "update-hv02", "flaky"]
     assert job.log.filter(message="Started.").exists()
@@ -52,7 +39,7 @@ def test_a_job_survives_kill_9_of_its_worker(procs, trace):
             for n, key in enumerate(keys, start=1)]
     job, _ = submit_job(kind="remediation", title="Survive kill -9", plan=plan, params=trace)
     first = procs.qcluster()
-    wait_for(lambda: len(lines(trace["effects"])) >= 2, 60, "two steps to be done", procs)
+    wait_for(lambda: len(lines(trace["effects"])) >= 2, "two steps to be done", 60, detail=procs.logs)
     procs.kill9(first)
     job.refresh_from_db()
     dead_owner = job.lease_owner
@@ -60,7 +47,7 @@ def test_a_job_survives_kill_9_of_its_worker(procs, trace):
     assert len(lines(trace["effects"])) < len(keys)
 
     procs.qcluster()
-    wait_for(lambda: finished(job), 60, "the job to finish on the new worker", procs)
+    wait_for(lambda: finished(job), "the job to finish on the new worker", 60, detail=procs.logs)
     assert job.status == JobStatus.SUCCEEDED, job.error
     assert lines(trace["effects"]) == keys  # every action once, in plan order
     runs = Counter(line.split()[0] for line in lines(trace["runs"]))

@@ -4,11 +4,12 @@ holds the cluster; going on while a failed node is still out of service)."""
 import pytest
 from django.urls import reverse
 
-from fabric.models import AuditEntry, Host
+from core.models import AuditEntry
+from fabric.models import Host
 from jobs.choices import JobStatus, StepStatus
 from jobs.engine import PlanStep, submit_job
 from jobs.models import Job, JobStep
-from tests.compliance import factories as f
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 

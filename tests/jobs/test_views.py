@@ -3,7 +3,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from fabric.models import AuditEntry
+from core.models import AuditEntry
 from jobs.choices import JobStatus, StepStatus
 from jobs.engine import PlanStep, submit_job
 from jobs.models import Job, JobStep
@@ -100,7 +100,8 @@ def test_polling_fallback_stops_with_286_when_the_job_ended(viewer_client):
     live = viewer_client.get(f"/jobs/{job.pk}/live/")
     assert live.status_code == 200 and b'id="job-header"' in live.content and b"<html" not in live.content
     Job.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED)
-    assert viewer_client.get(f"/jobs/{job.pk}/live/").status_code == 286
+    last = viewer_client.get(f"/jobs/{job.pk}/live/")
+    assert last.status_code == 286 and b'id="job-header"' in last.content  # the final state still shown
 
 
 def test_viewer_cannot_cancel_or_restart(viewer_client):

@@ -57,7 +57,7 @@ images = [
 def lab(db):
     from django.contrib.auth.models import Group
 
-    from fabric.roles import ADMINISTRATOR, OPERATOR, VIEWER
+    from core.roles import ADMINISTRATOR, OPERATOR, VIEWER
     from lab.testing import LabProcess
 
     for role in (VIEWER, OPERATOR, ADMINISTRATOR):     # a transactional test before this one flushed them

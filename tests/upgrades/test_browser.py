@@ -7,7 +7,7 @@ import os
 import pytest
 from django.db import connection
 
-from fabric.roles import OPERATOR
+from core.roles import OPERATOR
 from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session_cookie
 from tests.upgrades.rolling_lab import TOPOLOGY, bring_in
 

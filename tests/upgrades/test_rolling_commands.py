@@ -6,7 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from fabric.models import AuditEntry, Host, PhysicalComputerProfile
+from core.models import AuditEntry
+from fabric.models import Host, PhysicalComputerProfile
 from tests.upgrades.rolling_lab import bring_in
 from tests.upgrades.test_rolling_job import lab  # noqa: F401  (the rolling lab fixture)
 
@@ -33,8 +34,8 @@ def test_upgrade_cluster_from_the_command_line(lab, tmp_path, monkeypatch):  # n
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "SYNC", True)      # the job runs inline, as a worker would run it
-    from upgrades.orchestration import missing_settings, plan_upgrade
     from tests.upgrades.rolling_lab import request_for
+    from upgrades.orchestration import missing_settings, plan_upgrade
 
     cluster, profile, bmc_run_as, subnet = bring_in(lab)
     Host.objects.update(bmc_address=None, management_mac="")   # what Ferry knows of nodes it never provisioned

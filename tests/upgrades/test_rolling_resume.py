@@ -9,8 +9,8 @@ from django.db import close_old_connections
 
 from jobs.choices import TERMINAL
 from tests.compliance.labenv import finish
+from tests.helpers import wait_for
 from tests.jobs.conftest import live_db, procs  # noqa: F401  (real workers sharing the database)
-from tests.jobs.test_qcluster import wait_for
 from tests.upgrades.rolling_lab import TOPOLOGY, bring_in, request_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.lab, pytest.mark.usefixtures("live_db")]
@@ -55,19 +55,19 @@ def test_kill_9_during_each_provisioning_wait_repeats_no_power_cycle(slow_lab, p
                                         functional_level=False))
     first = procs.qcluster(env=ENV)
     # RU-N1: killed while it deploys (the power cycle was sent, the node is not back)
-    wait_for(lambda: _stopped(job) or _events(lab, "pxe-deployment-started")["RU-N1"], 120,
-             "RU-N1 to be deploying", procs)
+    wait_for(lambda: _stopped(job) or _events(lab, "pxe-deployment-started")["RU-N1"], "RU-N1 to be deploying",
+             120, detail=procs.logs)
     assert not _stopped(job), _state(job)
     procs.kill9(first)
     second = procs.qcluster(env=ENV)
     # RU-N2: killed while it restarts to finish installing Hyper-V and Failover Clustering
-    wait_for(lambda: _stopped(job) or _events(lab, "restart-requested")["RU-N2"], 180,
-             "RU-N2 to restart for its features", procs)
+    wait_for(lambda: _stopped(job) or _events(lab, "restart-requested")["RU-N2"],
+             "RU-N2 to restart for its features", 180, detail=procs.logs)
     assert not _stopped(job), _state(job)
     procs.kill9(second)
     procs.qcluster(env=ENV)
 
-    wait_for(lambda: _stopped(job), 300, "the job to finish on the third worker", procs)
+    wait_for(lambda: _stopped(job), "the job to finish on the third worker", 300, detail=procs.logs)
     assert job.status == "succeeded", _state(job)
     assert _events(lab, "bmc-cycle") == {"RU-N1": 1, "RU-N2": 1}
     assert _events(lab, "restart-requested") == {"RU-N1": 1, "RU-N2": 1}

@@ -5,8 +5,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from core.models import AuditEntry
 from fabric.inventory import discover_cluster
-from fabric.models import AuditEntry, Cluster
+from fabric.models import Cluster
 from jobs.engine.runner import run_job
 from jobs.models import Job
 from tests.agents.conftest import https_target

@@ -3,8 +3,8 @@ errors and saves nothing; Missing Settings keep Next (and so Finish) out of reac
 import pytest
 from django.urls import reverse
 
+from core.models import AuditEntry
 from fabric.models import (
-    AuditEntry,
     Cluster,
     DeploymentServer,
     Host,

@@ -4,9 +4,16 @@ the plan, and Finish starts the job — or, refused, saves nothing."""
 import pytest
 from django.urls import reverse
 
+from core.models import AuditEntry
 from fabric.inventory import add_deployment_server, discover_cluster
 from fabric.models import (
-    AuditEntry, HostGroup, LibraryImage, LogicalNetwork, PhysicalComputerProfile, RunAsAccount, StaticIPPool, Subnet,
+    HostGroup,
+    LibraryImage,
+    LogicalNetwork,
+    PhysicalComputerProfile,
+    RunAsAccount,
+    StaticIPPool,
+    Subnet,
 )
 from jobs.models import Job
 from tests.agents.conftest import https_target
@@ -62,7 +69,7 @@ images = [{ name = "Windows Server 2022 SERVERDATACENTER", os = "2022", group = 
 def wizard_lab(db):
     from django.contrib.auth.models import Group
 
-    from fabric.roles import ADMINISTRATOR, OPERATOR, VIEWER
+    from core.roles import ADMINISTRATOR, OPERATOR, VIEWER
     from lab.testing import LabProcess
 
     for role in (VIEWER, OPERATOR, ADMINISTRATOR):     # a transactional test before this one flushed them

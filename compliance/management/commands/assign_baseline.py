@@ -4,8 +4,7 @@ from django.db import transaction
 from compliance import baselines as bl
 from compliance.management.commands._common import resolve_target
 from compliance.models import Baseline
-from fabric.audit import record
-from fabric.choices import AuditAction
+from core.audit import AuditAction, record
 
 
 class Command(BaseCommand):

@@ -1,12 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from compliance.management.commands._common import finish, follow, resolve_target
-from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
 from compliance.orchestration import submit_cluster_remediation, submit_host_remediation
-from fabric.nodeops.workloads.sofs import sofs_dry_run
-from fabric.audit import record
-from fabric.choices import AuditAction, ClusterKind
+from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
+from core.audit import AuditAction, record
+from fabric.choices import ClusterKind
 from fabric.models import Cluster, Host
+from fabric.nodeops.workloads.sofs import sofs_dry_run
 
 
 class Command(BaseCommand):

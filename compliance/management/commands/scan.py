@@ -4,8 +4,7 @@ from compliance.choices import ComplianceState
 from compliance.management.commands._common import finish, follow, resolve_target
 from compliance.models import HostCompliance
 from compliance.orchestration import NothingToDo, scan_scope, submit_scan
-from fabric.audit import record
-from fabric.choices import AuditAction
+from core.audit import AuditAction, record
 
 
 class Command(BaseCommand):

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from compliance.management.commands._common import finish, follow
 from compliance.models import UpdateServer
 from compliance.orchestration import submit_sync
-from fabric.audit import AuditAction, record
+from core.audit import AuditAction, record
 
 
 class Command(BaseCommand):

@@ -1,8 +1,8 @@
 """Options shared by the commands that add a machine by discovery (add_cluster, add_host, ...)."""
 from django.core.management.base import CommandError
 
+from core.audit import AuditAction, record
 from fabric import agents
-from fabric.audit import AuditAction, record
 from fabric.inventory import InventoryError
 from fabric.models import HostGroup, RunAsAccount
 

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from fabric.audit import AuditAction, record
+from core.audit import AuditAction, record
 from fabric.management.commands._machine_options import find_host_group
 from fabric.models import HostGroup, LibraryImage, PhysicalComputerProfile, RunAsAccount
 

@@ -5,7 +5,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from fabric.audit import AuditAction, record
+from core.audit import AuditAction, record
 from fabric.models import RunAsAccount
 
 

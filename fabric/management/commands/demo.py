@@ -5,12 +5,12 @@ The lab (lab/topologies/demo.toml) is discovered through the same code path an o
 file server, standalone hosts, update server and deployment server are added by address.
 """
 import json
-import threading
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from core.roles import ADMINISTRATOR
 from fabric import agents
 from fabric.choices import WinRMTransport
 from fabric.inventory import (
@@ -31,7 +32,6 @@ from fabric.inventory import (
     discover_host,
 )
 from fabric.models import Cluster, Host, LibraryImage, LogicalNetwork, PhysicalComputerProfile, RunAsAccount, Subnet
-from fabric.roles import ADMINISTRATOR
 
 LAB_READY_TIMEOUT = 120
 # The demo's cluster to upgrade, its target build (Windows Server 2022), and the node whose BMC

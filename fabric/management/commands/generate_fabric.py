@@ -11,11 +11,10 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-
-from fabric.audit import AuditAction, record
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
+from core.audit import AuditAction, record
 from fabric.choices import ClusterKind, HostStatus, NodeState, VMState
 from fabric.models import Cluster, FileShare, Host, HostGroup, VirtualMachine
 from fabric.models.grouptree import GroupTree

@@ -1,7 +1,7 @@
 """`manage.py refresh [NAME]`: re-read a cluster or host (or everything) from the machines."""
 from django.core.management.base import BaseCommand, CommandError
 
-from fabric.audit import AuditAction, record
+from core.audit import AuditAction, record
 from fabric.inventory import refresh_all, refresh_cluster, refresh_host
 from fabric.models import Cluster, Host
 

@@ -9,13 +9,13 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 
-from fabric.audit import AuditAction, record
-from fabric.crypto import PREFIX, SecretError, encrypt, rotate
+from core.audit import AuditAction, record
+from core.crypto import PREFIX, SecretError, encrypt, rotate
 
 
 def encrypted_fields():
     """(model, field) for every EncryptedTextField of every installed app."""
-    from fabric.crypto import EncryptedTextField
+    from core.crypto import EncryptedTextField
 
     for model in apps.get_models():
         for field in model._meta.concrete_fields:

@@ -3,8 +3,8 @@ all run a newer release (Update-ClusterFunctionalLevel, -WhatIf first), as a job
 from django.core.management.base import BaseCommand, CommandError
 
 from compliance.management.commands._common import finish, follow
-from fabric.audit import record
-from fabric.choices import AuditAction, ClusterKind
+from core.audit import AuditAction, record
+from fabric.choices import ClusterKind
 from fabric.models import Cluster
 from upgrades.orchestration import UpgradeRefused, submit_update_version
 

@@ -14,11 +14,14 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from compliance.management.commands._common import finish, follow
-from fabric.audit import record
-from fabric.choices import AuditAction, ClusterKind
+from core.audit import AuditAction, record
+from fabric.choices import ClusterKind
 from fabric.models import Cluster, LibraryImage, LogicalNetwork, PhysicalComputerProfile, RunAsAccount, Subnet
 from upgrades.orchestration import (
-    UpgradeRefused, default_node_settings, plan_upgrade, submit_upgrade,
+    UpgradeRefused,
+    default_node_settings,
+    plan_upgrade,
+    submit_upgrade,
 )
 from upgrades.request import POOL, UpgradeRequest
 from upgrades.rolling import settings_missing
@@ -97,6 +100,44 @@ def _check(settings, name: str) -> None:
             raise CommandError(f"{name}: ip {settings.ip} is not inside the subnet {subnet.name} ({subnet.cidr}).")
 
 
+def build_request(cluster: str, profile: str, bmc_run_as: str, image: str, wanted: list[str], given: dict,
+                  *, functional_level: bool = True) -> tuple[Cluster, UpgradeRequest]:
+    """The request from names, as the command and the API take them: (cluster, request).
+    `wanted` empty: every node. `given`: the settings file's content, keyed by node name."""
+    found = Cluster.objects.filter(name__iexact=cluster.strip(), kind=ClusterKind.HYPERV).first()
+    if found is None:
+        raise CommandError(f"No Hyper-V cluster is named {cluster!r}.")
+    chosen_profile = _named(PhysicalComputerProfile, profile, "physical computer profile")
+    bmc = _named(RunAsAccount, bmc_run_as, "Run As account")
+    chosen_image = _named(LibraryImage, image, "library image") if image else None
+    defaults = {s.host_id: s for s in default_node_settings(found, chosen_profile)}
+    names = {h.name.lower(): h for h in found.nodes.all()}
+    wanted = wanted or [h.name for h in found.nodes.order_by("name")]
+    for name in wanted:
+        if name.lower() not in names:
+            raise CommandError(f"{name} is not a node of {found.name}.")
+    for name in given:
+        if name.lower() not in names:
+            raise CommandError(f"The settings file names {name}, which is not a node of {found.name}.")
+    given = {k.lower(): v for k, v in given.items()}
+    request_nodes = []
+    for name in wanted:
+        host = names[name.lower()]
+        node = defaults[host.pk]
+        _apply(node, host.name, given.get(host.name.lower(), {}))
+        _check(node, host.name)
+        missing = settings_missing(node)
+        if missing:
+            raise CommandError(f"{host.name}: missing {', '.join(missing)} (Ferry could not work "
+                               f"{'it' if len(missing) == 1 else 'them'} out; give "
+                               f"{'it' if len(missing) == 1 else 'them'} in --node-settings).")
+        request_nodes.append(node)
+    request = UpgradeRequest(cluster_id=found.pk, profile_id=chosen_profile.pk, bmc_run_as_id=bmc.pk,
+                             image_id=chosen_image.pk if chosen_image else None, nodes=request_nodes,
+                             functional_level=functional_level)
+    return found, request
+
+
 class Command(BaseCommand):
     help = ("Upgrade a Hyper-V cluster to a newer Windows Server release one node at a time: each node is "
             "drained, evicted, re-imaged through its BMC and the deployment server, configured and added back, "
@@ -117,39 +158,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, cluster, profile, bmc_run_as, image, nodes, node_settings, no_functional_level,
                dry_run, wait, **options):
-        found = Cluster.objects.filter(name__iexact=cluster.strip(), kind=ClusterKind.HYPERV).first()
-        if found is None:
-            raise CommandError(f"No Hyper-V cluster is named {cluster!r}.")
-        chosen_profile = _named(PhysicalComputerProfile, profile, "physical computer profile")
-        bmc = _named(RunAsAccount, bmc_run_as, "Run As account")
-        chosen_image = _named(LibraryImage, image, "library image") if image else None
-        defaults = {s.host_id: s for s in default_node_settings(found, chosen_profile)}
-        names = {h.name.lower(): h for h in found.nodes.all()}
-        wanted = [n.strip() for n in nodes.split(",") if n.strip()] if nodes else [h.name for h in
-                                                                                  found.nodes.order_by("name")]
-        for name in wanted:
-            if name.lower() not in names:
-                raise CommandError(f"{name} is not a node of {found.name}.")
         given = _read_settings(node_settings) if node_settings else {}
-        for name in given:
-            if name.lower() not in names:
-                raise CommandError(f"The settings file names {name}, which is not a node of {found.name}.")
-        given = {k.lower(): v for k, v in given.items()}
-        request_nodes = []
-        for name in wanted:
-            host = names[name.lower()]
-            node = defaults[host.pk]
-            _apply(node, host.name, given.get(host.name.lower(), {}))
-            _check(node, host.name)
-            missing = settings_missing(node)
-            if missing:
-                raise CommandError(f"{host.name}: missing {', '.join(missing)} (Ferry could not work "
-                                   f"{'it' if len(missing) == 1 else 'them'} out; give "
-                                   f"{'it' if len(missing) == 1 else 'them'} in --node-settings).")
-            request_nodes.append(node)
-        request = UpgradeRequest(cluster_id=found.pk, profile_id=chosen_profile.pk, bmc_run_as_id=bmc.pk,
-                                 image_id=chosen_image.pk if chosen_image else None, nodes=request_nodes,
-                                 functional_level=not no_functional_level)
+        wanted = [n.strip() for n in nodes.split(",") if n.strip()] if nodes else []
+        found, request = build_request(cluster, profile, bmc_run_as, image, wanted, given,
+                                       functional_level=not no_functional_level)
+        names = {h.name.lower(): h for h in found.nodes.all()}
+        wanted = wanted or [h.name for h in found.nodes.order_by("name")]
         if dry_run:
             self._print_plan(plan_upgrade(request))
             return

@@ -1,0 +1,226 @@
+"""What the API returns and accepts. Inputs that the pages also take are checked by the pages' own
+forms (compliance.forms.RemediateForm) or request code (upgrades), so both refuse the same things."""
+from rest_framework import serializers
+
+from compliance.choices import EvacuationMode
+from compliance.models import BaselineCompliance, HostCompliance
+from compliance.remediation import (
+    DEFAULT_MAX_FAILED_NODES,
+    DEFAULT_MAX_RETRIES_PER_NODE,
+    DEFAULT_REBOOT_TIMEOUT_MINUTES,
+)
+from fabric.models import Cluster, FileShare, Host, VirtualMachine
+from jobs.models import Job, JobStep
+
+# --- the fabric (read) ---------------------------------------------------------------------------
+
+class ClusterSerializer(serializers.ModelSerializer):
+    host_group = serializers.CharField(source="host_group.path", read_only=True)
+    nodes = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+
+    class Meta:
+        model = Cluster
+        fields = ["id", "name", "fqdn", "kind", "address", "host_group", "functional_level", "upgrade_version",
+                  "mixed_mode_since", "last_refreshed", "nodes"]
+
+
+class HostSerializer(serializers.ModelSerializer):
+    host_group = serializers.CharField(source="host_group.path", read_only=True)
+    cluster = serializers.SlugRelatedField(read_only=True, slug_field="name")
+
+    class Meta:
+        model = Host
+        fields = ["id", "name", "fqdn", "address", "host_group", "cluster", "os_name", "os_version", "os_build",
+                  "status", "status_reason", "node_state", "memory_bytes", "cpu_count", "bmc_address",
+                  "last_refreshed"]
+
+
+class VirtualMachineSerializer(serializers.ModelSerializer):
+    host = serializers.SlugRelatedField(read_only=True, slug_field="name")
+    cluster = serializers.SlugRelatedField(read_only=True, slug_field="name")
+
+    class Meta:
+        model = VirtualMachine
+        fields = ["id", "name", "vm_id", "host", "cluster", "state", "memory_bytes", "cpu_count", "highly_available"]
+
+
+class FileShareSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FileShare
+        fields = ["name", "scope_name", "path", "continuously_available", "state"]
+
+
+class FileServerSerializer(ClusterSerializer):
+    shares = FileShareSerializer(many=True, read_only=True)
+
+    class Meta(ClusterSerializer.Meta):
+        fields = ClusterSerializer.Meta.fields + ["shares"]
+
+
+# --- compliance ----------------------------------------------------------------------------------
+
+class BaselineStateSerializer(serializers.ModelSerializer):
+    baseline = serializers.CharField(source="baseline.name", read_only=True)
+    baseline_id = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = BaselineCompliance
+        fields = ["baseline_id", "baseline", "state", "missing_count", "last_scan"]
+
+
+class HostComplianceSerializer(serializers.ModelSerializer):
+    """A host's overall state (the worst of its baselines) and each baseline's."""
+
+    host_id = serializers.IntegerField(read_only=True)
+    host = serializers.CharField(source="host.name", read_only=True)
+    cluster = serializers.CharField(source="host.cluster.name", read_only=True, default=None)
+    baselines = BaselineStateSerializer(source="host.baseline_compliance", many=True, read_only=True)
+
+    class Meta:
+        model = HostCompliance
+        fields = ["host_id", "host", "cluster", "state", "missing_count", "pending_reboot", "last_scan", "error",
+                  "baselines"]
+
+
+class ScanRequestSerializer(serializers.Serializer):
+    """Scan one cluster or one host; neither: every host that has a baseline."""
+
+    cluster = serializers.PrimaryKeyRelatedField(queryset=Cluster.objects.all(), required=False, allow_null=True)
+    host = serializers.PrimaryKeyRelatedField(queryset=Host.objects.all(), required=False, allow_null=True)
+
+    def validate(self, data):
+        if data.get("cluster") and data.get("host"):
+            raise serializers.ValidationError("Scan a cluster or a host, not both.")
+        return data
+
+
+# --- jobs ----------------------------------------------------------------------------------------
+
+class JobSerializer(serializers.ModelSerializer):
+    requested_by = serializers.SlugRelatedField(read_only=True, slug_field="username")
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = ["id", "kind", "title", "target_label", "status", "progress", "error", "requested_by", "created",
+                  "started", "finished", "cancel_requested", "restarts", "url"]
+
+    def get_url(self, job) -> str:
+        request = self.context.get("request")
+        return request.build_absolute_uri(job.get_absolute_url()) if request else job.get_absolute_url()
+
+
+class JobStepSerializer(serializers.ModelSerializer):
+    node = serializers.CharField(source="parent.title", read_only=True, default="")
+
+    class Meta:
+        model = JobStep
+        fields = ["id", "order", "title", "target", "node", "status", "progress", "message", "failure_kind",
+                  "attempts", "started", "finished", "waiting_for"]
+
+
+class JobDetailSerializer(JobSerializer):
+    steps = serializers.SerializerMethodField()
+
+    class Meta(JobSerializer.Meta):
+        fields = JobSerializer.Meta.fields + ["params", "steps"]
+
+    def get_steps(self, job) -> list[dict]:
+        steps = job.steps.filter(is_group=False).select_related("parent").order_by("order")
+        return JobStepSerializer(steps, many=True).data
+
+
+class RestartSerializer(serializers.Serializer):
+    skip_failed = serializers.BooleanField(default=False, help_text="Mark the failed step skipped and go on after it.")
+
+
+# --- submitting ----------------------------------------------------------------------------------
+
+class RemediationRequestSerializer(serializers.Serializer):
+    """The Remediate dialog's options. Checked again by the dialog's own form."""
+
+    evacuation = serializers.ChoiceField(choices=EvacuationMode.choices, default=EvacuationMode.LIVE_MIGRATION)
+    no_restart = serializers.BooleanField(default=False)
+    allow_maintenance = serializers.BooleanField(default=False)
+    max_retries_per_node = serializers.IntegerField(default=DEFAULT_MAX_RETRIES_PER_NODE)
+    max_failed_nodes = serializers.IntegerField(default=DEFAULT_MAX_FAILED_NODES)
+    reboot_timeout_minutes = serializers.IntegerField(default=DEFAULT_REBOOT_TIMEOUT_MINUTES)
+    node_order = serializers.ListField(child=serializers.CharField(), default=list,
+                                       help_text="Node names first to last; empty: fewest VMs first.")
+    dry_run = serializers.BooleanField(default=False, help_text="Return the plan; start nothing.")
+
+
+class UpgradeRequestSerializer(serializers.Serializer):
+    profile = serializers.CharField(help_text="the physical computer profile's name")
+    bmc_run_as = serializers.CharField(help_text="the Run As account with BMC rights")
+    image = serializers.CharField(required=False, allow_blank=True, default="",
+                                  help_text="a library image instead of the profile's")
+    nodes = serializers.ListField(child=serializers.CharField(), required=False, default=list,
+                                  help_text="node names; empty: every node")
+    node_settings = serializers.DictField(
+        child=serializers.DictField(), required=False, default=dict,
+        help_text="settings keyed by node name, as the upgrade_cluster command's --node-settings file: bmc_address, "
+                  "bmc_port, new_name, skip_ad_check, management_mac, logical_network, subnet, ip",
+    )
+    functional_level = serializers.BooleanField(default=True, help_text="raise the functional level after the last node")
+    dry_run = serializers.BooleanField(default=False, help_text="Return the prerequisites and the plan; start nothing.")
+
+
+
+
+# --- answers, as the schema documents them --------------------------------------------------------
+
+class MigrationSerializer(serializers.Serializer):
+    vm = serializers.CharField()
+    to = serializers.CharField()
+
+
+class RemediationNodePlanSerializer(serializers.Serializer):
+    node = serializers.CharField()
+    compliance = serializers.CharField(help_text="the node's compliance state at the last scan")
+    node_state = serializers.CharField()
+    running_vms = serializers.IntegerField()
+    action = serializers.CharField(help_text="“remediate”, or why the node is skipped")
+    migrations = MigrationSerializer(many=True, help_text="live migrations, in their order")
+    saved = serializers.ListField(child=serializers.CharField(), help_text="VMs saved and started again")
+    hands_over = serializers.ListField(child=serializers.CharField(),
+                                       help_text="a file server node's roles and volumes that move")
+
+
+class RemediationPlanSerializer(serializers.Serializer):
+    cluster = serializers.CharField()
+    options = serializers.CharField()
+    fits = serializers.BooleanField()
+    problems = serializers.ListField(child=serializers.CharField())
+    plan = RemediationNodePlanSerializer(many=True)
+    active_job = serializers.IntegerField(allow_null=True, required=False)
+
+
+class VerdictSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class UpgradeNodePlanSerializer(serializers.Serializer):
+    host_id = serializers.IntegerField()
+    name = serializers.CharField()
+    steps = serializers.ListField(child=serializers.CharField())
+    moves = serializers.ListField(child=serializers.ListField(child=serializers.CharField()),
+                                  help_text="[VM, destination node] pairs")
+
+
+class UpgradePlanSerializer(serializers.Serializer):
+    cluster = serializers.CharField()
+    target = serializers.CharField(help_text="the target release")
+    ok = serializers.BooleanField(help_text="every prerequisite holds")
+    verdicts = VerdictSerializer(many=True)
+    nodes = UpgradeNodePlanSerializer(many=True)
+    functional_level = serializers.CharField()
+    point_of_no_return = serializers.CharField()
+
+
+class RefusalSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    job = JobSerializer(required=False, help_text="the cluster's active job, when that is the reason")
+    problems = serializers.ListField(child=serializers.CharField(), required=False)

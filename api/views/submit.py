@@ -1,0 +1,142 @@
+"""Submitting work on a cluster: remediation and rolling upgrade, each with a dry run.
+
+Both go through the code the pages and the commands use: the Remediate dialog's form, plan and
+submission (compliance.views.remediate, compliance.orchestration), and the upgrade request that
+`upgrade_cluster` builds from names (upgrades.rolling). A cluster that already has an active job
+is refused with 409, a plan that does not fit with 409 and its problems, bad input with 400.
+"""
+from dataclasses import asdict
+
+from django.core.management import CommandError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from api import serializers as s
+from compliance.choices import NodeOrder
+from compliance.forms import RemediateForm
+from compliance.orchestration import submit_cluster_remediation
+from compliance.views.common import Selection
+from compliance.views.remediate import dialog_context
+from core import audit
+from core.audit import AuditAction
+from fabric.management.commands.upgrade_cluster import build_request
+from fabric.models import Cluster
+from jobs.choices import ACTIVE
+from jobs.models import Job
+from upgrades.orchestration import UpgradeRefused, plan_upgrade, submit_upgrade
+
+
+def _active_job(cluster: Cluster) -> Job | None:
+    return Job.objects.filter(lock_key=f"cluster:{cluster.pk}", status__in=ACTIVE).first()
+
+
+def _busy(cluster: Cluster, job: Job, request) -> Response:
+    return Response({"detail": f"{cluster.name} already has an active job: #{job.pk} {job.title}.",
+                     "job": s.JobSerializer(job, context={"request": request}).data},
+                    status=status.HTTP_409_CONFLICT)
+
+
+def _remediation_plan(entry: dict) -> list[dict]:
+    """The dialog's plan rows as JSON: per node its state, what happens, and where its VMs go (or,
+    on a file server, which roles and volumes it hands over)."""
+    rows = []
+    for node, moves in entry["rows"]:
+        evacuation = node.evacuation
+        rows.append({
+            "node": node.name,
+            "compliance": node.state,
+            "node_state": node.node_state,
+            "running_vms": node.running_vms,
+            "action": node.action,
+            "migrations": [{"vm": m.vm, "to": m.target} for m in evacuation.migration_order()] if evacuation else [],
+            "saved": evacuation.saved if evacuation else [],
+            "hands_over": [str(m) for m in moves],
+        })
+    return rows
+
+
+class RemediateView(APIView):
+    """Remediate a cluster node by node, as the Remediate dialog does (`dry_run`: only the plan)."""
+
+    @extend_schema(request=s.RemediationRequestSerializer, responses={
+        200: s.RemediationPlanSerializer, 201: s.JobDetailSerializer, 400: OpenApiTypes.OBJECT,
+        409: s.RefusalSerializer})
+    def post(self, request, pk):
+        cluster = get_object_or_404(Cluster, pk=pk)
+        given = s.RemediationRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        form = RemediateForm(data={
+            "evacuation": data["evacuation"],
+            "no_restart": data["no_restart"],
+            "allow_maintenance": data["allow_maintenance"],
+            "max_retries_per_node": data["max_retries_per_node"],
+            "max_failed_nodes": data["max_failed_nodes"],
+            "reboot_timeout_minutes": data["reboot_timeout_minutes"],
+            "node_order": NodeOrder.EXPLICIT if data["node_order"] else NodeOrder.FEWEST_VMS,
+            "explicit_order": ", ".join(data["node_order"]),
+        })
+        if not form.is_valid():
+            errors = {("node_order" if k == "explicit_order" else k): [e["message"] for e in v]
+                      for k, v in form.errors.get_json_data().items()}
+            raise ValidationError(errors)
+        context = dialog_context(Selection([f"cluster:{cluster.pk}"]), form)
+        entry = context["clusters"][0]
+        problems = context["problems"] + ([entry["storage_error"]] if entry["storage_error"] else [])
+        options = context["options"]
+        answer = {"cluster": cluster.name, "options": options.describe(), "fits": not problems,
+                  "problems": problems, "plan": _remediation_plan(entry)}
+        active = _active_job(cluster)
+        if data["dry_run"]:
+            answer["active_job"] = active.pk if active else None
+            return Response(answer)
+        if active:
+            return _busy(cluster, active, request)
+        if problems:
+            return Response({"detail": "Refused: " + " ".join(problems), **answer}, status=status.HTTP_409_CONFLICT)
+        job, created = submit_cluster_remediation(cluster, options, request.user)
+        if not created:
+            return _busy(cluster, job, request)
+        audit.record(request, AuditAction.ACTION, job,
+                     f"remediation requested through the API: {job.title} ({options.describe()})")
+        return Response(s.JobDetailSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class UpgradeView(APIView):
+    """Upgrade a Hyper-V cluster to the release of a profile's image, as `upgrade_cluster` does
+    (`dry_run`: the prerequisites' verdicts and the plan)."""
+
+    @extend_schema(request=s.UpgradeRequestSerializer, responses={
+        200: s.UpgradePlanSerializer, 201: s.JobDetailSerializer, 400: OpenApiTypes.OBJECT,
+        409: s.RefusalSerializer})
+    def post(self, request, pk):
+        cluster = get_object_or_404(Cluster, pk=pk)
+        given = s.UpgradeRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        try:
+            _, upgrade = build_request(cluster.name, data["profile"], data["bmc_run_as"], data["image"],
+                                       data["nodes"], data["node_settings"], functional_level=data["functional_level"])
+        except CommandError as refused:
+            return Response({"detail": str(refused)}, status=status.HTTP_400_BAD_REQUEST)
+        if data["dry_run"]:
+            plan = plan_upgrade(upgrade)
+            return Response({**asdict(plan), "ok": plan.ok})
+        active = _active_job(cluster)
+        if active:
+            return _busy(cluster, active, request)
+        try:
+            job, created = submit_upgrade(upgrade, request.user)
+        except UpgradeRefused as refused:
+            return Response({"detail": f"Refused: {refused}"}, status=status.HTTP_409_CONFLICT)
+        if not created:
+            return _busy(cluster, job, request)
+        nodes = ", ".join(h.name for h in cluster.nodes.filter(pk__in=[n.host_id for n in upgrade.nodes]))
+        audit.record(request, AuditAction.ACTION, job, f"rolling upgrade requested through the API: {cluster.name} "
+                                                       f"to build {job.params['target_build']}, nodes {nodes}")
+        return Response(s.JobDetailSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)

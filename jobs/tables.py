@@ -1,0 +1,71 @@
+"""The job list's table (django-tables2), shared by the page, its polling fallback and its socket."""
+import django_tables2 as tables
+from django.utils.html import format_html
+
+from core.tables import FerryTable, WhenColumn
+from jobs.models import Job
+from jobs.templatetags.jobs_live import duration
+
+REASON_LENGTH = 80
+
+
+class JobTable(FerryTable):
+    id = tables.Column(verbose_name="#")
+    title = tables.Column(verbose_name="Job", linkify=True)
+    kind = tables.Column()
+    status = tables.Column()
+    progress = tables.Column()
+    error = tables.Column(verbose_name="Failure reason", orderable=False)
+    target_label = tables.Column(verbose_name="Target")
+    requested_by = tables.Column(verbose_name="Started by", order_by=("requested_by__username",), default="system")
+    started = WhenColumn(style="seconds")
+    duration = tables.Column(accessor="duration", orderable=False)
+
+    class Meta(FerryTable.Meta):
+        model = Job
+        fields = ("id", "title", "kind", "status", "progress", "error", "target_label", "requested_by", "started", "duration")
+        row_attrs = {"id": lambda record: f"job-row-{record.pk}", "data-status": lambda record: record.status}
+        attrs = {"class": "table jobs"}
+        template_name = "jobs/_job_table.html"
+        empty_text = "No jobs match."
+
+    def render_kind(self, record):
+        return record.kind_label
+
+    def value_kind(self, record):
+        return record.kind_label
+
+    def render_status(self, record, value):
+        return format_html('<span class="badge {}">{}</span>', record.status, value)
+
+    def render_progress(self, record, value):
+        return format_html(
+            '<div class="job-progress-cell"><div class="progress {}" role="progressbar" aria-valuemin="0" '
+            'aria-valuemax="100" aria-valuenow="{}" aria-label="Progress of job {}"><span style="width: {}%">'
+            '</span></div> <span class="percent">{}%</span></div>',
+            record.status, value, record.pk, value, value,
+        )
+
+    def value_progress(self, value):
+        return f"{value}%"
+
+    def render_error(self, record, value):
+        """The first line, shortened; the whole text on hover. A cancelled job's note is not a failure."""
+        first_line = value.strip().splitlines()[0] if value.strip() else ""
+        short = first_line if len(first_line) <= REASON_LENGTH else first_line[: REASON_LENGTH - 1] + "…"
+        return format_html('<span class="failure-reason {}" title="{}">{}</span>', record.status, value.strip(), short)
+
+    def value_error(self, value):
+        return value.strip()
+
+    def render_requested_by(self, value):
+        return value.get_username()
+
+    def value_requested_by(self, value):
+        return value.get_username() if value else "system"
+
+    def render_duration(self, value):
+        return duration(value) or "—"
+
+    def value_duration(self, value):
+        return duration(value)

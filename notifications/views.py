@@ -1,0 +1,78 @@
+"""Settings › Notifications (a user's subscriptions) and the delivery log (their own deliveries;
+an administrator sees everyone's)."""
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.views import View
+from django.views.generic import ListView
+
+from core import audit
+from core.audit import AuditAction
+from core.roles import ADMINISTRATOR, RoleRequiredMixin, has_role
+from notifications.forms import SubscriptionForm
+from notifications.models import Delivery, Subscription
+
+
+class SubscriptionListView(RoleRequiredMixin, View):
+    def get(self, request):
+        return self._page(request, SubscriptionForm(user=request.user))
+
+    def post(self, request):
+        form = SubscriptionForm(request.POST, user=request.user)
+        if not form.is_valid():
+            return self._page(request, form, status=400)
+        with transaction.atomic():
+            subscription = form.save()
+            audit.record(request, AuditAction.CREATE, subscription,
+                         f"events: {', '.join(subscription.events)}")
+        return redirect("notifications:subscription_list")
+
+    def _page(self, request, form, status=200):
+        return TemplateResponse(request, "notifications/subscription_list.html", {
+            "title": "Notifications", "form": form,
+            "subscriptions": Subscription.objects.filter(user=request.user).select_related("cluster", "host"),
+        }, status=status)
+
+
+class SubscriptionEditView(RoleRequiredMixin, View):
+    def get(self, request, pk):
+        subscription = get_object_or_404(Subscription, pk=pk, user=request.user)
+        return self._page(request, SubscriptionForm(instance=subscription, user=request.user))
+
+    def post(self, request, pk):
+        subscription = get_object_or_404(Subscription, pk=pk, user=request.user)
+        form = SubscriptionForm(request.POST, instance=subscription, user=request.user)
+        if not form.is_valid():
+            return self._page(request, form, status=400)
+        with transaction.atomic():
+            form.save()
+            audit.record(request, AuditAction.CHANGE, subscription, f"changed: {', '.join(form.changed_names()) or 'nothing'}")
+        return redirect("notifications:subscription_list")
+
+    def _page(self, request, form, status=200):
+        return TemplateResponse(request, "notifications/subscription_form.html",
+                                {"title": "Edit notification", "form": form}, status=status)
+
+
+class SubscriptionDeleteView(RoleRequiredMixin, View):
+    def post(self, request, pk):
+        subscription = get_object_or_404(Subscription, pk=pk, user=request.user)
+        with transaction.atomic():
+            audit.record(request, AuditAction.DELETE, subscription, "")
+            subscription.delete()
+        return redirect("notifications:subscription_list")
+
+
+class DeliveryLogView(RoleRequiredMixin, ListView):
+    template_name = "notifications/delivery_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        rows = Delivery.objects.select_related("user", "job").prefetch_related("attempt_log")
+        if not has_role(self.request.user, ADMINISTRATOR):
+            rows = rows.filter(user=self.request.user)
+        return rows
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "title": "Notification deliveries",
+                "everyone": has_role(self.request.user, ADMINISTRATOR)}

@@ -1,0 +1,106 @@
+"""Settings › Notifications and the delivery log: one's own subscriptions, checked addresses, the
+secret never shown again, every change audited once, deliveries seen by their owner (and admins)."""
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from core.models import AuditEntry
+from notifications.models import Delivery, DeliveryAttempt, Subscription
+from tests import factories as f
+from tests.fabric.test_audit import ADDRESS, assert_one_row, post_and_count
+from tests.helpers import database_text
+
+pytestmark = pytest.mark.django_db
+SECRET = "a-webhook-secret-of-some-length"
+HOOK = {"scope": "everything", "on_failed": "on", "channel": "webhook", "url": "https://hooks.example.com/ferry",
+        "secret": SECRET, "active": "on"}
+
+
+@pytest.fixture
+def ada(administrator):
+    client = Client(REMOTE_ADDR=ADDRESS)
+    client.force_login(administrator)
+    return client
+
+
+def test_add_change_and_delete_a_subscription_each_audited_once(ada, administrator):
+    cluster = f.cluster("HV-P", nodes=0)
+    response, rows = post_and_count(ada, reverse("notifications:subscription_list"), HOOK)
+    assert response.status_code == 302
+    created = assert_one_row(rows, "subscription_list")
+    assert created.action == "create" and "https://hooks.example.com/…" in created.object_repr
+    assert "/ferry" not in created.object_repr  # a webhook's path may hold the receiver's own secret
+    subscription = Subscription.objects.get(user=administrator)
+    assert subscription.secret == SECRET and SECRET not in database_text()
+
+    edit = reverse("notifications:subscription_edit", args=[subscription.pk])
+    page = ada.get(edit).content.decode()
+    assert SECRET not in page
+    changed = dict(HOOK, scope="cluster", cluster=cluster.pk, secret="")
+    response, rows = post_and_count(ada, edit, changed)
+    assert response.status_code == 302
+    row = assert_one_row(rows, "subscription_edit")
+    assert row.action == "change" and "secret" not in row.detail and SECRET not in row.detail
+    subscription.refresh_from_db()
+    assert subscription.cluster == cluster and subscription.secret == SECRET  # kept when left empty
+
+    response, rows = post_and_count(ada, reverse("notifications:subscription_delete", args=[subscription.pk]))
+    assert response.status_code == 302 and assert_one_row(rows, "subscription_delete").action == "delete"
+    assert not Subscription.objects.exists()
+    assert SECRET not in "".join(AuditEntry.objects.values_list("detail", flat=True))
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"url": "ftp://hooks.example.com/x"}, "url"),
+    ({"url": "https://user:pw@hooks.example.com/x"}, "url"),
+    ({"url": ""}, "url"),
+    ({"secret": ""}, "secret"),
+    ({"secret": "short"}, "secret"),
+    ({"scope": "cluster"}, "cluster"),
+    ({"scope": "host"}, "host"),
+    ({"channel": "email"}, "email"),
+])
+def test_bad_input_shows_field_errors_and_saves_nothing(viewer_client, change, field):
+    response = viewer_client.post(reverse("notifications:subscription_list"), dict(HOOK, **change))
+    assert response.status_code == 400 and field in response.context["form"].errors
+    assert not Subscription.objects.exists() and not AuditEntry.objects.exclude(detail="logged in").exists()
+
+
+def test_no_event_chosen_is_refused(viewer_client):
+    data = {k: v for k, v in HOOK.items() if k != "on_failed"}
+    response = viewer_client.post(reverse("notifications:subscription_list"), data)
+    assert response.status_code == 400 and "at least one event" in response.content.decode()
+
+
+def test_one_sees_and_changes_only_ones_own(viewer, viewer_client, operator):
+    mine = Subscription.objects.create(user=viewer, email="vera@example.com")
+    theirs = Subscription.objects.create(user=operator, email="otto@example.com")
+    page = viewer_client.get(reverse("notifications:subscription_list")).content.decode()
+    assert "vera@example.com" in page and "otto@example.com" not in page
+    assert viewer_client.get(reverse("notifications:subscription_edit", args=[theirs.pk])).status_code == 404
+    assert viewer_client.post(reverse("notifications:subscription_delete", args=[theirs.pk])).status_code == 404
+    assert Subscription.objects.filter(pk__in=[mine.pk, theirs.pk]).count() == 2
+
+
+def test_the_delivery_log_shows_each_attempt_to_its_owner_and_to_administrators(viewer, viewer_client, operator,
+                                                                                 admin_client_ferry):
+    def delivery(user, target):
+        row = Delivery.objects.create(user=user, event="failed", target=target, channel="webhook",
+                                      destination="https://hooks.example.com/ferry", status="delivered", attempts=2)
+        DeliveryAttempt.objects.create(delivery=row, number=1, status_code=500, error="The receiver answered HTTP 500.")
+        DeliveryAttempt.objects.create(delivery=row, number=2, status_code=200, ok=True)
+        return row
+
+    delivery(viewer, "HV-MINE")
+    delivery(operator, "HV-THEIRS")
+    page = viewer_client.get(reverse("notifications:delivery_list")).content.decode()
+    assert "HV-MINE" in page and "HV-THEIRS" not in page
+    assert "The receiver answered HTTP 500." in page and "delivered (HTTP 200)" in page
+    everyone = admin_client_ferry.get(reverse("notifications:delivery_list")).content.decode()
+    assert "HV-MINE" in everyone and "HV-THEIRS" in everyone
+
+
+def test_the_pages_are_in_the_menu(viewer_client):
+    page = viewer_client.get(reverse("notifications:subscription_list")).content.decode()
+    for url in ("/notifications/", "/notifications/deliveries/", "/api/tokens/"):
+        assert f'href="{url}"' in page
