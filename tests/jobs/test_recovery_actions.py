@@ -80,6 +80,8 @@ def test_resume_node_is_a_job_of_its_own_under_the_clusters_lock_and_audited(clu
         "Resume HV22-N1 in HV22", "Bring the VMs back to HV22-N1", "Refresh the inventory"]
     entry = AuditEntry.objects.get(object_type="job", object_id=str(resume.pk))
     assert entry.username == "otto" and entry.detail == f"Resume node started after job #{job.pk} failed"
+    jobs = operator_client.get("/jobs/").content.decode()
+    assert f'<a href="/fabric/servers/{resume.target_id}/">HV22-N1</a>' in jobs  # the job's target is a link
     audit_log = operator_client.get(reverse("fabric:audit_list")).content.decode()
     assert f'<a href="/jobs/{resume.pk}/">#{resume.pk} Resume node HV22-N1</a>' in audit_log  # the object is a link
 
