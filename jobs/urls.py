@@ -9,4 +9,5 @@ urlpatterns = [
     path("<int:pk>/live/", views.JobLiveView.as_view(), name="job_live"),
     path("<int:pk>/cancel/", views.JobCancelView.as_view(), name="job_cancel"),
     path("<int:pk>/restart/", views.JobRestartView.as_view(), name="job_restart"),
+    path("<int:pk>/resume-node/", views.JobResumeNodeView.as_view(), name="job_resume_node"),
 ]

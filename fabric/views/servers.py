@@ -1,5 +1,5 @@
 """Fabric › Servers: the host-group tree with its hosts, host and cluster pages, VMs, file servers."""
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404
 from django.urls import reverse
 
@@ -294,4 +294,29 @@ class VirtualMachineListView(ObjectListView):
 
     def get_queryset(self):
         return vms_of()
+
+
+class VirtualMachineDetailView(ObjectDetailView):
+    """A VM: where it runs, its size, and its recent moves as the jobs' logs recorded them."""
+
+    model = VirtualMachine
+    template_name = "fabric/vm_detail.html"
+    list_url_name = "fabric:vm_list"
+    moves_shown = 20
+
+    def get_queryset(self):
+        return vms_of()
+
+    def get_context_data(self, **kwargs):
+        from jobs.models import JobLogEntry
+
+        context = super().get_context_data(**kwargs)
+        vm = self.object
+        context["memory"] = format_bytes(vm.memory_bytes)
+        # The migration scheduler logs "<vm> (<size>) is on <node>." or "VM <vm> could not be live-migrated …".
+        moved = Q(message__startswith=f"{vm.name} (", message__contains=") is on ")
+        failed = Q(message__startswith=f"VM {vm.name} could not be live-migrated")
+        context["moves"] = list(JobLogEntry.objects.filter(moved | failed).select_related("job")
+                                .order_by("-id")[:self.moves_shown])
+        return context
 

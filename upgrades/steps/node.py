@@ -214,4 +214,5 @@ def join_node(ctx) -> StepResult:
         raise c.failed(f"Joining {host.name} to {cluster.name} failed", error, f"{state}.") from error
     for problem in refresh_host(host):  # the cluster's page shows the node Up and mixed mode from now on
         ctx.log(problem, "warning")
+    Host.objects.filter(pk=host.pk).update(failure_state="", failure_job=None)  # back in service
     return StepResult(f"{host.name} is {now} in {cluster.name}; {back}.")

@@ -126,7 +126,8 @@ def _network_boot(ctx, host: Host, template: DeploymentTemplate, server, current
         ctx.save_checkpoint(boot_sent=False)   # nothing started: the next attempt may try again
         _unstage(ctx, template, server)
         raise StepFailed(f"The BMC of {host.name} refused the network boot: {error}. {state}, not yet "
-                         f"re-imaged (the staging on {server.name} was removed).", retry=False) from None
+                         f"re-imaged (the staging on {server.name} was removed).", retry=False,
+                         node_state=f"{state}, not yet re-imaged") from None
     ctx.log(f"Next boot from the network, then a power cycle through the BMC of {host.name} ({bmc.where}).",
             "warning")
 
@@ -166,7 +167,7 @@ def _with_address(ctx, host: Host, template: DeploymentTemplate) -> DeploymentTe
         allocation = pool.allocate(description=f"{host.name}, rolling upgrade job #{ctx.job.pk}", host=host)
     except ValidationError as error:
         raise StepFailed(f"{' '.join(error.messages)} {host.name} is evicted and out of management, not yet "
-                         f"re-imaged.", retry=False) from None
+                         f"re-imaged.", retry=False, node_state="evicted and out of management, not yet re-imaged") from None
     ctx.save_checkpoint(address=allocation.address, allocation_id=allocation.pk)
     ctx.log(f"Took {allocation.address} from the pool {pool.name} for {host.name}.")
     template.address, template.allocation_id = allocation.address, allocation.pk
