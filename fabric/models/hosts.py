@@ -4,6 +4,7 @@ from django.db import models
 from django.urls import reverse
 
 from fabric.choices import BMCProtocol, ClusterKind, HostStatus, NodeState, VMState, WinRMTransport
+from fabric.models.indexes import CaseInsensitivePrefixIndex
 from fabric.models.validators import normalize_mac, validate_host_address, validate_mac_address
 
 ROOT_GROUP_NAME = "All Hosts"
@@ -158,6 +159,10 @@ class Cluster(ManagedEndpoint):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            CaseInsensitivePrefixIndex(field="name", name="cluster_name_prefix"),
+            CaseInsensitivePrefixIndex(field="fqdn", name="cluster_fqdn_prefix"),
+        ]
 
     def __str__(self):
         return self.name
@@ -205,6 +210,11 @@ class Host(ManagedEndpoint):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            CaseInsensitivePrefixIndex(field="name", name="host_name_prefix"),
+            CaseInsensitivePrefixIndex(field="fqdn", name="host_fqdn_prefix"),
+            CaseInsensitivePrefixIndex(field="address", name="host_address_prefix"),
+        ]
 
     def __str__(self):
         return self.name
@@ -239,6 +249,7 @@ class VirtualMachine(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = "virtual machine"
+        indexes = [CaseInsensitivePrefixIndex(field="name", name="vm_name_prefix")]
 
     def __str__(self):
         return self.name
