@@ -1,18 +1,19 @@
 """The rows and counts of the Compliance view: a fixed number of queries, and work in Python only
-for the page shown, whatever the fabric's size. The counts come from one aggregate query; each
-host's overall state is the stored HostCompliance row (kept current by scans, installs,
-assignments and moves, see compliance.evaluation.recompute_hosts)."""
+for the page shown, whatever the fabric's size. The counts come from the stored per-host
+records (HostCompliance: the host's overall state and how many baselines are in force on it, kept
+current by scans, installs, assignments, new hosts and moves through
+compliance.evaluation.recompute_hosts), read along one index."""
 from __future__ import annotations
 
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import BooleanField, Case, Count, OuterRef, Q, Subquery, Value, When
+from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Lower
 
 from compliance.choices import STATE_SEVERITY, ComplianceState, worst_state
-from compliance.models import Baseline, BaselineAssignment, BaselineCompliance
+from compliance.models import Baseline, BaselineAssignment, BaselineCompliance, HostCompliance
 from fabric.choices import VMState
 from fabric.models import Host, HostGroup, VirtualMachine
 from fabric.models.grouptree import GroupTree
@@ -182,7 +183,7 @@ class InForce:
 
 def build_summary(*, state: str = "", baseline: int | None = None, group: HostGroup | None = None,
                   search: str = "") -> ComplianceSummary:
-    """The counts in one aggregate query over the hosts in scope; the rows a page at a time."""
+    """The counts from the stored per-host records (two queries); the rows a page at a time."""
     tree = GroupTree.load()
     in_force = InForce(tree)
     scoped = Host.objects.all()
@@ -191,33 +192,39 @@ def build_summary(*, state: str = "", baseline: int | None = None, group: HostGr
         scoped = scoped.filter(Q(host_group_id__in=groups) | Q(cluster__host_group_id__in=groups))
     if search:
         scoped = scoped.filter(Q(name__istartswith=search) | Q(cluster__name__istartswith=search))
-    any_baseline = in_force.condition()
-    shown_condition = any_baseline & in_force.condition(baseline) if baseline else any_baseline
-    host_state = Coalesce("compliance__state", Value(ComplianceState.UNKNOWN))
-    figures = scoped.annotate(_state=host_state).aggregate(
-        without=Count("pk", filter=~any_baseline),
-        **{f"state_{s}": Count("pk", filter=shown_condition & Q(_state=s)) for s in STATE_SEVERITY},
-        **{f"baseline_{b}": Count("pk", filter=shown_condition & in_force.condition(b))
-           for b in sorted(in_force.baseline_ids)},
-    )
-    counts = {s: figures[f"state_{s}"] for s in STATE_SEVERITY}
-    used = [b for b in sorted(in_force.baseline_ids) if figures[f"baseline_{b}"]]
-    baselines = list(Baseline.objects.filter(pk__in=used).order_by("name"))
+    with_baseline = Q(compliance__baselines_in_force__gt=0)
+    matching = scoped.filter(with_baseline)
+    if baseline:
+        matching = matching.filter(in_force.condition(baseline))
+    if group is None and not search and not baseline:
+        # the whole fabric: straight from the records' index, whatever the number of hosts
+        records = HostCompliance.objects.filter(baselines_in_force__gt=0)
+        by_state = dict(records.order_by().values_list("state").annotate(n=Count("pk")))
+        without = Host.objects.count() - sum(by_state.values())
+    else:
+        by_state = dict(matching.order_by().values_list("compliance__state").annotate(n=Count("pk")))
+        hosts = scoped.order_by().aggregate(all=Count("pk"), with_baseline=Count("pk", filter=with_baseline))
+        without = hosts["all"] - hosts["with_baseline"]
+    counts = {s: by_state.get(s, 0) for s in STATE_SEVERITY}
+    assigned = sorted(in_force.baseline_ids)
+    # the baselines in force on at least one host listed: a column each
+    reached = Case(*[When(pk=b, then=Exists(matching.filter(in_force.condition(b)))) for b in assigned],
+                   default=Value(False), output_field=BooleanField())
+    baselines = list(Baseline.objects.filter(pk__in=assigned).alias(reached=reached).filter(reached=True)
+                     .order_by("name")) if assigned else []
     flags = {f"in_{b.pk}": Case(When(in_force.condition(b.pk), then=Value(True)), default=Value(False),
                                 output_field=BooleanField()) for b in baselines}
     running = Subquery(
         VirtualMachine.objects.filter(host_id=OuterRef("pk"), state=VMState.RUNNING).order_by()
         .values("host_id").annotate(n=Count("pk")).values("n")
     )
-    matching = scoped.filter(shown_condition).annotate(running=Coalesce(running, 0), **flags)
-    shown = matching.filter(compliance__state=state) if state and state != ComplianceState.UNKNOWN else matching
-    if state == ComplianceState.UNKNOWN:
-        shown = matching.filter(Q(compliance__state=state) | Q(compliance__isnull=True))
+    matching = matching.annotate(running=Coalesce(running, 0), **flags)
+    shown = matching.filter(compliance__state=state) if state else matching
     # clusters first (by name, nodes by name), then standalone hosts
     shown = shown.order_by(Lower("cluster__name").asc(nulls_last=True), Lower("name"), "pk")
     summary = ComplianceSummary(
         rows=PageRows(counts[state] if state else sum(counts.values()), lambda start, stop: load(start, stop)),
-        clusters={}, baselines=baselines, counts=counts, without_baseline=figures["without"],
+        clusters={}, baselines=baselines, counts=counts, without_baseline=without,
     )
     fields = HOST_FIELDS + tuple(flags)
 

@@ -276,7 +276,7 @@ class Generator:
                 in_force.append(critical.pk)
             roll = self.rng.random()
             if roll < 0.08:  # assigned since the last scan: never scanned
-                per_host.append(HostCompliance(host=host, state=ComplianceState.UNKNOWN))
+                per_host.append(HostCompliance(host=host, state=ComplianceState.UNKNOWN, baselines_in_force=len(in_force)))
                 counts[ComplianceState.UNKNOWN] += 1
                 continue
             # 54 % compliant, 26 % missing updates, 8 % waiting for a restart, 4 % whose last scan failed
@@ -309,7 +309,8 @@ class Generator:
             if 0.96 <= roll:  # the last scan failed; what the one before found stays
                 state, error = ComplianceState.ERROR, f"WinRM: {host.fqdn}:5986 did not answer within 120 s"
             per_host.append(HostCompliance(host=host, state=state, missing_count=missing_total,
-                                           pending_reboot=pending and not missing_share, last_scan=scanned, error=error))
+                                           pending_reboot=pending and not missing_share, last_scan=scanned, error=error,
+                                           baselines_in_force=len(in_force)))
             counts[state] += 1
             if len(statuses) >= 5000:
                 UpdateStatus.objects.bulk_create(statuses)
