@@ -4,6 +4,7 @@ from django import forms
 from django.db.models import Q
 
 from fabric.choices import AuditAction, HostStatus, NodeState, VMState
+from fabric.models.indexes import distinct_values
 from fabric.models import (
     AuditEntry,
     Cluster,
@@ -53,7 +54,8 @@ class HostFilterSet(SearchFilterSet):
     search_lookup = "istartswith"
     cluster = django_filters.ModelChoiceFilter(queryset=Cluster.objects.only("id", "name"), empty_label="Any cluster")
     status = django_filters.ChoiceFilter(choices=HostStatus.choices, empty_label="Any status")
-    os_name = django_filters.ChoiceFilter(label="OS", choices=_distinct(Host, "os_name"), empty_label="Any OS")
+    os_name = django_filters.ChoiceFilter(label="OS", choices=lambda: [(v, v) for v in distinct_values(Host, "os_name")],
+                                          empty_label="Any OS")
     node_state = django_filters.ChoiceFilter(
         label="Node state", choices=NodeState.choices, empty_label="Any node state"
     )

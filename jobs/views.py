@@ -9,6 +9,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from fabric import audit
 from fabric.choices import AuditAction
+from fabric.models.indexes import distinct_values
 from fabric.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
 from jobs.choices import TERMINAL, InvalidTransition, JobStatus
 from jobs.engine import cancel_job, restart_job
@@ -38,7 +39,7 @@ class JobListView(RoleRequiredMixin, TemplateView):
             "params": params,
             "socket_query": socket_query.urlencode(),
             "status_filters": STATUS_FILTERS,
-            "kinds": Job.objects.order_by("kind").values_list("kind", flat=True).distinct(),
+            "kinds": distinct_values(Job, "kind"),
         }
 
 

@@ -170,3 +170,26 @@ def test_host_search_over_name_fqdn_and_address_uses_the_indexes(viewer_client, 
             cursor.execute("ANALYZE")
         plan = plan_of(found.order_by())
         assert "host_name_prefix" in plan and "SCAN" not in plan.replace("SCAN CONSTANT", ""), plan
+
+
+def test_generated_fabric_has_a_large_cluster_baselines_everywhere_and_a_job_history(db):
+    from compliance.evaluation import recompute_hosts
+    from fabric.models.indexes import distinct_values
+    from jobs.choices import ACTIVE
+    from jobs.models import Job, JobStep
+
+    generate("g", hosts=40, vms=200, cluster_size=16, large_cluster=20, jobs=150, sofs_clusters=1, sofs_nodes=2)
+    assert Host.objects.filter(cluster__name="g-c001").count() == 20
+    hosts = list(Host.objects.all())
+    stored = dict(HostCompliance.objects.values_list("host_id", "state"))
+    assert all(baselines_by_host(hosts).values())  # a baseline on every host
+    # the stored states are what Ferry itself computes from the generated scans
+    assert recompute_hosts(hosts) == stored
+    assert Job.objects.count() == 150 and JobStep.objects.filter(job__kind="remediation", is_group=True).exists()
+    active = list(Job.objects.filter(status__in=ACTIVE).values_list("lock_key", flat=True))
+    assert active and len(active) == len(set(active))  # never two active jobs on one cluster
+    assert distinct_values(Job, "kind") == sorted(set(Job.objects.values_list("kind", flat=True)))
+    assert distinct_values(Host, "os_name") == sorted({h.os_name for h in hosts if h.os_name})
+
+    generate("g", hosts=4, vms=0, cluster_size=2, jobs=3, sofs_clusters=0, replace=True)
+    assert Job.objects.count() == 3 and Host.objects.count() == 4

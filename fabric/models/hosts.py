@@ -183,7 +183,7 @@ class Host(ManagedEndpoint):
     host_group = models.ForeignKey(HostGroup, on_delete=models.PROTECT, related_name="hosts")
     credssp_second_hop = credssp_second_hop_field()
     cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="nodes")
-    os_name = models.CharField("OS", max_length=100, blank=True)
+    os_name = models.CharField("OS", max_length=100, blank=True, db_index=True)
     os_version = models.CharField(max_length=30, blank=True)
     os_build = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=HostStatus.choices, default=HostStatus.UNKNOWN)

@@ -36,3 +36,24 @@ class CaseInsensitivePrefixIndex(models.Index):
             table=Table(table, schema_editor.quote_name),
             columns=Columns(table, [column], schema_editor.quote_name),
         )
+
+
+def distinct_values(model, field: str) -> list[str]:
+    """The distinct non-empty values of an indexed column, in order, by one index lookup per value
+    (a recursive query that jumps from each value to the next) instead of reading every row:
+    a few OS names over 10,000 hosts, a few job kinds over 100,000 jobs."""
+    from django.db import connections, router
+
+    connection = connections[router.db_for_read(model)]
+    quote = connection.ops.quote_name
+    table, column = quote(model._meta.db_table), quote(model._meta.get_field(field).column)
+    sql = (
+        f"WITH RECURSIVE v(value) AS ("
+        f" SELECT MIN({column}) FROM {table} WHERE {column} > %s"
+        f" UNION ALL SELECT (SELECT MIN({column}) FROM {table} WHERE {column} > v.value) FROM v"
+        f" WHERE v.value IS NOT NULL"
+        f") SELECT value FROM v WHERE value IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [""])
+        return [row[0] for row in cursor.fetchall()]

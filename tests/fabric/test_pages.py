@@ -117,8 +117,9 @@ def test_vm_list(viewer_client, inventory):
     assert {(r.record.name, r.record.host.name) for r in rows} == {("sql01", "hv-prod-n1"), ("web01", "hv-lab-01")}
     only_ha = viewer_client.get(url, {"highly_available": "true"}).context["table"].paginated_rows
     assert [r.record.name for r in only_ha] == ["sql01"]
-    by_node = viewer_client.get(url, {"node": "lab"}).context["table"].paginated_rows
+    by_node = viewer_client.get(url, {"node": "HV-LAB"}).context["table"].paginated_rows  # the name's beginning
     assert [r.record.name for r in by_node] == ["web01"]
+    assert not viewer_client.get(url, {"node": "lab"}).context["table"].paginated_rows
 
 
 def test_removing_hosts_and_clusters_from_management(admin_client_ferry, inventory):
