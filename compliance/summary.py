@@ -218,10 +218,10 @@ def build_summary(*, state: str = "", baseline: int | None = None, group: HostGr
         VirtualMachine.objects.filter(host_id=OuterRef("pk"), state=VMState.RUNNING).order_by()
         .values("host_id").annotate(n=Count("pk")).values("n")
     )
-    matching = matching.annotate(running=Coalesce(running, 0), **flags)
     shown = matching.filter(compliance__state=state) if state else matching
     # clusters first (by name, nodes by name), then standalone hosts
     shown = shown.order_by(Lower("cluster__name").asc(nulls_last=True), Lower("name"), "pk")
+    matching = matching.annotate(running=Coalesce(running, 0), **flags)
     summary = ComplianceSummary(
         rows=PageRows(counts[state] if state else sum(counts.values()), lambda start, stop: load(start, stop)),
         clusters={}, baselines=baselines, counts=counts, without_baseline=without,
@@ -249,7 +249,12 @@ def build_summary(*, state: str = "", baseline: int | None = None, group: HostGr
         return rows
 
     def load(start: int, stop: int) -> list[HostRow]:
-        page = rows_of(shown.values_list(*fields)[start:stop])
+        # the order over every listed host costs a sort of their ids and names only; the columns
+        # and counts are then read for this page's hosts alone
+        ids = list(shown.values_list("pk", flat=True)[start:stop])
+        position = {pk: n for n, pk in enumerate(ids)}
+        page = sorted(rows_of(matching.filter(pk__in=ids).order_by().values_list(*fields)),
+                      key=lambda row: position[row.host.pk])
         # each cluster's row is over all its nodes, even those the state filter or the page hides
         cluster_ids = sorted({r.host.cluster_id for r in page if r.host.cluster_id})
         if cluster_ids:
