@@ -9,11 +9,26 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, Subquery, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Lower
 
 from compliance.choices import STATE_SEVERITY, ComplianceState, worst_state
-from compliance.models import Baseline, BaselineAssignment, BaselineCompliance, HostCompliance
+from compliance.models import (
+    Baseline,
+    BaselineAssignment,
+    BaselineCompliance,
+    HostCompliance,
+)
 from fabric.choices import VMState
 from fabric.models import Host, HostGroup, VirtualMachine
 from fabric.models.grouptree import GroupTree
@@ -165,14 +180,10 @@ class InForce:
             self.groups[baseline_id].update(tree.descendant_ids(group_id) if group_id in tree.by_id else ())
         self.baseline_ids = set(BaselineAssignment.objects.values_list("baseline_id", flat=True).distinct())
 
-    def condition(self, baseline_id: int | None = None) -> Q:
-        """Hosts on which `baseline_id` (or, with None, any baseline) is in force."""
-        assignments = BaselineAssignment.objects.all()
-        if baseline_id is None:
-            groups = set().union(*self.groups.values()) if self.groups else set()
-        else:
-            assignments = assignments.filter(baseline_id=baseline_id)
-            groups = self.groups.get(baseline_id, set())
+    def condition(self, baseline_id: int) -> Q:
+        """Hosts on which the baseline is in force."""
+        assignments = BaselineAssignment.objects.filter(baseline_id=baseline_id)
+        groups = self.groups.get(baseline_id, set())
         condition = Q(pk__in=assignments.filter(host__isnull=False).values("host_id")) | Q(
             cluster_id__in=assignments.filter(cluster__isnull=False).values("cluster_id")
         )

@@ -10,13 +10,13 @@ docs/benchmarks.md (search) for the query plans.
 from django.db import models
 from django.db.backends.ddl_references import Columns, Statement, Table
 
+SQL = {
+    "sqlite": "CREATE INDEX %(name)s ON %(table)s (%(columns)s COLLATE NOCASE)",
+    "postgresql": "CREATE INDEX %(name)s ON %(table)s ((UPPER(%(columns)s::text)) text_pattern_ops)",
+}
+
 
 class CaseInsensitivePrefixIndex(models.Index):
-    SQL = {
-        "sqlite": "CREATE INDEX %(name)s ON %(table)s (%(columns)s COLLATE NOCASE)",
-        "postgresql": "CREATE INDEX %(name)s ON %(table)s ((UPPER(%(columns)s::text)) text_pattern_ops)",
-    }
-
     def __init__(self, *, field: str, name: str):
         super().__init__(fields=[field], name=name)
 
@@ -25,7 +25,7 @@ class CaseInsensitivePrefixIndex(models.Index):
         return path, (), {"field": kwargs["fields"][0], "name": kwargs["name"]}
 
     def create_sql(self, model, schema_editor, using="", **kwargs):
-        template = self.SQL.get(schema_editor.connection.vendor)
+        template = SQL.get(schema_editor.connection.vendor)
         if template is None:
             return super().create_sql(model, schema_editor, using=using, **kwargs)
         table = model._meta.db_table

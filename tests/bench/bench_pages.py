@@ -18,6 +18,7 @@ import json
 import os
 import statistics
 import time
+from functools import partial
 from io import StringIO
 from pathlib import Path
 
@@ -162,7 +163,7 @@ def _measure(files: dict[int, Path]) -> dict:
         for _ in range(WARMUP):
             for url, headers in pages[hosts].values():
                 _get(clients[hosts], url, headers)
-        queries[hosts] = {name: _queries(lambda: _get(clients[hosts], url, headers))
+        queries[hosts] = {name: _queries(partial(_get, clients[hosts], url, headers))
                           for name, (url, headers) in pages[hosts].items()}
         queries[hosts][INDICATOR] = _queries(_indicator)
     names = [*pages[SIZES[0]], INDICATOR]
