@@ -14,13 +14,14 @@ from django.db.models import (
     Case,
     Count,
     Exists,
+    F,
     OuterRef,
     Q,
     Subquery,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Coalesce
 
 from compliance.choices import STATE_SEVERITY, ComplianceState, worst_state
 from compliance.models import (
@@ -30,7 +31,7 @@ from compliance.models import (
     HostCompliance,
 )
 from fabric.choices import VMState
-from fabric.models import Host, HostGroup, VirtualMachine
+from fabric.models import Cluster, Host, HostGroup, VirtualMachine
 from fabric.models.grouptree import GroupTree
 
 
@@ -202,7 +203,9 @@ def build_summary(*, state: str = "", baseline: int | None = None, group: HostGr
         groups = tree.descendant_ids(group.pk)
         scoped = scoped.filter(Q(host_group_id__in=groups) | Q(cluster__host_group_id__in=groups))
     if search:
-        scoped = scoped.filter(Q(name__istartswith=search) | Q(cluster__name__istartswith=search))
+        # the cluster's name as a subquery, so each half of the OR has an index of its own
+        clusters = Cluster.objects.filter(name__istartswith=search).values("pk")
+        scoped = scoped.filter(Q(name__istartswith=search) | Q(cluster_id__in=clusters))
     with_baseline = Q(compliance__baselines_in_force__gt=0)
     matching = scoped.filter(with_baseline)
     if baseline:
@@ -230,8 +233,9 @@ def build_summary(*, state: str = "", baseline: int | None = None, group: HostGr
         .values("host_id").annotate(n=Count("pk")).values("n")
     )
     shown = matching.filter(compliance__state=state) if state else matching
-    # clusters first (by name, nodes by name), then standalone hosts
-    shown = shown.order_by(Lower("cluster__name").asc(nulls_last=True), Lower("name"), "pk")
+    # clusters first (by name, nodes by name), then standalone hosts; names as stored (Windows
+    # reports them in one case), since lower-casing 10,000 names for each page costs three times the sort
+    shown = shown.order_by(F("cluster__name").asc(nulls_last=True), "name", "pk")
     matching = matching.annotate(running=Coalesce(running, 0), **flags)
     summary = ComplianceSummary(
         rows=PageRows(counts[state] if state else sum(counts.values()), lambda start, stop: load(start, stop)),
@@ -269,7 +273,7 @@ def build_summary(*, state: str = "", baseline: int | None = None, group: HostGr
         # each cluster's row is over all its nodes, even those the state filter or the page hides
         cluster_ids = sorted({r.host.cluster_id for r in page if r.host.cluster_id})
         if cluster_ids:
-            for row in rows_of(matching.filter(cluster_id__in=cluster_ids).order_by(Lower("name"), "pk")
+            for row in rows_of(matching.filter(cluster_id__in=cluster_ids).order_by("name", "pk")
                                .values_list(*fields)):
                 summary.clusters.setdefault(row.host.cluster_id, ClusterRow(row.host.cluster)).nodes.append(row)
         return page
