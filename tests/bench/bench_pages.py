@@ -245,6 +245,9 @@ def run(results: dict) -> None:
                       + ", ".join(f"{h:,}" for h in SIZES) + " hosts); true when a page needs the same number "
                       "at every size",
     }
+    results["queries_per_page"] = per_page_queries
+    if len(SIZES) > 1:
+        results[f"page_ratio_{SIZES[1]}_vs_{small}_detail"] = detail
     results["page_times_ms"] = {
         "pages": detail,
         "divided_by": "nothing: absolute server times in milliseconds on this machine (median of the rounds); "

@@ -41,6 +41,8 @@ FIGURES: dict[str, tuple[str, str]] = {
     "queries_per_page_flat": (ABSOLUTE, ("SQL queries per page counted at 100, 1,000 and 10,000 hosts; true when "
                                         "equal; divided by nothing")),
     "queries_per_page": (ABSOLUTE, "SQL queries per page at each size; divided by nothing"),
+    "page_ratio_1000_vs_100_detail": (RAW, "per page: milliseconds at each size (absolute, this machine) and "
+                                           "the ratios to 100 hosts"),
     "page_times_ms": (ABSOLUTE, "server milliseconds per page and size on this machine (median of the rounds)"),
     "fabric_generation_seconds": (ABSOLUTE, "wall seconds of generate_fabric on this machine"),
     "machine": (ABSOLUTE, "the machine the figures were measured on"),
