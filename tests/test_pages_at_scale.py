@@ -64,18 +64,20 @@ def indicator_queries() -> int:
 
 
 def test_every_page_needs_the_same_queries_at_10_and_at_50_hosts(operator_client, db):
-    generate("a", hosts=10, vms=120, cluster_size=3, large_cluster=4, jobs=120, sofs_clusters=1, sofs_nodes=2)
+    generate("a", hosts=10, vms=120, cluster_size=3, large_cluster=4, jobs=120, sofs_clusters=1, sofs_nodes=2,
+             compliance=True)
     small = {name: count_queries(operator_client, *page) for name, page in pages("a").items()}
     small["running-jobs indicator"] = indicator_queries()
     # five times the hosts, bigger clusters, ten times the VMs, more jobs
-    generate("b", hosts=50, vms=1200, cluster_size=16, large_cluster=12, jobs=500, sofs_clusters=2, sofs_nodes=4)
+    generate("b", hosts=50, vms=1200, cluster_size=16, large_cluster=12, jobs=500, sofs_clusters=2, sofs_nodes=4,
+             compliance=True)
     large = {name: count_queries(operator_client, *page) for name, page in pages("b").items()}
     large["running-jobs indicator"] = indicator_queries()
     assert large == small
 
 
 def test_the_compliance_view_adds_up_to_the_hosts_own_states(viewer_client, db):
-    generate("c", hosts=40, vms=200, cluster_size=8, sofs_clusters=1, sofs_nodes=2)
+    generate("c", hosts=40, vms=200, cluster_size=8, sofs_clusters=1, sofs_nodes=2, compliance=True)
     # a standalone host in a group no baseline reaches: counted apart, never shown
     lone_group = HostGroup.objects.create(name="Lab bench", parent=HostGroup.root())
     Host.objects.create(name="lone01", host_group=lone_group, address="10.99.0.1")
@@ -178,7 +180,8 @@ def test_generated_fabric_has_a_large_cluster_baselines_everywhere_and_a_job_his
     from jobs.choices import ACTIVE
     from jobs.models import Job, JobStep
 
-    generate("g", hosts=40, vms=200, cluster_size=16, large_cluster=20, jobs=150, sofs_clusters=1, sofs_nodes=2)
+    generate("g", hosts=40, vms=200, cluster_size=16, large_cluster=20, jobs=150, sofs_clusters=1, sofs_nodes=2,
+             compliance=True)
     assert Host.objects.filter(cluster__name="g-c001").count() == 20
     hosts = list(Host.objects.all())
     stored = dict(HostCompliance.objects.values_list("host_id", "state"))

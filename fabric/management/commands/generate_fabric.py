@@ -1,7 +1,8 @@
 """A synthetic fabric for demos and benchmarks: Hyper-V clusters, their VMs, SOFS file servers,
-and what an installation that has run for a while holds besides: an update server's catalog, two
-baselines assigned to every host with the states scans left (compliant, missing updates, pending
-reboot, scan errors, never scanned), and a history of jobs with their steps.
+and what an installation that has run for a while holds besides: with --compliance an update
+server's catalog and two baselines assigned to every host with the states scans left (compliant,
+missing updates, pending reboot, scan errors, never scanned); with --jobs a history of jobs with
+their steps.
 
 Everything generated sits under one host group, "Synthetic fabric <prefix>" (the update server,
 baselines and jobs carry the prefix), so --replace (and nothing else) removes exactly what an
@@ -43,15 +44,17 @@ class Command(BaseCommand):
         parser.add_argument("--large-cluster", type=int, default=0, metavar="NODES",
                             help="make the first Hyper-V cluster this big (up to 64 nodes; default: no such cluster)")
         parser.add_argument("--jobs", type=int, default=0, help="finished jobs (with their steps) in the history (default 0)")
-        parser.add_argument("--no-compliance", action="store_true",
-                            help="no update server, baselines or compliance states")
+        parser.add_argument("--compliance", action="store_true",
+                            help="also an update server's catalog, two baselines in force on every host and the "
+                                 "states scans left (the update server is not a real one: leave it out where "
+                                 "catalogs are synchronized)")
         parser.add_argument("--sofs-clusters", type=int, default=2, help="Scale-Out File Server clusters (default 2)")
         parser.add_argument("--sofs-nodes", type=int, default=4, help="nodes per file server (default 4)")
         parser.add_argument("--prefix", default="syn", help="name prefix of everything generated (default syn)")
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--replace", action="store_true", help="remove an earlier fabric with this prefix first")
 
-    def handle(self, *args, hosts, vms, cluster_size, large_cluster, jobs, no_compliance, sofs_clusters, sofs_nodes,
+    def handle(self, *args, hosts, vms, cluster_size, large_cluster, jobs, compliance, sofs_clusters, sofs_nodes,
                prefix, seed, replace, **options):
         if hosts < 0 or vms < 0 or sofs_clusters < 0 or jobs < 0:
             raise CommandError("--hosts, --vms, --jobs and --sofs-clusters cannot be negative.")
@@ -73,7 +76,7 @@ class Command(BaseCommand):
                 self._remove(existing, prefix)
             generator = Generator(prefix, random.Random(f"{prefix}/{seed}"))
             counts = generator.build(group_name, hosts, vms, cluster_size, sofs_clusters, sofs_nodes, large_cluster)
-            if not no_compliance:
+            if compliance:
                 counts.update(generator.compliance())
             if jobs:
                 counts.update(generator.jobs(jobs))
