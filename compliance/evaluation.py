@@ -157,7 +157,9 @@ def _restate_baselines(host: Host) -> None:
 
 
 def recompute_hosts(hosts: Iterable[Host]) -> dict[int, str]:
-    """Each host's overall state from its baselines (a baseline never scanned counts as Unknown)."""
+    """Each host's overall state from its baselines (a baseline never scanned counts as Unknown), and
+    how many baselines are in force on it. Every change of which baselines apply to a host (an
+    assignment made or removed, a host added or moved) comes through here."""
     from compliance.baselines import baselines_by_host
 
     hosts = list(hosts)
@@ -183,6 +185,7 @@ def recompute_hosts(hosts: Iterable[Host]) -> dict[int, str]:
                 state = ComplianceState.PENDING_REBOOT
         record.state = state
         record.missing_count = sum(rows[host.pk][b].missing_count for b in ids if b in rows[host.pk])
+        record.baselines_in_force = len(ids)
         record.save()
         result[host.pk] = state
     return result
