@@ -99,8 +99,9 @@ def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool) ->
     return [PlanStep(step, title=title, target=name, params=params, group=name, retries=r) for step, title, r in plan]
 
 
-def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, user=None):
-    """Remediate a cluster node by node. The order is the dry run's (fewest VMs first or explicit)."""
+def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, user=None, *, campaign_step=None):
+    """Remediate a cluster node by node. The order is the dry run's (fewest VMs first or explicit).
+    `campaign_step`: the campaign's step (its pk) this job is a child of."""
     dry = cluster_dry_run(cluster, options)
     order = [n.name for n in dry.nodes]
     hosts = {h.name: h for h in cluster.nodes.all()}
@@ -113,7 +114,8 @@ def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, us
     return submit_job(
         kind="remediation", title=f"Remediate cluster {cluster.name}", target=cluster,
         lock_key=f"cluster:{cluster.pk}", requested_by=user, failure_policy=_policy(options), plan=plan,
-        params={"cluster_id": cluster.pk, "options": options.as_params(), "order": order},
+        params={"cluster_id": cluster.pk, "options": options.as_params(), "order": order,
+                **({"campaign_step": campaign_step} if campaign_step else {})},
     )
 
 

@@ -1,6 +1,7 @@
 from .accounts import RunAsAccount
 from .audit import AuditEntry
 from .hosts import Cluster, FileShare, Host, HostGroup, VirtualMachine
+from .maintenance import MaintenanceWindow
 from .library import DeploymentServer, LibraryImage, PhysicalComputerProfile
 from .networking import IPAllocation, LogicalNetwork, StaticIPPool, Subnet
 
@@ -14,6 +15,7 @@ __all__ = [
     "IPAllocation",
     "LibraryImage",
     "LogicalNetwork",
+    "MaintenanceWindow",
     "PhysicalComputerProfile",
     "RunAsAccount",
     "StaticIPPool",

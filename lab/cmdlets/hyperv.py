@@ -31,7 +31,7 @@ def vm_object(dc, host: Host, vm) -> dict:
         "Heartbeat": ps_enum(6, "OkApplicationsHealthy") if vm.state == "Running" else None,
         "AutomaticStopAction": ps_enum(STOP_ACTION_NUMBERS[vm.automatic_stop_action], vm.automatic_stop_action),
         "AutomaticStartAction": ps_enum(3, "StartIfRunning"),
-        "Path": f"{folder}\\{vm.name}", "ConfigurationLocation": f"{folder}\\{vm.name}",
+        "Path": vm.path or f"{folder}\\{vm.name}", "ConfigurationLocation": vm.path or f"{folder}\\{vm.name}",
         "ReplicationState": ps_enum(0, "Disabled"), "Notes": "",
     })
 

@@ -90,7 +90,7 @@ class Core:
                 vm = VM(id=vm_id, name=vm_spec.name, memory=int(vm_spec.memory_gb * GB), cpus=vm_spec.cpus,
                         state=vm_spec.state, highly_available=vm_spec.highly_available,
                         generation=vm_spec.generation, automatic_stop_action=vm_spec.automatic_stop_action,
-                        group_id=_stable_uuid("group", vm_spec.name),
+                        group_id=_stable_uuid("group", vm_spec.name), path=vm_spec.path,
                         started_at=now - dt.timedelta(days=3) if vm_spec.state in ("Running", "Paused") else None)
                 host.vms[vm.id] = vm
                 self.expected_vms[vm.id] = vm.name
