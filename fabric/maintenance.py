@@ -113,7 +113,9 @@ def wait_for_window(ctx, host: Host) -> None:
     reason = pause_reason(windows, clock.now())
     ctx.log(f"{host.name}: {reason}, set on {windows.source}.")
     ctx.progress(0, reason[:1].upper() + reason[1:])
-    poll = max(0.05, min(30.0, clock.real_seconds(60)))
+    from fabric.nodeops.live import poll_seconds
+
+    poll = max(0.05, min(poll_seconds(), clock.real_seconds(60)))  # the check itself asks no machine
     ctx.wait_until(lambda: windows.is_open(clock.now()), clock.real_seconds(8 * 86400), poll,
                    waiting_for=f"the maintenance window ({reason})")
     ctx.log(f"The maintenance window of {host.name} is open ({describe_moment(clock.now(), windows.windows[0])}).")
