@@ -26,6 +26,8 @@ WALKED_ELSEWHERE = {
     "upgrades:update_version",    # tests/upgrades/test_update_version.py (it needs the lab)
     "upgrades:upgrade_cluster",   # the wizard's Finish: tests/upgrades/test_wizard_lab.py
     "upgrades:bmc_run_as_add",    # the wizard's in-place Run As account: tests/upgrades/test_wizard.py
+    "compliance:maintenance_windows", "compliance:maintenance_window_delete",  # tests/compliance/test_campaign_pages.py
+    "compliance:schedule_list", "compliance:schedule_cancel",                  # tests/compliance/test_campaign_pages.py
 }
 NOT_A_CHANGE = {"login", "logout",
                 "upgrades:customize_row"}  # redraws one row of the wizard's form; saves nothing  # audited through the sign-in signals (tests/fabric/test_login.py)
