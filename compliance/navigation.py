@@ -4,4 +4,5 @@ MENU = [
     ("Compliance", "Baselines", "compliance:baseline_list", "viewer"),
     ("Compliance", "Updates", "compliance:update_list", "viewer"),
     ("Compliance", "Update servers", "compliance:updateserver_list", "viewer"),
+    ("Compliance", "Scheduled campaigns", "compliance:schedule_list", "viewer"),
 ]

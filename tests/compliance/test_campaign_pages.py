@@ -89,3 +89,50 @@ def test_a_moment_in_the_past_is_refused():
     with pytest.raises(ValueError, match="already passed"):
         parse_when("2001-01-01 02:00")
     assert parse_when("2099-01-01T02:00", "UTC").once == datetime(2099, 1, 1, 2, tzinfo=ZoneInfo("UTC"))
+
+
+@pytest.mark.django_db
+def test_the_command_schedules_a_campaign_and_refuses_a_bad_moment():
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    f.cluster("HVA", nodes=3)
+    f.cluster("HVB", nodes=3)
+    with pytest.raises(CommandError, match="neither a date and time"):
+        call_command("remediate", "HVA", "HVB", "--at", "soon")
+    with pytest.raises(CommandError, match="not a time zone"):
+        call_command("remediate", "HVA", "HVB", "--at", "second Saturday 02:00", "--time-zone", "Mars/Olympus")
+    assert not scheduled_campaigns().exists()
+    call_command("remediate", "HVA", "HVB", "--parallel", "2", "--at", "second Saturday 02:00",
+                 "--time-zone", "Europe/Berlin")
+    assert scheduled_campaigns().get().name.startswith("Campaign: remediate HVA, HVB")
+    assert AuditEntry.objects.filter(action="create", object_type="scheduled campaign").count() == 1
+    assert not Job.objects.exists()
+
+
+def test_several_clusters_in_the_dialog_show_the_waves_and_make_one_campaign(operator_client):
+    from fabric.choices import ClusterKind
+    from fabric.models import FileShare
+
+    hv = f.scanned_cluster("HVA", nodes=3)
+    sofs = f.scanned_cluster("FSA", nodes=3, vms_per_node=0)
+    sofs.kind = ClusterKind.SOFS
+    sofs.save()
+    FileShare.objects.create(cluster=sofs, name="VMs", scope_name="SOFSA", path="C:\\ClusterStorage\\Volume1\\VMs")
+    hv.vms.update(storage_path="\\\\SOFSA\\VMs\\vm")
+    selected = [f"cluster:{hv.pk}", f"cluster:{sofs.pk}"]
+    options = {"evacuation": "live", "max_retries_per_node": 3, "max_failed_nodes": 0, "reboot_timeout_minutes": 15,
+               "node_order": "fewest_vms", "parallel": 2, "max_failed_clusters": 0}
+    page = operator_client.post(reverse("compliance:remediate"), {"selected": selected, "action": "preview", **options},
+                                HTTP_HX_REQUEST="true").content.decode()
+    assert "Wave 1: FSA" in page and "Wave 2: HVA" in page and "at most 2 clusters at once" in page
+    bad = operator_client.post(reverse("compliance:remediate"), {"selected": selected, "action": "submit",
+                                                                  **options, "parallel": 0},
+                               HTTP_HX_REQUEST="true").content.decode()
+    assert "Ensure this value is greater than or equal to 1" in bad and not Job.objects.exists()
+    response = operator_client.post(reverse("compliance:remediate"), {"selected": selected, "action": "submit",
+                                                                       **options}, HTTP_HX_REQUEST="true")
+    job = Job.objects.get()
+    assert response["HX-Redirect"] == job.get_absolute_url()
+    assert job.kind == "campaign" and job.params["waves"] == [["FSA"], ["HVA"]]
+    assert AuditEntry.objects.filter(action="action", detail__startswith="campaign requested").count() == 1

@@ -29,6 +29,8 @@ def campaign_command(command, targets, options, o) -> None:
     if o["dry_run"]:
         command.stdout.write("Dry run: nothing was started.")
         return
+    if o["at"]:
+        return _schedule(command, targets, options, parallel, o)
     try:
         job, _ = submit_campaign(targets, options, parallel=parallel, max_failed_clusters=o["max_failed_clusters"])
     except CampaignError as error:
@@ -38,3 +40,19 @@ def campaign_command(command, targets, options, o) -> None:
     command.stdout.write(f"Started: job #{job.pk} {job.title}")
     if o["wait"]:
         finish(command, follow(job, command.stdout.write))
+
+
+def _schedule(command, targets, options, parallel, o) -> None:
+    from compliance.campaigns.schedules import parse_when, schedule_campaign
+
+    if o["wait"]:
+        raise CommandError("--wait follows a job that starts now; it does not go with --at.")
+    try:
+        when = parse_when(o["at"], o["time_zone"])
+        schedule = schedule_campaign(targets, when, options, parallel=parallel,
+                                     max_failed_clusters=o["max_failed_clusters"])
+    except (ValueError, CampaignError) as error:
+        raise CommandError(str(error)) from None
+    record(None, AuditAction.CREATE, schedule, f"scheduled: {schedule.name}", object_type="scheduled campaign",
+           object_repr=schedule.name)
+    command.stdout.write(f"Scheduled: {schedule.name}; next run {schedule.next_run:%a %Y-%m-%d %H:%M %Z}.")

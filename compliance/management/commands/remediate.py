@@ -21,6 +21,10 @@ class Command(BaseCommand):
         parser.add_argument("--parallel", type=int, default=None, metavar="N",
                             help="campaign: at most N clusters at once (default 2); file servers go before the "
                                  "Hyper-V clusters whose VMs they hold")
+        parser.add_argument("--at", default="", metavar="WHEN",
+                            help="campaign: do not start now but at WHEN, a moment ('2026-12-12 02:00') or every "
+                                 "month ('second Saturday 02:00'), as a scheduled run")
+        parser.add_argument("--time-zone", default="UTC", help="the time zone of --at (default UTC)")
         parser.add_argument("--max-failed-clusters", type=int, default=0, metavar="N",
                             help="campaign: clusters that may fail before no new cluster starts (default 0)")
         parser.add_argument("--save-state", action="store_true", help="save the VMs instead of live-migrating them")
@@ -43,7 +47,7 @@ class Command(BaseCommand):
         if o["retries"] < 0 or o["max_failed_nodes"] < 0 or o["reboot_timeout"] <= 0:
             raise CommandError("--retries and --max-failed-nodes must be ≥ 0 and --reboot-timeout > 0.")
         options = self._options(o)
-        if len(targets) > 1 or o["parallel"] is not None:
+        if len(targets) > 1 or o["parallel"] is not None or o["at"]:
             return campaign_command(self, targets, options, o)
         where = targets[0]
         if isinstance(where, Cluster) and where.kind == ClusterKind.SOFS and o["save_state"]:
