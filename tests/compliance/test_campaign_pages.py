@@ -136,3 +136,13 @@ def test_several_clusters_in_the_dialog_show_the_waves_and_make_one_campaign(ope
     assert response["HX-Redirect"] == job.get_absolute_url()
     assert job.kind == "campaign" and job.params["waves"] == [["FSA"], ["HVA"]]
     assert AuditEntry.objects.filter(action="action", detail__startswith="campaign requested").count() == 1
+
+
+def test_the_campaign_page_links_a_cluster_to_its_job(operator_client):
+    from compliance.campaigns import submit_campaign
+
+    job, _ = submit_campaign([f.cluster("HVA", nodes=3), f.cluster("HVB", nodes=3)], parallel=2)
+    child = Job.objects.create(kind="remediation", title="Remediate cluster HVA", lock_key="cluster:x")
+    job.steps.filter(target="HVA", is_group=False).update(data={"child_job_id": child.pk})
+    page = operator_client.get(job.get_absolute_url()).content.decode()
+    assert f'href="{child.get_absolute_url()}">Open job #{child.pk}</a>' in page
