@@ -112,3 +112,25 @@ def test_a_window_refuses_an_unknown_time_zone_and_a_missing_scope():
     assert not MaintenanceWindow.objects.exists()
     with pytest.raises(ValidationError):
         MaintenanceWindow(weekday=5, start=day_time(2), end=day_time(4)).full_clean()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_campaign_starts_no_new_cluster_once_its_failure_policy_is_spent(settings):
+    from jobs.engine.runner import run_job
+    from tests.jobs.conftest import FAST
+
+    settings.FERRY_JOBS = dict(FAST)
+    first, second, third = (f.cluster(n, nodes=3) for n in ("HVA", "HVB", "HVC"))
+    job, _ = submit_campaign([first, second, third], parallel=1, max_failed_clusters=0)
+    lane = job.steps.get(target="HVA", is_group=False)
+    # HVA's job was started (by this step, before a worker died) and failed on its own
+    Job.objects.create(kind="remediation", title="Remediate cluster HVA", status="failed", error="HVA-N2 failed",
+                       params={"campaign_step": lane.pk})
+    run_job(job.pk)
+    job.refresh_from_db()
+    assert job.status == "failed" and "HVA" in job.error
+    steps = {s.target: s for s in job.steps.filter(is_group=False)}
+    assert steps["HVA"].status == "failed" and "HVA-N2 failed" in steps["HVA"].message
+    for name in ("HVB", "HVC"):
+        assert steps[name].status == "skipped" and steps[name].message.startswith("Not started: 1 cluster(s) failed")
+    assert Job.objects.filter(kind="remediation").count() == 1     # no cluster job started after the failure
