@@ -119,7 +119,7 @@ def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, us
     )
 
 
-def submit_host_remediation(hosts: list[Host], options: RemediationOptions, user=None):
+def submit_host_remediation(hosts: list[Host], options: RemediationOptions, user=None, *, campaign_step=None):
     """Remediate hosts one by one as standalone hosts (running VMs saved, started again)."""
     hosts = sorted(hosts, key=lambda h: h.name.lower())
     first = hosts[0]
@@ -134,5 +134,6 @@ def submit_host_remediation(hosts: list[Host], options: RemediationOptions, user
     return submit_job(
         kind="remediation", title=title, target=first if len(hosts) == 1 else (first.cluster or title[10:]),
         lock_key=lock, requested_by=user, failure_policy=_policy(options), plan=plan,
-        params={"host_ids": [h.pk for h in hosts], "options": options.as_params(), "standalone": True},
+        params={"host_ids": [h.pk for h in hosts], "options": options.as_params(), "standalone": True,
+                **({"campaign_step": campaign_step} if campaign_step else {})},
     )

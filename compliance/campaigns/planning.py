@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from compliance.remediation import RemediationOptions, cluster_dry_run
+from django.db.models import Q
+
+from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
 from fabric.choices import ClusterKind
-from fabric.models import Cluster, FileShare, VirtualMachine
+from fabric.models import Cluster, FileShare, Host, VirtualMachine
 from jobs.engine import PlanStep, submit_job
 
 CAMPAIGN_CLUSTER = "compliance.campaign_cluster"
@@ -19,11 +21,15 @@ class CampaignError(ValueError):
 @dataclass
 class Wave:
     number: int
-    clusters: list[Cluster]
+    members: list  # clusters and standalone hosts
 
     @property
     def names(self) -> list[str]:
-        return [c.name for c in self.clusters]
+        return [m.name for m in self.members]
+
+
+def _key(target) -> tuple[str, int]:
+    return ("host" if isinstance(target, Host) else "cluster", target.pk)
 
 
 def share_of(path: str) -> tuple[str, str] | None:
@@ -37,62 +43,72 @@ def share_of(path: str) -> tuple[str, str] | None:
     return server.lower(), parts[1].lower()
 
 
-def dependencies(clusters: list[Cluster]) -> dict[int, set[int]]:
-    """Cluster pk → pks of the file servers among `clusters` whose shares hold its VMs."""
-    ids = [c.pk for c in clusters]
+def dependencies(targets) -> dict[tuple[str, int], set[tuple[str, int]]]:
+    """Each target → the file servers among `targets` whose shares hold its VMs."""
+    cluster_ids = [t.pk for t in targets if isinstance(t, Cluster)]
+    host_ids = [t.pk for t in targets if isinstance(t, Host)]
     shares = {}
-    for share in FileShare.objects.filter(cluster_id__in=ids, cluster__kind=ClusterKind.SOFS):
-        shares[(share.scope_name.split(".")[0].lower(), share.name.lower())] = share.cluster_id
-    needs: dict[int, set[int]] = {pk: set() for pk in ids}
-    paths = VirtualMachine.objects.filter(cluster_id__in=ids).exclude(storage_path="")
-    for cluster_id, path in paths.values_list("cluster_id", "storage_path"):
+    for share in FileShare.objects.filter(cluster_id__in=cluster_ids, cluster__kind=ClusterKind.SOFS):
+        shares[(share.scope_name.split(".")[0].lower(), share.name.lower())] = ("cluster", share.cluster_id)
+    needs: dict[tuple[str, int], set] = {_key(t): set() for t in targets}
+    vms = VirtualMachine.objects.exclude(storage_path="").filter(
+        Q(cluster_id__in=cluster_ids) | Q(host_id__in=host_ids, cluster__isnull=True))
+    for cluster_id, host_id, path in vms.values_list("cluster_id", "host_id", "storage_path"):
+        owner = ("cluster", cluster_id) if cluster_id else ("host", host_id)
         found = share_of(path)
         server = shares.get(found) if found else None
-        if server is not None and server != cluster_id:
-            needs[cluster_id].add(server)
+        if server is not None and server != owner and owner in needs:
+            needs[owner].add(server)
     return needs
 
 
-def plan_waves(clusters: list[Cluster]) -> list[Wave]:
-    """Each cluster in the wave after the latest of the file servers it depends on."""
-    needs = dependencies(clusters)
-    by_pk = {c.pk: c for c in clusters}
-    wave_of: dict[int, int] = {}
+def plan_waves(targets) -> list[Wave]:
+    """Each cluster or host in the wave after the latest of the file servers it depends on."""
+    needs = dependencies(targets)
+    by_key = {_key(t): t for t in targets}
+    wave_of: dict[tuple[str, int], int] = {}
 
-    def place(pk: int, path: tuple[int, ...]) -> int:
-        if pk in path:
-            names = " → ".join(by_pk[p].name for p in (*path, pk))
+    def place(key, path: tuple) -> int:
+        if key in path:
+            names = " → ".join(by_key[k].name for k in (*path, key))
             raise CampaignError(f"The clusters depend on each other in a circle: {names}.")
-        if pk not in wave_of:
-            wave_of[pk] = 1 + max((place(d, (*path, pk)) for d in needs[pk]), default=0)
-        return wave_of[pk]
+        if key not in wave_of:
+            wave_of[key] = 1 + max((place(d, (*path, key)) for d in needs[key]), default=0)
+        return wave_of[key]
 
-    for pk in by_pk:
-        place(pk, ())
+    for key in by_key:
+        place(key, ())
     waves = []
     for number in sorted(set(wave_of.values())):
-        members = sorted((by_pk[pk] for pk, w in wave_of.items() if w == number), key=lambda c: c.name.lower())
+        members = sorted((by_key[k] for k, w in wave_of.items() if w == number), key=lambda t: t.name.lower())
         waves.append(Wave(number, members))
     return waves
 
 
-def campaign_problems(clusters: list[Cluster], options: RemediationOptions, parallel: int) -> list[str]:
+def campaign_problems(targets, options: RemediationOptions, parallel: int) -> list[str]:
     problems = []
-    if not clusters:
-        problems.append("A campaign needs at least one cluster.")
+    if not targets:
+        problems.append("A campaign needs at least one cluster or host.")
     if parallel < 1:
         problems.append("At most N clusters at once: N must be at least 1.")
-    if len({c.pk for c in clusters}) != len(clusters):
-        problems.append("A cluster is named twice.")
-    for cluster in clusters:
-        problems.extend(f"{cluster.name}: {p}" for p in cluster_dry_run(cluster, options).problems)
+    if len({_key(t) for t in targets}) != len(targets):
+        problems.append("A cluster or host is named twice.")
+    for target in targets:
+        if isinstance(target, Host):
+            if target.cluster_id:
+                problems.append(f"{target.name} is a node of {target.cluster.name}: put the cluster in the campaign.")
+            else:
+                problems.extend(standalone_problems(target))
+        else:
+            problems.extend(f"{target.name}: {p}" for p in cluster_dry_run(target, options).problems)
     return problems
 
 
 def submit_campaign(clusters, options: RemediationOptions | None = None, *, parallel: int = 2,
                     max_failed_clusters: int = 0, user=None, title: str = ""):
-    """Start a campaign remediating `clusters`, at most `parallel` at once, in dependency waves.
-    Returns (job, waves). Raises CampaignError (nothing saved) when the request does not fit."""
+    """Start a campaign remediating `clusters` (and standalone hosts among them), at most `parallel`
+    at once, in dependency waves. Returns (job, waves). Raises CampaignError (nothing saved) when the
+    request does not fit."""
     clusters = list(clusters)
     options = options or RemediationOptions()
     if max_failed_clusters < 0:
@@ -102,12 +118,12 @@ def submit_campaign(clusters, options: RemediationOptions | None = None, *, para
         raise CampaignError(" ".join(problems))
     waves = plan_waves(clusters)
     plan = [
-        PlanStep(CAMPAIGN_CLUSTER, title=f"Remediate cluster {c.name}", target=c.name,
-                 params={"cluster_id": c.pk, "wave": wave.number}, group=c.name, retries=0,
+        PlanStep(CAMPAIGN_CLUSTER, title=f"Remediate {'host' if isinstance(t, Host) else 'cluster'} {t.name}",
+                 target=t.name, params={f"{_key(t)[0]}_id": t.pk, "wave": wave.number}, group=t.name, retries=0,
                  parallel_group=f"wave-{wave.number}", max_parallel=parallel)
-        for wave in waves for c in wave.clusters
+        for wave in waves for t in wave.members
     ]
-    names = ", ".join(c.name for w in waves for c in w.clusters)
+    names = ", ".join(t.name for w in waves for t in w.members)
     job, _ = submit_job(
         kind="campaign", title=(title or f"Campaign: remediate {names}"), target=names, plan=plan,
         requested_by=user, failure_policy={"max_failed_nodes": max_failed_clusters},

@@ -1,9 +1,9 @@
-"""The campaign's step: start one cluster's remediation job and follow it to its end."""
+"""The campaign's step: start one cluster's (or standalone host's) remediation job and follow it to its end."""
 from __future__ import annotations
 
 from compliance.campaigns.planning import CAMPAIGN_CLUSTER
 from compliance.remediation import RemediationOptions
-from fabric.models import Cluster
+from fabric.models import Cluster, Host
 from fabric.nodeops.live import poll_seconds
 from jobs.choices import ACTIVE, JobStatus, LogLevel, StepStatus
 from jobs.engine import CancelRequested, StepFailed, StepResult, cancel_job, register_step
@@ -28,9 +28,20 @@ def _child(ctx) -> Job | None:
 
 @register_step(CAMPAIGN_CLUSTER, title="Remediate a cluster")
 def remediate_cluster(ctx) -> StepResult:
-    from compliance.orchestration import submit_cluster_remediation  # it imports the steps
+    from compliance.orchestration import submit_cluster_remediation, submit_host_remediation  # they import the steps
 
-    cluster = Cluster.objects.get(pk=ctx.params["cluster_id"])
+    if ctx.params.get("host_id"):
+        host = Host.objects.get(pk=ctx.params["host_id"])
+        target, lock = host, f"host:{host.pk}"
+
+        def submit(options):
+            return submit_host_remediation([host], options, ctx.job.requested_by, campaign_step=ctx.step.pk)
+    else:
+        target = Cluster.objects.get(pk=ctx.params["cluster_id"])
+        lock = f"cluster:{target.pk}"
+
+        def submit(options):
+            return submit_cluster_remediation(target, options, ctx.job.requested_by, campaign_step=ctx.step.pk)
     child = _child(ctx)
     if child is None:
         allowed = ctx.params.get("max_failed_clusters", 0)
@@ -42,16 +53,15 @@ def remediate_cluster(ctx) -> StepResult:
 
         def started():
             ctx.ensure_lease()
-            job, created = submit_cluster_remediation(cluster, options, ctx.job.requested_by,
-                                                      campaign_step=ctx.step.pk)
+            job, created = submit(options)
             return job if created else None
 
-        busy = Job.objects.filter(lock_key=f"cluster:{cluster.pk}", status__in=ACTIVE).first()
+        busy = Job.objects.filter(lock_key=lock, status__in=ACTIVE).first()
         if busy:
-            ctx.log(f"{cluster.name} has an active job (#{busy.pk} {busy.title}); waiting for it to end.",
+            ctx.log(f"{target.name} has an active job (#{busy.pk} {busy.title}); waiting for it to end.",
                     LogLevel.WARNING)
         child = ctx.wait_until(started, FOLLOW_DAYS * 86400, poll_seconds(),
-                               waiting_for=f"the active job on {cluster.name} to end")
+                               waiting_for=f"the active job on {target.name} to end")
         ctx.log(f"Started job #{child.pk} ({child.title}).")
     if ctx.step.data.get("child_job_id") != child.pk:
         ctx.save_checkpoint(child_job_id=child.pk)

@@ -134,3 +134,21 @@ def test_a_campaign_starts_no_new_cluster_once_its_failure_policy_is_spent(setti
     for name in ("HVB", "HVC"):
         assert steps[name].status == "skipped" and steps[name].message.startswith("Not started: 1 cluster(s) failed")
     assert Job.objects.filter(kind="remediation").count() == 1     # no cluster job started after the failure
+
+
+@pytest.mark.django_db
+def test_a_standalone_host_on_a_file_server_share_goes_after_it_and_a_node_is_refused():
+    sofs = _file_server("FSC", "SOFS01", "VMStore")
+    lone = f.host("SA1")
+    vm = f.vm("sa-app", lone, highly_available=False)
+    vm.storage_path = "\\\\SOFS01\\VMStore\\sa-app"
+    vm.save()
+    waves = plan_waves([lone, sofs])
+    assert [w.names for w in waves] == [["FSC"], ["SA1"]]
+    job, _ = submit_campaign([lone, sofs], parallel=2)
+    steps = list(job.steps.filter(is_group=False).order_by("order"))
+    assert [(s.title, s.params) for s in steps] == [("Remediate cluster FSC", {"cluster_id": sofs.pk, "wave": 1}),
+                                                     ("Remediate host SA1", {"host_id": lone.pk, "wave": 2})]
+    hv = f.cluster("HVA", nodes=3)
+    with pytest.raises(CampaignError, match="is a node of HVA: put the cluster in the campaign"):
+        submit_campaign([hv.nodes.first(), sofs])

@@ -5,13 +5,14 @@ from compliance.campaigns import CampaignError, plan_waves, submit_campaign
 from compliance.management.commands._common import finish, follow
 from fabric.audit import record
 from fabric.choices import AuditAction
-from fabric.models import Cluster
+from fabric.models import Cluster, Host
 
 
 def campaign_command(command, targets, options, o) -> None:
-    not_clusters = [str(t) for t in targets if not isinstance(t, Cluster)]
+    not_clusters = [str(t) for t in targets if not isinstance(t, (Cluster, Host))]
     if not_clusters:
-        raise CommandError(f"A campaign remediates clusters; not a cluster: {', '.join(not_clusters)}.")
+        raise CommandError(f"A campaign remediates clusters and standalone hosts; not a cluster or host: "
+                           f"{', '.join(not_clusters)}.")
     parallel = 2 if o["parallel"] is None else o["parallel"]
     if parallel < 1:
         raise CommandError("--parallel must be at least 1.")
