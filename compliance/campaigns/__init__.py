@@ -8,6 +8,12 @@ wave at most `parallel` clusters run at once. Each cluster is a swimlane of the 
 failure policy's "failed nodes" counts failed clusters: past `max_failed_clusters` no new cluster
 starts.
 """
-from compliance.campaigns.planning import CampaignError, Wave, dependencies, plan_waves, submit_campaign
+from compliance.campaigns.planning import (
+    CampaignError,
+    Wave,
+    dependencies,
+    plan_waves,
+    submit_campaign,
+)
 
 __all__ = ["CampaignError", "Wave", "dependencies", "plan_waves", "submit_campaign"]

@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
+from compliance.remediation import (
+    RemediationOptions,
+    cluster_dry_run,
+    standalone_problems,
+)
 from fabric.choices import ClusterKind
 from fabric.models import Cluster, FileShare, Host, VirtualMachine
 from jobs.engine import PlanStep, submit_job

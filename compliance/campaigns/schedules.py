@@ -11,7 +11,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django_q.models import Schedule
 
@@ -23,7 +23,7 @@ from fabric.models import Cluster
 RUN = "compliance.campaigns.schedules.run_scheduled"
 ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4, "last": -1}
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-_RULE = re.compile(r"^\s*(?P<nth>\w+)\s+(?P<day>[a-z]{3})[a-z]*\s+(?P<h>\d{1,2}):(?P<m>\d{2})\s*$", re.I)
+_RULE = re.compile(r"^\s*(?P<nth>\w+)\s+(?P<day>[a-z]{3})[a-z]*\s+(?P<h>\d{1,2}):(?P<m>\d{2})\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class When:
         return {"nth": self.nth, "weekday": self.weekday, "at": f"{self.at:%H:%M}", "time_zone": self.time_zone}
 
     @classmethod
-    def from_params(cls, p: dict) -> "When":
+    def from_params(cls, p: dict) -> When:
         if p.get("once"):
             return cls(once=datetime.fromisoformat(p["once"]), time_zone=p["time_zone"])
         return cls(nth=p["nth"], weekday=p["weekday"], at=time.fromisoformat(p["at"]), time_zone=p["time_zone"])
@@ -78,7 +78,7 @@ def parse_when(text: str, time_zone: str = "UTC") -> When:
     """'2026-12-12 02:00' or 'second Saturday 02:00'; ValueError with the reason otherwise."""
     try:
         zone = ZoneInfo(time_zone)
-    except Exception:
+    except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"“{time_zone}” is not a time zone name such as Europe/Berlin or UTC.") from None
     text = (text or "").strip()
     rule = _RULE.match(text)
@@ -155,9 +155,9 @@ def run_scheduled(*, cluster_ids, options, parallel, max_failed_clusters, when, 
     if not rule.once:
         following = rule.next_run(clock.now() + timedelta(minutes=1))
         if following:
-            _save(clusters, rule, following, dict(cluster_ids=cluster_ids, options=options, parallel=parallel,
-                                                  max_failed_clusters=max_failed_clusters, when=when,
-                                                  requested_by=requested_by))
+            _save(clusters, rule, following, {
+                "cluster_ids": cluster_ids, "options": options, "parallel": parallel,
+                "max_failed_clusters": max_failed_clusters, "when": when, "requested_by": requested_by})
     try:
         job, _ = submit_campaign(clusters, RemediationOptions.from_params(options), parallel=parallel,
                                  max_failed_clusters=max_failed_clusters, user=user)

@@ -6,7 +6,13 @@ from compliance.remediation import RemediationOptions
 from fabric.models import Cluster, Host
 from fabric.nodeops.live import poll_seconds
 from jobs.choices import ACTIVE, JobStatus, LogLevel, StepStatus
-from jobs.engine import CancelRequested, StepFailed, StepResult, cancel_job, register_step
+from jobs.engine import (
+    CancelRequested,
+    StepFailed,
+    StepResult,
+    cancel_job,
+    register_step,
+)
 from jobs.models import Job, JobStep
 
 FOLLOW_DAYS = 14  # a cluster's job may wait for maintenance windows for up to two weeks
@@ -28,7 +34,10 @@ def _child(ctx) -> Job | None:
 
 @register_step(CAMPAIGN_CLUSTER, title="Remediate a cluster")
 def remediate_cluster(ctx) -> StepResult:
-    from compliance.orchestration import submit_cluster_remediation, submit_host_remediation  # they import the steps
+    from compliance.orchestration import (  # they import the steps
+        submit_cluster_remediation,
+        submit_host_remediation,
+    )
 
     if ctx.params.get("host_id"):
         host = Host.objects.get(pk=ctx.params["host_id"])

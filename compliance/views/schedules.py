@@ -1,14 +1,21 @@
 """Scheduled campaigns: listed for everyone, added and cancelled by an operator (audited)."""
+from zoneinfo import available_timezones
+
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views import View
 from django_q.models import Schedule
-from zoneinfo import available_timezones
 
 from compliance.campaigns import CampaignError
-from compliance.campaigns.schedules import describe, parse_when, schedule_campaign, scheduled_campaigns, RUN
+from compliance.campaigns.schedules import (
+    RUN,
+    describe,
+    parse_when,
+    schedule_campaign,
+    scheduled_campaigns,
+)
 from fabric.audit import record
 from fabric.choices import AuditAction
 from fabric.models import Cluster

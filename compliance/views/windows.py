@@ -1,18 +1,24 @@
 """Maintenance windows of a host group, cluster or host: listed with where they come from, added
 and removed by an administrator (each change audited)."""
+from zoneinfo import available_timezones
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.forms import ModelForm, Select
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views import View
-from zoneinfo import available_timezones
 
 from fabric import maintenance
 from fabric.audit import record
 from fabric.choices import AuditAction
 from fabric.models import Cluster, Host, HostGroup, MaintenanceWindow
-from fabric.roles import ADMINISTRATOR, AdministratorRequiredMixin, RoleRequiredMixin, has_role
+from fabric.roles import (
+    ADMINISTRATOR,
+    AdministratorRequiredMixin,
+    RoleRequiredMixin,
+    has_role,
+)
 
 SCOPES = {"group": (HostGroup, "host_group"), "cluster": (Cluster, "cluster"), "host": (Host, "host")}
 

@@ -9,7 +9,11 @@ from django.test import Client
 from django.urls import reverse
 from django.utils.module_loading import import_string
 
-from compliance.campaigns.schedules import parse_when, schedule_campaign, scheduled_campaigns
+from compliance.campaigns.schedules import (
+    parse_when,
+    schedule_campaign,
+    scheduled_campaigns,
+)
 from fabric.models import AuditEntry, MaintenanceWindow
 from jobs.models import Job
 from tests.fabric.test_audit import ADDRESS
@@ -146,3 +150,20 @@ def test_the_campaign_page_links_a_cluster_to_its_job(operator_client):
     job.steps.filter(target="HVA", is_group=False).update(data={"child_job_id": child.pk})
     page = operator_client.get(job.get_absolute_url()).content.decode()
     assert f'href="{child.get_absolute_url()}">Open job #{child.pk}</a>' in page
+
+
+@pytest.mark.django_db
+def test_the_command_refuses_a_host_group_and_a_bad_parallel():
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    f.cluster("HVA", nodes=3)
+    f.cluster("HVB", nodes=3)
+    f.group("Production")
+    with pytest.raises(CommandError, match="--parallel must be at least 1"):
+        call_command("remediate", "HVA", "HVB", "--parallel", "0")
+    with pytest.raises(CommandError, match="not a cluster or host: Production"):
+        call_command("remediate", "HVA", "Production", "--parallel", "2")
+    with pytest.raises(CommandError, match="--order names the nodes of one cluster"):
+        call_command("remediate", "HVA", "HVB", "--order", "HVA-N1")
+    assert not Job.objects.exists()

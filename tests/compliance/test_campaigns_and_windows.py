@@ -1,6 +1,7 @@
 """Campaign waves from the VMs' storage paths, and maintenance windows (inheritance, time zones,
 midnight), without the lab."""
-from datetime import datetime, time as day_time
+from datetime import datetime
+from datetime import time as day_time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -52,7 +53,7 @@ def test_a_campaign_is_one_parent_job_with_a_lane_per_cluster_in_waves():
     vm = f.vm("app1", hv.nodes.first())
     vm.storage_path = "\\\\SOFS01\\VMStore\\app1"
     vm.save()
-    job, waves = submit_campaign([hv, sofs], parallel=3, max_failed_clusters=1)
+    job, _ = submit_campaign([hv, sofs], parallel=3, max_failed_clusters=1)
     assert job.kind == "campaign" and job.lock_key == ""      # the parent holds no cluster's lock
     steps = list(job.steps.filter(is_group=False).order_by("order"))
     assert [(s.target, s.parallel_group, s.max_parallel) for s in steps] == [("FSC", "wave-1", 3), ("HVA", "wave-2", 3)]

@@ -1,11 +1,9 @@
 """Against the lab: a campaign over a file server and three Hyper-V clusters, two at once, the file
 server before the cluster whose VMs live on its share; and a maintenance window that closes during
 a run."""
-from datetime import datetime, time as clock_time, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from compliance.campaigns import plan_waves, submit_campaign
 from compliance.choices import ComplianceState
@@ -13,7 +11,14 @@ from compliance.models import HostCompliance
 from fabric.models import Cluster
 from jobs.models import Job
 
-from .labenv import Watcher, bring_in, describe, discover_more, finish_with_workers, scan_all
+from .labenv import (
+    Watcher,
+    bring_in,
+    describe,
+    discover_more,
+    finish_with_workers,
+    scan_all,
+)
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -57,14 +62,3 @@ def test_a_campaign_remediates_the_file_server_first_two_clusters_at_once(lab):
         assert len(at_once) <= 2, (name, at_once)
     assert spans["CHV1"][0] >= spans["CFS"][1]
 
-
-def test_the_command_refuses_a_host_group_and_a_bad_parallel(lab):
-    bring_in(lab, cluster="CFS", standalone=None)
-    discover_more(lab, "CHV1")
-    from django.core.management.base import CommandError
-
-    with pytest.raises(CommandError, match="--parallel must be at least 1"):
-        call_command("remediate", "CFS", "CHV1", "--parallel", "0")
-    with pytest.raises(CommandError, match="not a cluster"):
-        call_command("remediate", "CFS", "All Hosts", "--parallel", "2")
-    assert not Job.objects.filter(kind="campaign").exists()

@@ -2,7 +2,8 @@
 nodes ('paused until Sat 02:00 (maintenance window)'), and the job goes on in the next window."""
 import threading
 import time
-from datetime import datetime, time as day_time
+from datetime import datetime
+from datetime import time as day_time
 from zoneinfo import ZoneInfo
 
 import pytest
