@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from fabric import clock
 from fabric.models import Cluster, Host, HostGroup, MaintenanceWindow
+from fabric.nodeops.live import poll_seconds
 
 
 @dataclass(frozen=True)
@@ -92,30 +94,32 @@ def describe_moment(when: datetime, like: MaintenanceWindow | None = None) -> st
     return f"{local:%a %H:%M}"
 
 
-def pause_reason(windows: Windows, when: datetime) -> str:
-    """'paused until Sat 02:00 (maintenance window)' or '' when a window is open."""
+def opens_at(windows: Windows, when: datetime) -> str:
+    """“Sat 02:00”: when the next window opens, in that window's own time zone ('' when one is open)."""
     opening = windows.next_opening(when)
     if opening is None or opening == when:
         return ""
     first = next(w for w in windows.windows if _next_start(w, when) == opening)
-    return f"paused until {describe_moment(opening, first)} (maintenance window)"
+    return describe_moment(opening, first)
+
+
+def pause_reason(windows: Windows, when: datetime) -> str:
+    """'paused until Sat 02:00 (maintenance window)' or '' when a window is open."""
+    moment = opens_at(windows, when)
+    return f"paused until {moment} (maintenance window)" if moment else ""
 
 
 def wait_for_window(ctx, host: Host) -> None:
     """A job step's safe point before a node leaves: if the host's window is closed, wait (keeping
     the job's lease, cancellable) until one opens. The step shows 'Paused until Sat 02:00
     (maintenance window)'."""
-    from fabric import clock
-
     windows = for_host(host)
     if windows.is_open(clock.now()):
         return
     reason = pause_reason(windows, clock.now())
     ctx.log(f"{host.name}: {reason}, set on {windows.source}.")
     ctx.progress(0, reason[:1].upper() + reason[1:])
-    from fabric.nodeops.live import poll_seconds
-
     poll = max(0.05, min(poll_seconds(), clock.real_seconds(60)))  # the check itself asks no machine
     ctx.wait_until(lambda: windows.is_open(clock.now()), clock.real_seconds(8 * 86400), poll,
-                   waiting_for=f"the maintenance window ({reason})")
+                   waiting_for=f"the maintenance window to open ({opens_at(windows, clock.now())})")
     ctx.log(f"The maintenance window of {host.name} is open ({describe_moment(clock.now(), windows.windows[0])}).")

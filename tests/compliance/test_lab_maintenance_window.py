@@ -64,6 +64,7 @@ def test_a_closing_window_pauses_between_nodes_and_the_job_resumes_in_the_next(l
         assert [n["name"] for n in nodes if n["state"] != "Up"] == []   # stopped between nodes, none left out
         waiting.refresh_from_db()
         assert waiting.message == "Paused until Sat 02:00 (maintenance window)"
+        assert waiting.waiting_for == "the maintenance window to open (Sat 02:00)"
         assert verify.filter(status__in=("succeeded", "skipped")).count() == done_nodes   # nothing started
         job.refresh_from_db()
         assert job.status == "running" and job.lease_owner         # still holds its lease while it waits
