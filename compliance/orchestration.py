@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 
 from compliance.baselines import baselines_by_host, target_hosts
-from compliance.remediation import RemediationOptions, cluster_dry_run
 from compliance.models import UpdateServer
+from compliance.remediation import RemediationOptions, cluster_dry_run
 from compliance.steps import remediate as steps
 from fabric.choices import ClusterKind
 from fabric.models import Cluster, Host, HostGroup
@@ -99,8 +99,9 @@ def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool) ->
     return [PlanStep(step, title=title, target=name, params=params, group=name, retries=r) for step, title, r in plan]
 
 
-def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, user=None):
-    """Remediate a cluster node by node. The order is the dry run's (fewest VMs first or explicit)."""
+def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, user=None, *, campaign_step=None):
+    """Remediate a cluster node by node. The order is the dry run's (fewest VMs first or explicit).
+    `campaign_step`: the campaign's step (its pk) this job is a child of."""
     dry = cluster_dry_run(cluster, options)
     order = [n.name for n in dry.nodes]
     hosts = {h.name: h for h in cluster.nodes.all()}
@@ -113,11 +114,12 @@ def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, us
     return submit_job(
         kind="remediation", title=f"Remediate cluster {cluster.name}", target=cluster,
         lock_key=f"cluster:{cluster.pk}", requested_by=user, failure_policy=_policy(options), plan=plan,
-        params={"cluster_id": cluster.pk, "options": options.as_params(), "order": order},
+        params={"cluster_id": cluster.pk, "options": options.as_params(), "order": order,
+                **({"campaign_step": campaign_step} if campaign_step else {})},
     )
 
 
-def submit_host_remediation(hosts: list[Host], options: RemediationOptions, user=None):
+def submit_host_remediation(hosts: list[Host], options: RemediationOptions, user=None, *, campaign_step=None):
     """Remediate hosts one by one as standalone hosts (running VMs saved, started again)."""
     hosts = sorted(hosts, key=lambda h: h.name.lower())
     first = hosts[0]
@@ -132,5 +134,6 @@ def submit_host_remediation(hosts: list[Host], options: RemediationOptions, user
     return submit_job(
         kind="remediation", title=title, target=first if len(hosts) == 1 else (first.cluster or title[10:]),
         lock_key=lock, requested_by=user, failure_policy=_policy(options), plan=plan,
-        params={"host_ids": [h.pk for h in hosts], "options": options.as_params(), "standalone": True},
+        params={"host_ids": [h.pk for h in hosts], "options": options.as_params(), "standalone": True,
+                **({"campaign_step": campaign_step} if campaign_step else {})},
     )

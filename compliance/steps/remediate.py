@@ -11,13 +11,15 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from fabric.agents.updates import get_installed_updates
 from compliance.choices import ComplianceState, UpdateState
 from compliance.evaluation import record_install, update_key
 from compliance.models import HostCompliance, UpdateStatus
 from compliance.remediation import RemediationOptions, rolling_dry_run
 from compliance.scanning import ask, check_installed, interpret
-from fabric import agents
+from fabric import agents, maintenance
+from fabric.agents.updates import get_installed_updates
+from fabric.choices import VM_IN_MEMORY, ClusterKind
+from fabric.models import Cluster, Host
 from fabric.nodeops.hung import bmc_of, wait_or_power_cycle
 from fabric.nodeops.live import cluster_connection, host_connection, poll_seconds, read_live_cluster
 from fabric.nodeops.nodes import NodeTarget, pause, resume, rollback_pause
@@ -25,8 +27,6 @@ from fabric.nodeops.records import Evacuated
 from fabric.nodeops.storage import wait_for_storage
 from fabric.nodeops.workloads import for_cluster, sofs
 from fabric.nodeops.workloads.hyperv import return_vms, save_vms, start_saved, vm_roles
-from fabric.choices import VM_IN_MEMORY, ClusterKind
-from fabric.models import Cluster, Host
 from jobs.engine import StepFailed, StepResult, register_step
 from jobs.models import JobStep
 
@@ -204,6 +204,7 @@ def check_node(ctx) -> StepResult:
         ctx.save_checkpoint(needed=False, reason=reason)
         return StepResult(reason, skipped=True)
     ctx.save_checkpoint(needed=True, updates=updates, reason="")
+    maintenance.wait_for_window(ctx, node.host)
     what = f"{len(updates)} updates to install ({', '.join('KB' + u['kb'] for u in updates if u['kb'])})" if updates else "a restart is pending"
     return StepResult(f"{node.name} is {label}: {what}")
 

@@ -46,6 +46,7 @@ class VM:
     migration: Migration | None = None
     drained_from: str | None = None      # host key, for Resume-ClusterNode -Failback Immediate
     version: str = "9.0"                 # configuration version (Get-VM Version); stays when it migrates
+    path: str = ""                       # its folder (Get-VM Path); empty: the host's default
 
     @property
     def in_memory(self) -> bool:

@@ -49,6 +49,8 @@ def url_arguments(inv, hvc, job, users):
     def argument(name):
         if name in fixed:
             return [fixed[name].pk]
+        if name == "compliance:maintenance_windows":
+            return ["cluster", hvc.pk]
         if name.startswith("notifications:subscription_"):
             from notifications.models import Subscription
 
