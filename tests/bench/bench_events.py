@@ -73,7 +73,7 @@ def _rounded(value):
     return None if value == math.inf else round(value, 1)
 
 
-async def _watch(ports, job_id, session, count, arrivals, ready, failures, go):
+async def _watch(ports, job_id, session, count, arrivals, ready, failures, go, snapshot_sizes):
     from websockets.asyncio.client import connect
 
     marker = re.compile(r"bench-(\d+)-marker")
@@ -85,7 +85,7 @@ async def _watch(ports, job_id, session, count, arrivals, ready, failures, go):
             async with connect(f"ws://127.0.0.1:{port}/ws/jobs/{job_id}/", additional_headers=headers,
                                max_size=None, open_timeout=CONNECT_WAIT_S) as ws:
                 seen = arrivals[index]
-                await ws.recv()  # snapshot
+                snapshot_sizes.append(len(await ws.recv()))
                 ready.append(index)
                 await go.wait()
                 while True:
@@ -101,7 +101,13 @@ async def _watch(ports, job_id, session, count, arrivals, ready, failures, go):
     await asyncio.gather(*(one(i) for i in range(count)))
 
 
-def _measure(procs, ports, session, count) -> dict:
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _measure(procs, web, session, count) -> dict:
+    ports = [port for _, port in web]
     import subprocess
     import threading
 
@@ -114,10 +120,11 @@ def _measure(procs, ports, session, count) -> dict:
     arrivals = [dict() for _ in range(count)]
     ready: list[int] = []
     failures: list[str] = []
+    snapshot_sizes: list[int] = []
     loop = asyncio.new_event_loop()
     go = asyncio.Event()
     thread = threading.Thread(target=lambda: loop.run_until_complete(
-        _watch(ports, job_id, session, count, arrivals, ready, failures, go)))
+        _watch(ports, job_id, session, count, arrivals, ready, failures, go, snapshot_sizes)))
     connect_started = time.monotonic()
     thread.start()
     deadline = connect_started + CONNECT_WAIT_S
@@ -125,11 +132,14 @@ def _measure(procs, ports, session, count) -> dict:
         time.sleep(0.05)
     connect_seconds = time.monotonic() - connect_started
     loop.call_soon_threadsafe(go.set)
+    cpu_before = [_cpu_seconds(proc.pid) for proc, _ in web], time.process_time()
     emitter.stdin.write("go\n")
     emitter.stdin.flush()
     committed = {int(k): v for k, v in json.loads(emitter.stdout.readline()).items()}
     emitter.wait(30)
     thread.join(30)
+    web_cpu = [_cpu_seconds(proc.pid) - before for (proc, _), before in zip(web, cpu_before[0])]
+    client_cpu = time.process_time() - cpu_before[1]
     # every expected frame counts: one that never came is infinitely late
     latencies = [(seen[i] - committed[i]) * 1000 if i in seen else math.inf for seen in arrivals for i in committed]
     delivered = sum(len(seen) for seen in arrivals)
@@ -144,6 +154,9 @@ def _measure(procs, ports, session, count) -> dict:
         "connect_all_seconds": round(connect_seconds, 2),
         "connect_failures": sorted(set(failures))[:5],
         "web_processes": len(ports),
+        "snapshot_bytes": max(snapshot_sizes, default=None),
+        "cpu_ms_per_frame": {"web": round(sum(web_cpu) * 1000 / max(delivered, 1), 3),
+                             "viewers": round(client_cpu * 1000 / max(delivered, 1), 3)},
     }
 
 
@@ -168,8 +181,8 @@ def _shape(name, database_url, redis_url, var_dir):
     try:
         procs.manage("migrate", "--no-input", "-v", "0")
         session = json.loads(procs.manage("shell", "-c", SETUP).strip().splitlines()[-1])["session"]
-        ports = [procs.daphne()[1] for _ in range(WEB_PROCESSES[name])]
-        return {count: _measure(procs, ports, session, count) for count in _counts(name)}
+        web = [procs.daphne() for _ in range(WEB_PROCESSES[name])]
+        return {count: _measure(procs, web, session, count) for count in _counts(name)}
     finally:
         procs.stop_all()
 
