@@ -58,6 +58,12 @@ def _run_as(entry: dict):
         name="bench-lab", defaults={"username": winrm["username"], "password": winrm["password"]})[0]
 
 
+def _secure(lab, entry: dict) -> dict:
+    """Cluster nodes are reached over HTTPS: a node never inherits its cluster's "Allow insecure"."""
+    return dict(port=urlparse(entry["winrm"]["https_url"]).port, https=True, transport=entry["winrm"]["transport"],
+                ca_path=lab.endpoints["ca_path"])
+
+
 def _plain(entry: dict) -> dict:
     return dict(port=urlparse(entry["winrm"]["url"]).port, https=False, transport=entry["winrm"]["transport"],
                 allow_insecure=True)
@@ -82,6 +88,7 @@ def _topology(speed: float, needy: set[str] | None = None) -> str:
 
     data = remediation_topology(NODES, VMS_PER_NODE, updates=UPDATES, speed=speed)
     kbs = [u["kb"] for u in data["updates"]]
+    data["defaults"]["https"] = True
     for node in data["clusters"][0]["nodes"]:
         node["missing_updates"] = kbs if needy is None or node["name"] in needy else []
     return render(data)
@@ -94,7 +101,7 @@ def _remediate(lab):
     from fabric.inventory.discovery import discover_cluster
 
     entry = lab.entry("BENCH-CL")
-    cluster = discover_cluster(entry["address"], _run_as(lab.entry("BENCH-N1")), **_plain(entry))
+    cluster = discover_cluster(entry["address"], _run_as(lab.entry("BENCH-N1")), **_secure(lab, entry))
     _sync_and_assign(lab)
     _finish(submit_scan(cluster)[0])
     job, _ = submit_cluster_remediation(cluster, RemediationOptions())
