@@ -75,6 +75,7 @@ class UpdateOps:
         with self.lock:
             host = self.hosts[host_key]
             duration = self.clock.wall(host.timings["scan_seconds"])
+            self.event("wu-scan-started", host=host.name)
         time.sleep(duration)
         with self.change():
             result = []
