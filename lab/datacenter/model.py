@@ -102,6 +102,7 @@ class Host:
     pending_features: set[str] = field(default_factory=set)    # installed, waiting for a restart
     switches: list["VMSwitch"] = field(default_factory=list)
     install_lock: threading.Lock = field(default_factory=threading.Lock)
+    downloaded: set = field(default_factory=set)  # update ids in the host's Windows Update cache
 
     @property
     def online(self) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("FERRY_DEMO", "1")
+os.environ.setdefault("FERRY_ALLOW_INSECURE_WINRM", "1")  # the lab lives on loopback
 
 
 def main(selected: list[str]) -> int:
