@@ -16,7 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.choices import BLOCKING_UPDATE_STATES, ComplianceState, UpdateState, worst_state
-from compliance.models import Baseline, BaselineCompliance, BaselineUpdate, Exemption, HostCompliance, Update, UpdateStatus
+from compliance.models import (
+    Baseline,
+    BaselineCompliance,
+    BaselineUpdate,
+    Exemption,
+    HostCompliance,
+    Update,
+    UpdateStatus,
+)
 from fabric.models import Host
 
 

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from fabric.agents.updates import ComplianceScan, get_installed_updates, scan_compliance
 from compliance.choices import UpdateState
 from compliance.evaluation import ScanResult, record_scan, record_scan_error, update_key
-from fabric.nodeops.live import host_connection
 from compliance.models import UpdateStatus
 from fabric import agents
-from fabric.agents.updates import AvailableUpdate
+from fabric.agents.updates import AvailableUpdate, ComplianceScan, get_installed_updates, scan_compliance
 from fabric.models import Host
+from fabric.nodeops.live import host_connection
 
 
 @dataclass

@@ -5,8 +5,7 @@ import threading
 import time
 
 from lab.datacenter.core import OperationError
-from lab.datacenter.model import (
-    DRAIN_COMPLETED, DRAIN_FAILED, DRAIN_IN_PROGRESS, NODE_UP, VM, Cluster, Host, Migration)
+from lab.datacenter.model import DRAIN_COMPLETED, DRAIN_FAILED, DRAIN_IN_PROGRESS, NODE_UP, VM, Cluster, Host, Migration
 
 MOVE_FQID = "Move-ClusterVirtualMachineRole"
 
