@@ -6,14 +6,18 @@
 })();
 
 // A lane folds while it is pending or finished and opens while it runs or failed, unless the
-// operator opened or closed it by hand.
+// operator opened or closed it by hand. Once the job has ended nothing runs any more: a lane left
+// half done (the next node's scan ran beside a restart that failed) folds too.
 (function () {
+  var ACTIVE = ["queued", "running", "cancelling"];
   function foldLanes() {
+    var header = document.getElementById("job-header");
+    var jobActive = !header || ACTIVE.indexOf(header.dataset.status) >= 0;
     document.querySelectorAll("details.lane").forEach(function (lane) {
       if (lane.dataset.byHand) return;
       var head = lane.querySelector("summary");
       var status = head ? head.dataset.status : "";
-      lane.open = status === "running" || status === "failed";
+      lane.open = status === "failed" || (status === "running" && jobActive);
     });
   }
   document.addEventListener("click", function (event) {
