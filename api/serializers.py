@@ -162,7 +162,9 @@ class UpgradeRequestSerializer(serializers.Serializer):
         help_text="settings keyed by node name, as the upgrade_cluster command's --node-settings file: bmc_address, "
                   "bmc_port, new_name, skip_ad_check, management_mac, logical_network, subnet, ip",
     )
-    functional_level = serializers.BooleanField(default=True, help_text="raise the functional level after the last node")
+    functional_level = serializers.BooleanField(
+        default=True, help_text="raise the functional level after the last node"
+    )
     dry_run = serializers.BooleanField(default=False, help_text="Return the prerequisites and the plan; start nothing.")
 
 

@@ -117,7 +117,8 @@ def record_scan(host: Host, scan: ScanResult, when=None) -> str:
 def record_scan_error(host: Host, message: str, when=None) -> None:
     """The host could not be scanned: Error with the reason, keeping what the last scan found."""
     HostCompliance.objects.update_or_create(
-        host=host, defaults={"state": ComplianceState.ERROR, "error": message[:1000], "last_scan": when or timezone.now()}
+        host=host,
+        defaults={"state": ComplianceState.ERROR, "error": message[:1000], "last_scan": when or timezone.now()},
     )
 
 

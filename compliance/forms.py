@@ -29,7 +29,9 @@ class BaselineForm(forms.ModelForm):
 
     class Meta:
         model = Baseline
-        fields = ["name", "description", "rule_enabled", "rule_classifications", "rule_severities", "rule_released_days"]
+        fields = [
+            "name", "description", "rule_enabled", "rule_classifications", "rule_severities", "rule_released_days",
+        ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, **kwargs):
@@ -102,7 +104,10 @@ class RemediateForm(forms.Form):
     )
     parallel = forms.IntegerField(
         label="At most N clusters at once", min_value=1, max_value=50, required=False, initial=2,
-        help_text="Several clusters make one campaign; a file server goes before the Hyper-V clusters whose VMs it holds.",
+        help_text=(
+            "Several clusters make one campaign; "
+            "a file server goes before the Hyper-V clusters whose VMs it holds."
+        ),
     )
     max_failed_clusters = forms.IntegerField(
         label="Max failed clusters", min_value=0, max_value=100, required=False, initial=0,

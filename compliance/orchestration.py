@@ -79,7 +79,10 @@ def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool) ->
         evacuate, back = f"Pause {name} and save its VMs", f"Start the saved VMs of {name}"
     else:
         evacuate, back = f"Pause {name} and live-migrate its VMs", f"Bring the VMs back to {name}"
-    restart = f"Restart {name} and wait until it is back" if not options.no_restart else f"Restart {name} (not: Do not restart)"
+    restart = (
+        f"Restart {name} and wait until it is back" if not options.no_restart
+        else f"Restart {name} (not: Do not restart)"
+    )
     if standalone and not file_server:
         evacuate_step, back_step = (steps.SAVE_VMS_AND_PAUSE if clustered else steps.SAVE_VMS), steps.START_SAVED
     else:

@@ -171,7 +171,8 @@ class ClusterInfo:
 
 HOST_FIELDS = ("pk", "name", "cluster_id", "host_group_id", "node_state", "failure_state", "failure_job_id",
                "cluster__name", "cluster__host_group_id", "cluster__kind",
-               "compliance__state", "compliance__missing_count", "compliance__last_scan", "compliance__error", "running")
+               "compliance__state", "compliance__missing_count", "compliance__last_scan", "compliance__error",
+               "running")
 
 
 class InForce:

@@ -110,7 +110,10 @@ class AuditEntryTable(FerryTable):
         if getattr(self, "_urls", None) is None:
             from django.apps import apps
 
-            rows = [getattr(row, "record", row) for row in (self.page.object_list if hasattr(self, "page") else self.data)]
+            rows = [
+                getattr(row, "record", row)
+                for row in (self.page.object_list if hasattr(self, "page") else self.data)
+            ]
             wanted: dict[str, set] = {}
             for row in rows:
                 if row.object_id.isdigit():

@@ -33,7 +33,8 @@ class HostFilterSet(SearchFilterSet):
     search_lookup = "istartswith"
     cluster = cluster_filter()
     status = django_filters.ChoiceFilter(choices=HostStatus.choices, empty_label="Any status")
-    os_name = django_filters.ChoiceFilter(label="OS", choices=lambda: [(v, v) for v in distinct_values(Host, "os_name")],
+    os_name = django_filters.ChoiceFilter(label="OS",
+                                          choices=lambda: [(v, v) for v in distinct_values(Host, "os_name")],
                                           empty_label="Any OS")
     node_state = django_filters.ChoiceFilter(
         label="Node state", choices=NodeState.choices, empty_label="Any node state"

@@ -32,7 +32,9 @@ class HostTable(FerryTable):
 
     class Meta(FerryTable.Meta):
         model = Host
-        fields = ("name", "status", "cluster", "node_state", "os_name", "memory_bytes", "cpu_count", "vm_count", "host_group")
+        fields = (
+            "name", "status", "cluster", "node_state", "os_name", "memory_bytes", "cpu_count", "vm_count", "host_group",
+        )
 
     def render_name(self, record, value):
         if record.is_insecure or record.allow_insecure:

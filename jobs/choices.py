@@ -98,4 +98,6 @@ def check_job_transition(old: str, new: str) -> None:
 
 def check_step_transition(old: str, new: str) -> None:
     if new not in STEP_TRANSITIONS[StepStatus(old)]:
-        raise InvalidTransition(f"A {StepStatus(old).label.lower()} step cannot become {StepStatus(new).label.lower()}.")
+        raise InvalidTransition(
+            f"A {StepStatus(old).label.lower()} step cannot become {StepStatus(new).label.lower()}."
+        )

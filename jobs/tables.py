@@ -23,7 +23,9 @@ class JobTable(FerryTable):
 
     class Meta(FerryTable.Meta):
         model = Job
-        fields = ("id", "title", "kind", "status", "progress", "error", "target_label", "requested_by", "started", "duration")
+        fields = (
+            "id", "title", "kind", "status", "progress", "error", "target_label", "requested_by", "started", "duration",
+        )
         row_attrs = {"id": lambda record: f"job-row-{record.pk}", "data-status": lambda record: record.status}
         attrs = {"class": "table jobs"}
         template_name = "jobs/_job_table.html"
@@ -70,7 +72,10 @@ class JobTable(FerryTable):
         if getattr(self, "_urls", None) is None:
             from django.contrib.contenttypes.models import ContentType
 
-            rows = [getattr(row, "record", row) for row in (self.page.object_list if hasattr(self, "page") else self.data)]
+            rows = [
+                getattr(row, "record", row)
+                for row in (self.page.object_list if hasattr(self, "page") else self.data)
+            ]
             wanted: dict[int, set] = {}
             for row in rows:
                 if row.target_type_id and row.target_id.isdigit():

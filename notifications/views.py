@@ -46,7 +46,9 @@ class SubscriptionEditView(RoleRequiredMixin, View):
             return self._page(request, form, status=400)
         with transaction.atomic():
             form.save()
-            audit.record(request, AuditAction.CHANGE, subscription, f"changed: {', '.join(form.changed_names()) or 'nothing'}")
+            audit.record(
+                request, AuditAction.CHANGE, subscription, f"changed: {', '.join(form.changed_names()) or 'nothing'}"
+            )
         return redirect("notifications:subscription_list")
 
     def _page(self, request, form, status=200):

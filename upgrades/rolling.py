@@ -148,12 +148,15 @@ def _name_verdicts(loaded: _Loaded) -> list[Verdict]:
     """A node renamed with the directory check on: the new name must be free (asked through the
     deployment server, which reaches a domain controller)."""
     renamed = [(loaded.hosts[n.host_id], n.new_name) for n in loaded.request.nodes
-               if n.host_id in loaded.hosts and n.new_name and n.new_name.lower() != loaded.hosts[n.host_id].name.lower()]
+               if n.host_id in loaded.hosts and n.new_name
+               and n.new_name.lower() != loaded.hosts[n.host_id].name.lower()]
     verdicts = []
     taken_here = {h.name.lower() for h in Host.objects.exclude(pk__in=[h.pk for h, _ in renamed])}
     for host, name in renamed:
         if name.lower() in taken_here:
-            verdicts.append(Verdict(f"name of {host.name}", False, f"{name} is the name of another host Ferry manages."))
+            verdicts.append(
+                Verdict(f"name of {host.name}", False, f"{name} is the name of another host Ferry manages.")
+            )
     checked = [(h, name) for h, name in renamed
                if not next(n for n in loaded.request.nodes if n.host_id == h.pk).skip_ad_check]
     if not checked:
@@ -167,7 +170,9 @@ def _name_verdicts(loaded: _Loaded) -> list[Verdict]:
         try:
             taken = agents.provisioning.computer_name_taken(conn, name)
         except agents.AgentError as error:
-            verdicts.append(Verdict(f"name of {host.name}", False, f"Could not ask the directory about {name}: {error}"))
+            verdicts.append(
+                Verdict(f"name of {host.name}", False, f"Could not ask the directory about {name}: {error}")
+            )
             continue
         verdicts.append(Verdict(f"name of {host.name}", not taken,
                                 f"{name} is taken in the directory: choose another name for {host.name}." if taken
@@ -240,7 +245,8 @@ def check_prerequisites(request: UpgradeRequest, *, live=None) -> list[Verdict]:
         plan_hosts, plan_vms = live
     rolling = plan_rolling(plan_hosts, plan_vms, loaded.node_names())
     chosen = {name.lower() for name in loaded.node_names()}
-    local = sorted(f"{vm.name} on {vm.owner}" for vm in plan_vms if vm.owner.lower() in chosen and not vm.highly_available)
+    local = sorted(f"{vm.name} on {vm.owner}" for vm in plan_vms
+                   if vm.owner.lower() in chosen and not vm.highly_available)
     if cluster.kind == ClusterKind.HYPERV or local:
         verdicts.append(Verdict("highly available VMs", not local,
                                 f"Not highly available, so they live on the node and would be lost when it is "

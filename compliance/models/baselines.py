@@ -28,7 +28,9 @@ class Baseline(models.Model):
     revision = models.PositiveIntegerField(default=1, help_text="Raised whenever the updates change")
     created = models.DateTimeField(auto_now_add=True)
     modified = models.DateTimeField(auto_now=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -64,11 +66,19 @@ class BaselineAssignment(models.Model):
     """A baseline applied to a host group (and every group below it), a cluster's nodes, or one host."""
 
     baseline = models.ForeignKey(Baseline, on_delete=models.CASCADE, related_name="assignments")
-    host_group = models.ForeignKey("fabric.HostGroup", null=True, blank=True, on_delete=models.CASCADE, related_name="baseline_assignments")
-    cluster = models.ForeignKey("fabric.Cluster", null=True, blank=True, on_delete=models.CASCADE, related_name="baseline_assignments")
-    host = models.ForeignKey("fabric.Host", null=True, blank=True, on_delete=models.CASCADE, related_name="baseline_assignments")
+    host_group = models.ForeignKey(
+        "fabric.HostGroup", null=True, blank=True, on_delete=models.CASCADE, related_name="baseline_assignments"
+    )
+    cluster = models.ForeignKey(
+        "fabric.Cluster", null=True, blank=True, on_delete=models.CASCADE, related_name="baseline_assignments"
+    )
+    host = models.ForeignKey(
+        "fabric.Host", null=True, blank=True, on_delete=models.CASCADE, related_name="baseline_assignments"
+    )
     created = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -112,7 +122,9 @@ class Exemption(models.Model):
     update = models.ForeignKey("compliance.Update", on_delete=models.CASCADE, related_name="exemptions")
     note = models.TextField(help_text="Why this host does not need the update")
     created = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_by_name = models.CharField("exempted by", max_length=150)
 
     class Meta:

@@ -39,7 +39,9 @@ class HostCompliance(models.Model):
     """A host's overall state: the worst of its baselines, or Error when it could not be scanned."""
 
     host = models.OneToOneField("fabric.Host", on_delete=models.CASCADE, related_name="compliance")
-    state = models.CharField(max_length=20, choices=ComplianceState.choices, default=ComplianceState.UNKNOWN, db_index=True)
+    state = models.CharField(
+        max_length=20, choices=ComplianceState.choices, default=ComplianceState.UNKNOWN, db_index=True
+    )
     missing_count = models.PositiveIntegerField(default=0)
     pending_reboot = models.BooleanField(default=False)
     last_scan = models.DateTimeField(null=True, blank=True)

@@ -17,7 +17,8 @@ def store_catalog(server: UpdateServer, catalog) -> tuple[int, int, int]:
         seen.add(key)
         values = dict(
             revision=item.revision, kb=item.kb, title=item.title[:500], classification=item.classification[:60],
-            severity=item.msrc_severity[:20], release_date=(item.created or item.arrived).date() if (item.created or item.arrived) else None,
+            severity=item.msrc_severity[:20],
+            release_date=(item.created or item.arrived).date() if (item.created or item.arrived) else None,
             reboot_required=item.reboot_behavior != "NeverReboots", superseded=item.is_superseded,
             superseded_by=list(item.superseded_by), approved=item.is_approved, declined=item.is_declined,
             in_catalog=True,

@@ -232,7 +232,10 @@ def check_node(ctx) -> StepResult:
         return StepResult(reason, skipped=True)
     ctx.save_checkpoint(needed=True, updates=updates, reason="")
     maintenance.wait_for_window(ctx, node.host)
-    what = f"{len(updates)} updates to install ({', '.join('KB' + u['kb'] for u in updates if u['kb'])})" if updates else "a restart is pending"
+    what = (
+        f"{len(updates)} updates to install ({', '.join('KB' + u['kb'] for u in updates if u['kb'])})" if updates
+        else "a restart is pending"
+    )
     return StepResult(f"{node.name} is {label}: {what}")
 
 

@@ -111,7 +111,9 @@ class AssignView(AdministratorRequiredMixin, View):
             if created:
                 record(request, AuditAction.CREATE, assignment, str(assignment))
         if created:
-            messages.success(request, f"Assigned {baseline} to {assignment.target_label}; its hosts are Unknown until scanned.")
+            messages.success(
+                request, f"Assigned {baseline} to {assignment.target_label}; its hosts are Unknown until scanned."
+            )
         else:
             messages.info(request, f"{baseline} was already assigned to {assignment.target_label}.")
         return redirect(baseline.get_absolute_url())

@@ -33,7 +33,10 @@ class SyncView(OperatorRequiredMixin, View):
     def post(self, request, pk):
         server = get_object_or_404(UpdateServer, pk=pk)
         job, created = submit_sync(server, request.user)
-        record(request, AuditAction.ACTION, server, f"catalog sync {'started' if created else 'already running'}: job #{job.pk}")
+        record(
+            request, AuditAction.ACTION, server,
+            f"catalog sync {'started' if created else 'already running'}: job #{job.pk}",
+        )
         return go_to(request, job.get_absolute_url())
 
 

@@ -122,7 +122,9 @@ class RemediateView(OperatorRequiredMixin, View):
         for job in jobs:
             record(request, AuditAction.ACTION, job, f"remediation requested: {job.title} ({options.describe()})")
         for job in existing:
-            messages.warning(request, f"{job.target_label} already has an active job: #{job.pk} {job.title}. Showing it.")
+            messages.warning(
+                request, f"{job.target_label} already has an active job: #{job.pk} {job.title}. Showing it."
+            )
         every = jobs + existing
         if len(every) == 1:
             return go_to(request, every[0].get_absolute_url())

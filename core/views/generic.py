@@ -64,7 +64,9 @@ class ObjectListView(RoleRequiredMixin, PartialTemplateMixin, ExportMixin, Singl
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["title"] = self.get_title()
-        context["count_nouns"] = self.count_nouns or (self.model._meta.verbose_name, self.model._meta.verbose_name_plural)
+        context["count_nouns"] = self.count_nouns or (
+            self.model._meta.verbose_name, self.model._meta.verbose_name_plural
+        )
         context["help_text"] = self.help_text
         if self.add_url_name and has_role(self.request.user, ADMINISTRATOR):
             context["add_url"] = reverse(self.add_url_name)

@@ -89,7 +89,10 @@ def _error(target: BMCTarget, action: str, message: str) -> BMCError:
     lowered = message.lower()
     kw = {"target": target.where, "operation": action}
     if any(word in lowered for word in _DENIED):
-        who = f"Run As account '{target.account}' (user {target.username})" if target.account else f"user {target.username}"
+        who = (
+            f"Run As account '{target.account}' (user {target.username})" if target.account
+            else f"user {target.username}"
+        )
         return BMCAccessDenied(
             f"{target.where} refused the login of {who}: {message}. Check the BMC user, its password and that it "
             f"has the Administrator (or Operator) privilege for chassis control.",

@@ -83,13 +83,16 @@ DISK_PROPERTIES = select("Number", as_string("FriendlyName"), as_string("SerialN
                          "IsSystem", "IsClustered", as_string("BusType"))
 
 # Pending reboot, as Windows Update and servicing record it (any one of them is enough).
-PENDING_REBOOT = r"""$pending = $false
-if (Test-Path -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired') { $pending = $true }
-if (Test-Path -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') { $pending = $true }
+PENDING_REBOOT = (r"""$pending = $false
+if (Test-Path -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate\Auto Update\RebootRequired') """
+                  r"""{ $pending = $true }
+if (Test-Path -Path 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending') """
+                  r"""{ $pending = $true }
 if ([int]$os.BuildNumber -ge 17763) {
-    $wu = Invoke-CimMethod -Namespace 'root/Microsoft/Windows/WindowsUpdate' -ClassName 'MSFT_WUSettings' -MethodName 'IsPendingReboot'
+    $wu = Invoke-CimMethod -Namespace 'root/Microsoft/Windows/WindowsUpdate' -ClassName 'MSFT_WUSettings' """
+                  r"""-MethodName 'IsPendingReboot'
     if ($wu.PendingReboot) { $pending = $true }
-}"""
+}""")
 
 
 def read_os(r: Reader, rec: dict) -> OSInfo:

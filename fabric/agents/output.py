@@ -117,7 +117,8 @@ def _cmdlet_error(conn, message, identity: _Identity, second_hop, not_found_fqid
         return NotFound(message, **fields)
     if fq.startswith("clusterrpcconnection") or fq.startswith("clusterendpointnotregistered"):
         message += (" The cluster service could not be reached from this node: check that it runs; when it does, "
-                    "this is the second-hop restriction of remote cluster cmdlets (use CredSSP or Kerberos delegation).")
+                    "this is the second-hop restriction of remote cluster cmdlets "
+                    "(use CredSSP or Kerberos delegation).")
     return CmdletError(message, **fields)
 
 

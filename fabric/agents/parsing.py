@@ -90,7 +90,9 @@ class Reader:
                 return str(value)
             return kind(value)
         except (TypeError, ValueError):
-            raise self.fail(f"the property {key} is not a {getattr(kind, '__name__', kind)} ({str(value)[:40]!r})") from None
+            raise self.fail(
+                f"the property {key} is not a {getattr(kind, '__name__', kind)} ({str(value)[:40]!r})"
+            ) from None
 
     def enum(self, rec: dict, key: str, table: dict[int, str], *, required: bool = True, default: str = "Unknown"):
         """An enum written either as its name ([string] cast) or as its number."""

@@ -119,10 +119,11 @@ def client_unattend(image_name: str, image_group: str, disk: int = 0) -> str:
     """A WDS client answer file: only the windowsPE pass (which image, which disk). Everything a host
     is configured with after setup goes over WinRM; WDS ignores the other passes anyway."""
     group = f"<ImageGroup>{escape(image_group)}</ImageGroup>" if image_group else ""
-    return f"""<?xml version="1.0" encoding="utf-8"?>
+    return (f"""<?xml version="1.0" encoding="utf-8"?>
 <unattend xmlns="urn:schemas-microsoft-com:unattend">
   <settings pass="windowsPE">
-    <component name="Microsoft-Windows-Setup" processorArchitecture="amd64" publicKeyToken="31bf3856ad364e35" language="neutral" versionScope="nonSxS">
+    <component name="Microsoft-Windows-Setup" processorArchitecture="amd64" publicKeyToken="31bf3856ad364e35" """
+            f"""language="neutral" versionScope="nonSxS">
       <WindowsDeploymentServices>
         <ImageSelection>
           <InstallImage><ImageName>{escape(image_name)}</ImageName>{group}</InstallImage>
@@ -131,7 +132,7 @@ def client_unattend(image_name: str, image_group: str, disk: int = 0) -> str:
       </WindowsDeploymentServices>
     </component>
   </settings>
-</unattend>"""
+</unattend>""")
 
 
 def dhcp_scope_for(conn: Connection, address: str) -> str:
@@ -222,7 +223,8 @@ def install_features(conn: Connection, names=CLUSTER_FEATURES) -> bool:
 
 
 def configure_management_network(conn: Connection, *, adapter: str, address: str, prefix_length: int,
-                                 gateway: str = "", dns: list[str] = (), switch: str | None = MANAGEMENT_SWITCH) -> None:
+                                 gateway: str = "", dns: list[str] = (),
+                                 switch: str | None = MANAGEMENT_SWITCH) -> None:
     """An external virtual switch on `adapter` shared with the management OS, and the static address,
     gateway and DNS servers on its management vNIC; with `switch=None` (a file server node, no
     Hyper-V) the address, gateway and DNS go on `adapter` itself. Looks first: what is already so stays.
@@ -257,7 +259,9 @@ def configure_management_network(conn: Connection, *, adapter: str, address: str
 
 
 __all__ = [
-    "CLUSTER_FEATURES", "FILE_SERVER_FEATURES", "MANAGEMENT_SWITCH", "NicConfiguration", "NodeConfiguration", "SwitchConfiguration",
-    "client_unattend", "computer_name_taken", "configure_management_network", "dhcp_scope_for", "feature_states", "install_features", "read_configuration",
+    "CLUSTER_FEATURES", "FILE_SERVER_FEATURES", "MANAGEMENT_SWITCH", "NicConfiguration", "NodeConfiguration",
+    "SwitchConfiguration",
+    "client_unattend", "computer_name_taken", "configure_management_network", "dhcp_scope_for", "feature_states",
+    "install_features", "read_configuration",
     "release_address", "reserve_address",
 ]

@@ -77,17 +77,19 @@ _RESULT_CODE = """function Get-WUResultCode($answer) {
     $code
 }"""
 
-_SCAN = """$os = Get-CimInstance -ClassName Win32_OperatingSystem
+_SCAN = ("""$os = Get-CimInstance -ClassName Win32_OperatingSystem
 $modern = [int]$os.BuildNumber -ge 17763
 if ($modern) {
-    $scan = Invoke-CimMethod -Namespace NS -ClassName 'MSFT_WUOperations' -MethodName 'ScanForUpdates' -Arguments @{ SearchCriteria = $criteria }
+    $scan = Invoke-CimMethod -Namespace NS -ClassName 'MSFT_WUOperations' -MethodName 'ScanForUpdates' """
+         """-Arguments @{ SearchCriteria = $criteria }
 } else {
     $session = New-CimInstance -Namespace NS -ClassName 'MSFT_WUOperationsSession'
-    $scan = Invoke-CimMethod -InputObject $session -MethodName 'ScanForUpdates' -Arguments @{ SearchCriteria = $criteria; OnlineScan = $true }
+    $scan = Invoke-CimMethod -InputObject $session -MethodName 'ScanForUpdates' """
+         """-Arguments @{ SearchCriteria = $criteria; OnlineScan = $true }
 }
 $code = Get-WUResultCode $scan
 $found = @()
-if ($scan.Updates) { $found = @($scan.Updates) }""".replace("NS", NAMESPACE)
+if ($scan.Updates) { $found = @($scan.Updates) }""").replace("NS", NAMESPACE)
 
 _UPDATE = ("Select-Object -Property @{Name='UpdateID';Expression={[string]$_.UpdateID}}, "
            "@{Name='RevisionNumber';Expression={[int]$_.RevisionNumber}}, "
@@ -96,22 +98,25 @@ _UPDATE = ("Select-Object -Property @{Name='UpdateID';Expression={[string]$_.Upd
 
 # Sets $stage (where it stopped), $installCode and $rebootSaid (what MSFT_WUOperations said; the 2016
 # class has no such output). Whether a restart is needed is decided afterwards by PENDING_REBOOT.
-_INSTALL = """$rebootSaid = $false
+_INSTALL = ("""$rebootSaid = $false
 if ($modern) {
     $stage = 'install'
-    $install = Invoke-CimMethod -Namespace NS -ClassName 'MSFT_WUOperations' -MethodName 'InstallUpdates' -Arguments @{ Updates = [ciminstance[]]$wanted; DownloadOnly = $false }
+    $install = Invoke-CimMethod -Namespace NS -ClassName 'MSFT_WUOperations' -MethodName 'InstallUpdates' """
+            """-Arguments @{ Updates = [ciminstance[]]$wanted; DownloadOnly = $false }
     $installCode = Get-WUResultCode $install
     $rebootSaid = [bool]$install.RebootRequired
 } else {
     $stage = 'download'
-    $download = Invoke-CimMethod -InputObject $session -MethodName 'DownloadUpdates' -Arguments @{ Updates = [ciminstance[]]$wanted }
+    $download = Invoke-CimMethod -InputObject $session -MethodName 'DownloadUpdates' """
+            """-Arguments @{ Updates = [ciminstance[]]$wanted }
     $installCode = Get-WUResultCode $download
     if (-not ($installCode -band 0x80000000)) {
         $stage = 'install'
-        $install = Invoke-CimMethod -InputObject $session -MethodName 'InstallUpdates' -Arguments @{ Updates = [ciminstance[]]$wanted }
+        $install = Invoke-CimMethod -InputObject $session -MethodName 'InstallUpdates' """
+            """-Arguments @{ Updates = [ciminstance[]]$wanted }
         $installCode = Get-WUResultCode $install
     }
-}""".replace("NS", NAMESPACE)
+}""").replace("NS", NAMESPACE)
 
 
 def failed(code: int) -> bool:
@@ -165,12 +170,14 @@ def _wanted(updates: list[str]) -> str:
     )
 
 
-_DOWNLOAD = """if ($modern) {
-    $download = Invoke-CimMethod -Namespace NS -ClassName 'MSFT_WUOperations' -MethodName 'InstallUpdates' -Arguments @{ Updates = [ciminstance[]]$wanted; DownloadOnly = $true }
+_DOWNLOAD = ("""if ($modern) {
+    $download = Invoke-CimMethod -Namespace NS -ClassName 'MSFT_WUOperations' -MethodName 'InstallUpdates' """
+             """-Arguments @{ Updates = [ciminstance[]]$wanted; DownloadOnly = $true }
 } else {
-    $download = Invoke-CimMethod -InputObject $session -MethodName 'DownloadUpdates' -Arguments @{ Updates = [ciminstance[]]$wanted }
+    $download = Invoke-CimMethod -InputObject $session -MethodName 'DownloadUpdates' """
+             """-Arguments @{ Updates = [ciminstance[]]$wanted }
 }
-$downloadCode = Get-WUResultCode $download""".replace("NS", NAMESPACE)
+$downloadCode = Get-WUResultCode $download""").replace("NS", NAMESPACE)
 
 
 def download_updates(conn: Connection, updates: list[str], *, timeout: float = 7200) -> list[str]:

@@ -51,7 +51,10 @@ class CatalogUpdate:
 
 def _server(port: int, use_ssl: bool, name: str | None) -> str:
     """Bind $wsus to the server: by name, or the machine's own name (Get-WsusServer needs one with a port)."""
-    who = ps_str(name, what="update server name") if name else "(Get-CimInstance -ClassName Win32_OperatingSystem).CSName"
+    who = (
+        ps_str(name, what="update server name") if name
+        else "(Get-CimInstance -ClassName Win32_OperatingSystem).CSName"
+    )
     ssl = " -UseSsl" if use_ssl else ""
     return f"$wsus = Get-WsusServer -Name {who} -PortNumber {ps_int(port, what='WSUS port')}{ssl}"
 
@@ -75,20 +78,23 @@ def get_wsus_server(conn: Connection, *, port: int = 8530, use_ssl: bool = False
     )
 
 
-_CATALOG = """Select-Object -Property @{Name='UpdateId';Expression={[string]$_.Update.Id.UpdateId}},
+_CATALOG = ("""Select-Object -Property @{Name='UpdateId';Expression={[string]$_.Update.Id.UpdateId}},
     @{Name='RevisionNumber';Expression={[int]$_.Update.Id.RevisionNumber}},
     @{Name='Title';Expression={[string]$_.Update.Title}},
     @{Name='KnowledgebaseArticles';Expression={@($_.Update.KnowledgebaseArticles | ForEach-Object { [string]$_ })}},
     @{Name='Classification';Expression={[string]$_.Update.UpdateClassificationTitle}},
     @{Name='MsrcSeverity';Expression={[string]$_.Update.MsrcSeverity}},
-    @{Name='CreationDate';Expression={if ($_.Update.CreationDate) { $_.Update.CreationDate.ToUniversalTime().ToString('o') } else { $null }}},
-    @{Name='ArrivalDate';Expression={if ($_.Update.ArrivalDate) { $_.Update.ArrivalDate.ToUniversalTime().ToString('o') } else { $null }}},
+    @{Name='CreationDate';Expression={if ($_.Update.CreationDate) { """
+            """$_.Update.CreationDate.ToUniversalTime().ToString('o') } else { $null }}},
+    @{Name='ArrivalDate';Expression={if ($_.Update.ArrivalDate) { """
+            """$_.Update.ArrivalDate.ToUniversalTime().ToString('o') } else { $null }}},
     @{Name='IsSuperseded';Expression={[bool]$_.Update.IsSuperseded}},
     @{Name='IsApproved';Expression={[bool]$_.Update.IsApproved}},
     @{Name='IsDeclined';Expression={[bool]$_.Update.IsDeclined}},
     @{Name='RebootBehavior';Expression={[string]$_.Update.InstallationBehavior.RebootBehavior}},
-    @{Name='SupersededBy';Expression={@($_.Update.GetRelatedUpdates('UpdatesThatSupersedeThisUpdate') | ForEach-Object { [string]$_.Id.UpdateId })}},
-    @{Name='ComputersNeeding';Expression={[int]$_.ComputersNeedingThisUpdate}}"""
+    @{Name='SupersededBy';Expression={@($_.Update.GetRelatedUpdates('UpdatesThatSupersedeThisUpdate') | """
+            """ForEach-Object { [string]$_.Id.UpdateId })}},
+    @{Name='ComputersNeeding';Expression={[int]$_.ComputersNeedingThisUpdate}}""")
 
 
 def get_wsus_updates(conn: Connection, *, port: int = 8530, use_ssl: bool = False, name: str | None = None,

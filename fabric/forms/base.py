@@ -28,7 +28,9 @@ def add_connection_policy_errors(form, data: dict) -> None:
         if reason:
             form.add_error(name, f"Ferry does not send credentials to {value}: {reason}.")
     if "winrm_https" in data and not data.get("winrm_https"):
-        form.add_error("winrm_https", "This installation allows WinRM over HTTPS only (FERRY_ALLOW_INSECURE_WINRM is off).")
+        form.add_error(
+            "winrm_https", "This installation allows WinRM over HTTPS only (FERRY_ALLOW_INSECURE_WINRM is off)."
+        )
     if data.get("winrm_transport") == WinRMTransport.BASIC:
         form.add_error("winrm_transport", "This installation does not allow Basic authentication "
                                           "(FERRY_ALLOW_INSECURE_WINRM is off).")

@@ -11,7 +11,9 @@ class LibraryImageForm(FabricForm):
 class PhysicalComputerProfileForm(FabricForm):
     class Meta:
         model = PhysicalComputerProfile
-        fields = ["name", "description", "image", "host_group", "ip_pool", "domain", "domain_join_run_as", "admin_run_as"]
+        fields = [
+            "name", "description", "image", "host_group", "ip_pool", "domain", "domain_join_run_as", "admin_run_as",
+        ]
 
 
 class DeploymentServerForm(FabricForm):

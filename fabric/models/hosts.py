@@ -251,7 +251,8 @@ class VirtualMachine(models.Model):
     cpu_count = models.PositiveIntegerField(default=1)
     highly_available = models.BooleanField(default=False)
     storage_path = models.CharField(
-        max_length=500, blank=True, help_text="Its folder (Get-VM Path); a \\\\server\\share\\… path is on a file server."
+        max_length=500, blank=True,
+        help_text="Its folder (Get-VM Path); a \\\\server\\share\\… path is on a file server.",
     )
 
     class Meta:

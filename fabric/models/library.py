@@ -84,7 +84,9 @@ class PhysicalComputerProfile(models.Model):
 
     def clean(self):
         if self.domain and not self.domain_join_run_as_id:
-            raise ValidationError({"domain_join_run_as": f"Joining {self.domain} needs a Run As account allowed to join it."})
+            raise ValidationError(
+                {"domain_join_run_as": f"Joining {self.domain} needs a Run As account allowed to join it."}
+            )
 
 
 class DeploymentServer(ManagedEndpoint):

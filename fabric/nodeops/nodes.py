@@ -52,7 +52,9 @@ def resume(ctx, node: NodeTarget) -> str:
     if current.state == "Up":
         return "Up"
     if current.state != "Paused":
-        raise StepFailed(f"{node.name} is {current.state} in the cluster; it can only be resumed once it is back (Paused).")
+        raise StepFailed(
+            f"{node.name} is {current.state} in the cluster; it can only be resumed once it is back (Paused)."
+        )
     ctx.ensure_lease()
     result = agents.cluster.resume_node(conn, node.name, failback="NoFailback")
     ctx.log(f"Resumed {node.name}: {result.state}.")

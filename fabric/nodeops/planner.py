@@ -133,7 +133,9 @@ def plan_evacuation(
         if best is None:
             largest = max((h.memory_bytes - reserve_bytes - load[h.name] for h in targets), default=0)
             where = "no other node is Up" if not targets else f"the most free memory on another node is {_gib(largest)}"
-            problems.append(f"VM {vm.name} ({_gib(vm.memory_bytes)}) does not fit anywhere while {node} is out: {where}")
+            problems.append(
+                f"VM {vm.name} ({_gib(vm.memory_bytes)}) does not fit anywhere while {node} is out: {where}"
+            )
             continue
         load[best.name] += vm.memory_bytes
         incoming[best.name] += 1
@@ -174,7 +176,8 @@ def plan_rolling(
             plan.problems.append(f"{h.name} is Down: bring it back before remediating the cluster")
         elif h.state != "Up" and not allow_maintenance:
             plan.problems.append(
-                f"{h.name} is {h.state} (in maintenance); allow clusters with nodes already in maintenance mode to go on"
+                f"{h.name} is {h.state} (in maintenance); "
+                "allow clusters with nodes already in maintenance mode to go on"
             )
     for node in order:
         if node not in names:

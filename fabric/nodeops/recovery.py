@@ -60,7 +60,9 @@ def _node(ctx) -> NodeTarget:
 
 def _evacuated(ctx) -> Evacuated:
     """What the failed job moved off the node (its lane's evacuation record)."""
-    for data in JobStep.objects.filter(parent_id=ctx.params["source_lane"]).order_by("order").values_list("data", flat=True):
+    for data in (
+        JobStep.objects.filter(parent_id=ctx.params["source_lane"]).order_by("order").values_list("data", flat=True)
+    ):
         if data and ("moved" in data or "saved" in data):
             return Evacuated.from_data(data)
     return Evacuated()

@@ -22,7 +22,10 @@ class RunAsAccountListView(ObjectListView):
     filterset_class = RunAsAccountFilterSet
     title = "Run As accounts"
     add_url_name = "fabric:runas_add"
-    help_text = "Credentials Ferry uses to reach hosts, clusters, BMCs and deployment servers. Passwords are stored encrypted and never shown."
+    help_text = (
+        "Credentials Ferry uses to reach hosts, clusters, BMCs and deployment servers. "
+        "Passwords are stored encrypted and never shown."
+    )
 
     def get_queryset(self):
         return accounts()

@@ -227,7 +227,9 @@ class ClusterDetailView(ObjectDetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         cluster = self.object
-        context["vm_table"] = paginated(self.request, VirtualMachineTable(vms_of(cluster=cluster), exclude=("cluster",)))
+        context["vm_table"] = paginated(
+            self.request, VirtualMachineTable(vms_of(cluster=cluster), exclude=("cluster",))
+        )
         if self.partial_requested():
             return context
         nodes = list(hosts_with_counts().filter(cluster=cluster).order_by("name"))

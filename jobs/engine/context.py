@@ -79,7 +79,8 @@ class JobContext:
                 return
             time.sleep(min(left, 1.0))
 
-    def wait_until(self, predicate, deadline_s: float, poll_s: float = 5.0, *, waiting_for: str, cancellable: bool = True):
+    def wait_until(self, predicate, deadline_s: float, poll_s: float = 5.0, *, waiting_for: str,
+                   cancellable: bool = True):
         """Poll `predicate()` until it returns something truthy (returned) or `deadline_s` passes
         (WaitTimedOut, a StepFailed). Shows `waiting_for` on the job page. The deadline is kept in
         the checkpoint, so it survives a worker restart. A wait longer than the worker's time slice

@@ -12,7 +12,8 @@ from jobs.engine.registry import get_step
 from jobs.events import bump
 from jobs.models import Job, JobLogEntry, JobStep, roll_up_group
 
-NODE_STATE_KEYS = {"node_state", "in_service", "resumable", "host_id", "failed_step"}  # set by the runner on a failed lane
+# set by the runner on a failed lane
+NODE_STATE_KEYS = {"node_state", "in_service", "resumable", "host_id", "failed_step"}
 POLICY_KEYS = {"max_retries_per_node", "max_failed_nodes", "stop_after_minutes", "max_resumes_per_step"}
 
 
@@ -259,7 +260,9 @@ def restart_job(job: Job, user=None, *, skip_failed: bool = False, skip_node: bo
             if job.lock_key:
                 other = Job.objects.filter(lock_key=job.lock_key, status__in=ACTIVE).exclude(pk=job.pk).first()
                 if other:
-                    raise InvalidTransition(f"Job #{other.pk} ({other.title}) is already active on {job.target_label or job.lock_key}.")
+                    raise InvalidTransition(
+                        f"Job #{other.pk} ({other.title}) is already active on {job.target_label or job.lock_key}."
+                    )
             leaves = JobStep.objects.filter(job=job, is_group=False).exclude(
                 status__in=(StepStatus.SUCCEEDED, StepStatus.SKIPPED, StepStatus.PENDING)
             )
@@ -270,7 +273,9 @@ def restart_job(job: Job, user=None, *, skip_failed: bool = False, skip_node: bo
             lane_ids = {lane.pk for lane in skipped_lanes}
             retried = list(JobStep.objects.filter(job=job, is_group=True, status=StepStatus.FAILED,
                                                   data__has_key="node_state").exclude(pk__in=lane_ids))
-            reset = {"attempts": 0, "resumes": 0, "failure_kind": "", "not_before": None, "suspended": False, "progress": 0}
+            reset = {
+                "attempts": 0, "resumes": 0, "failure_kind": "", "not_before": None, "suspended": False, "progress": 0,
+            }
             for lane in skipped_lanes:
                 text = f"{lane.title} skipped by {who}; it is {lane.data.get('node_state') or 'not remediated'}."
                 for step in JobStep.objects.filter(parent=lane, status__in=(StepStatus.PENDING, StepStatus.FAILED)):
@@ -280,7 +285,8 @@ def restart_job(job: Job, user=None, *, skip_failed: bool = False, skip_node: bo
                 if step.parent_id in lane_ids:
                     continue
                 if skip_failed and step.status == StepStatus.FAILED:
-                    step.transition(StepStatus.SKIPPED, message=f"Skipped on restart by {who}", log=f"Skipped on restart by {who}.", log_level=LogLevel.WARNING)
+                    step.transition(StepStatus.SKIPPED, message=f"Skipped on restart by {who}",
+                                    log=f"Skipped on restart by {who}.", log_level=LogLevel.WARNING)
                 else:
                     step.transition(StepStatus.PENDING, message="", **reset)
             seq = bump(job.pk)

@@ -124,7 +124,9 @@ class JobRunner:
     def _next_batch(self) -> list[JobStep]:
         """The first unfinished step outside a failed swimlane (with the rest of its parallel group)."""
         remaining = (
-            JobStep.objects.filter(job_id=self.job_id, is_group=False, status__in=(StepStatus.PENDING, StepStatus.RUNNING))
+            JobStep.objects.filter(
+                job_id=self.job_id, is_group=False, status__in=(StepStatus.PENDING, StepStatus.RUNNING)
+            )
             .exclude(parent__status=StepStatus.FAILED)
             .select_related("parent")
             .order_by("order")
@@ -142,7 +144,9 @@ class JobRunner:
     def _run_batch(self, batch: list[JobStep]) -> list[str]:
         if len(batch) == 1:
             return [self._run_step(batch[0])]
-        with ThreadPoolExecutor(max_workers=min(batch[0].max_parallel, len(batch)), thread_name_prefix="ferry-step") as pool:
+        with ThreadPoolExecutor(
+            max_workers=min(batch[0].max_parallel, len(batch)), thread_name_prefix="ferry-step"
+        ) as pool:
             futures = [pool.submit(self._run_step_in_thread, step) for step in batch]
             results = [f.exception() or f.result() for f in futures]
         for result in results:
@@ -234,7 +238,9 @@ class JobRunner:
             logger.exception("Job %s step %s (%s) raised", self.job_id, step.pk, step.name)
             return self._failed(step, f"Unexpected error: {type(exc).__name__}: {exc}", FailureKind.ERROR)
         if result is not None and not isinstance(result, StepResult):
-            return self._failed(step, f"Step returned {type(result).__name__}, not StepResult", FailureKind.ERROR, retry=False)
+            return self._failed(
+                step, f"Step returned {type(result).__name__}, not StepResult", FailureKind.ERROR, retry=False
+            )
         result = result or StepResult()
         self.ensure_lease()
         new = StepStatus.SKIPPED if result.skipped else StepStatus.SUCCEEDED
@@ -318,7 +324,8 @@ class JobRunner:
             return self._end(JobStatus.FAILED, f"{step.title} failed: {step.message}")
         allowed = (self.job.failure_policy or {}).get("max_failed_nodes") or 0
         failed_nodes = list(
-            JobStep.objects.filter(job_id=self.job_id, is_group=True, status=StepStatus.FAILED).values_list("title", flat=True)
+            JobStep.objects.filter(job_id=self.job_id, is_group=True, status=StepStatus.FAILED)
+            .values_list("title", flat=True)
         )
         if len(failed_nodes) > allowed:
             return self._end(
@@ -335,7 +342,8 @@ class JobRunner:
 
     def _finish(self) -> str:
         failed_nodes = list(
-            JobStep.objects.filter(job_id=self.job_id, is_group=True, status=StepStatus.FAILED).values_list("title", flat=True)
+            JobStep.objects.filter(job_id=self.job_id, is_group=True, status=StepStatus.FAILED)
+            .values_list("title", flat=True)
         )
         if failed_nodes:
             return self._end(JobStatus.FAILED, f"Finished, but {len(failed_nodes)} node(s) failed: "

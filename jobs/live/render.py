@@ -59,7 +59,9 @@ def step_tree(job: Job) -> list[JobStep]:
 
 def header_context(job: Job, can_operate: bool) -> dict:
     """The top of the job page: what runs now, each failed node's state and the recovery actions."""
-    running = list(job.steps.filter(is_group=False, status=StepStatus.RUNNING).select_related("parent").order_by("order"))
+    running = list(
+        job.steps.filter(is_group=False, status=StepStatus.RUNNING).select_related("parent").order_by("order")
+    )
     failed_lanes, failed_step_outside = [], False
     if job.is_restartable:
         failed_lanes = [lane for lane in job.steps.filter(is_group=True, data__has_key="node_state").order_by("order")

@@ -75,7 +75,8 @@ def live_job(context, *objects):
     if job is None:
         return format_html('<span class="live-job" data-live-job="{}"></span>', " ".join(keys))
     return format_html(
-        '<span class="live-job" data-live-job="{}" data-job-id="{}"><a class="badge running" href="{}">{} (job #{}, {} %)</a></span>',
+        '<span class="live-job" data-live-job="{}" data-job-id="{}">'
+        '<a class="badge running" href="{}">{} (job #{}, {} %)</a></span>',
         " ".join(keys), job["id"], job["url"], job["label"], job["id"], job["progress"],
     )
 

@@ -167,8 +167,8 @@ def restart_computer(ctx, ComputerName=None, Force=False, Wait=False, Confirm=No
     host = ctx.host
     if ComputerName is not None:
         not_empty(ComputerName, "ComputerName", RESTART)
-    enum_values(For, {"Wmi": 0, "WinRM": 1, "PowerShell": 2}, "For", "Microsoft.PowerShell.Commands.WaitForServiceTypes",
-                RESTART)
+    enum_values(For, {"Wmi": 0, "WinRM": 1, "PowerShell": 2}, "For",
+                "Microsoft.PowerShell.Commands.WaitForServiceTypes", RESTART)
     if Timeout is not None and (not str(Timeout).lstrip("-").isdigit() or int(Timeout) < -1):
         raise fail(f"Cannot validate argument on parameter 'Timeout'. The {Timeout} argument is less than the minimum "
                    f"allowed range of -1. Supply an argument that is greater than or equal to -1 and then try the "
@@ -259,7 +259,8 @@ def get_net_adapter(ctx, Name=None, InterfaceDescription=None, InterfaceIndex=No
         return [a for a in adapters
                 if (Name is None or matches(a["Name"], names_of(Name)))
                 and (not indexes or a["ifIndex"] in indexes)
-                and (InterfaceDescription is None or matches(a["InterfaceDescription"], names_of(InterfaceDescription)))]
+                and (InterfaceDescription is None
+                     or matches(a["InterfaceDescription"], names_of(InterfaceDescription)))]
 
 
 def _ip(host, props):

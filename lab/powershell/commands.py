@@ -218,13 +218,15 @@ def add_member(interp, p, items, cmd):
 
 
 def _b(name, run, params, positional=(), pipeline=None, type_name="", **kw) -> Builtin:
-    return Builtin(name, run, params, positional, pipeline, UTILITY + (type_name or name.replace("-", "") + "Command"), **kw)
+    return Builtin(name, run, params, positional, pipeline,
+                   UTILITY + (type_name or name.replace("-", "") + "Command"), **kw)
 
 
 V, S = "value", "switch"
 BUILTINS = {b.name: b for b in [
     _b("Select-Object", select_object, {"Property": V, "ExpandProperty": V, "ExcludeProperty": V, "First": V,
-                                        "Last": V, "Skip": V, "Unique": S, "InputObject": V}, ("Property",), "InputObject"),
+                                        "Last": V, "Skip": V, "Unique": S, "InputObject": V},
+       ("Property",), "InputObject"),
     _b("Where-Object", where_object, {"FilterScript": V, "Property": V, "Value": V, "InputObject": V,
                                       **{op: S for op in WHERE_OPERATORS}}, ("Property", "Value"), "InputObject"),
     _b("ForEach-Object", foreach_object, {"Process": V, "Begin": V, "End": V, "MemberName": V,

@@ -73,7 +73,8 @@ def error_members(record: ErrorRecord) -> dict:
         }, type_name="System.Management.Automation.InvocationInfo")
     return {"exception": record.exception, "categoryinfo": category,
             "fullyqualifiederrorid": record.fqid, "targetobject": record.target,
-            "invocationinfo": invocation, "errordetails": None, "scriptstacktrace": "at <ScriptBlock>, <No file>: line 1"}
+            "invocationinfo": invocation, "errordetails": None,
+            "scriptstacktrace": "at <ScriptBlock>, <No file>: line 1"}
 
 
 def _category_value(name: str) -> int:
@@ -251,7 +252,8 @@ STRING_METHODS = {
     "padright": lambda s, n, c=" ": s.ljust(to_number(n), to_string(c)),
     "insert": lambda s, i, x: s[:to_number(i)] + to_string(x) + s[to_number(i):],
     "tochararray": lambda s: list(s), "equals": lambda s, x, *r: (
-        s.casefold() == to_string(x).casefold() if _ignore_case(r) else s == to_string(x) if isinstance(x, str) else False),
+        s.casefold() == to_string(x).casefold() if _ignore_case(r)
+        else s == to_string(x) if isinstance(x, str) else False),
     "compareto": lambda s, x: (s > to_string(x)) - (s < to_string(x)),
     "normalize": lambda s, *r: s,
 }

@@ -139,7 +139,8 @@ def static_member(interp, type_full: str, name: str):
     table = {
         "System.DateTime": {"now": lambda: datetime.now(LOCAL), "utcnow": lambda: datetime.now(timezone.utc),
                             "today": lambda: datetime.now(LOCAL).replace(hour=0, minute=0, second=0, microsecond=0),
-                            "minvalue": lambda: datetime(1, 1, 1), "maxvalue": lambda: datetime(9999, 12, 31, 23, 59, 59, 999999)},
+                            "minvalue": lambda: datetime(1, 1, 1),
+                            "maxvalue": lambda: datetime(9999, 12, 31, 23, 59, 59, 999999)},
         "System.Math": {"pi": lambda: 3.141592653589793, "e": lambda: 2.718281828459045},
         "System.String": {"empty": lambda: ""},
         "System.Guid": {"empty": lambda: uuid.UUID(int=0)},

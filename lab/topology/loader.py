@@ -287,7 +287,9 @@ class _Loader:
                                           f"{v.where}.automatic_stop_action"),
             id=v.get("id", str, ""), version=v.get("version", str, ""), path=v.get("path", str, ""))
         if spec.path and not (spec.path.startswith("\\\\") or re.match(r"^[A-Za-z]:\\", spec.path)):
-            raise TopologyError(f"{v.where}.path: '{spec.path}' is neither a local path (C:\\…) nor a share (\\\\server\\share\\…)")
+            raise TopologyError(
+                f"{v.where}.path: '{spec.path}' is neither a local path (C:\\…) nor a share (\\\\server\\share\\…)"
+            )
         if spec.version and spec.version not in {r.vm_version for r in OS_RELEASES.values()}:
             raise TopologyError(f"{v.where}.version: '{spec.version}' is not a VM configuration version of these "
                                 f"releases ({', '.join(r.vm_version for r in OS_RELEASES.values())})")

@@ -212,7 +212,9 @@ def test_every_catalogue_operation_runs_against_the_lab(lab):
         answer_file="<unattend/>").device_name == "HV-NEW77"
     assert [d.device_name for d in agents.deployment.get_staged_devices(wds)] == ["HV-NEW77"]
     assert agents.deployment.unstage_deployment(wds, mac="00-15-5D-A1-00-77", remote_install="D:\\RemoteInstall")
-    assert agents.deployment.unstage_deployment(wds, mac="00-15-5D-A1-00-77", remote_install="D:\\RemoteInstall") is False
+    assert agents.deployment.unstage_deployment(
+        wds, mac="00-15-5D-A1-00-77", remote_install="D:\\RemoteInstall"
+    ) is False
 
 
 def test_compliance_reads_in_one_round_trip(lab):

@@ -12,7 +12,8 @@ PLANTED = "Planted-RunAs-S3cret-7f3a"
 ANSWER_FILE = (
     '<unattend xmlns="urn:schemas-microsoft-com:unattend">\n'
     f"  <AdministratorPassword><Value>{PLANTED}</Value><PlainText>true</PlainText></AdministratorPassword>\n"
-    f"  <Credentials><Domain>contoso</Domain><Username>svc-join</Username><Password>{PLANTED}</Password></Credentials>\n"
+    "  <Credentials><Domain>contoso</Domain><Username>svc-join</Username>"
+    f"<Password>{PLANTED}</Password></Credentials>\n"
     "</unattend>"
 )
 

@@ -98,7 +98,8 @@ def answer_lost_after_the_script_is_sent(monkeypatch):
     return lost
 
 
-def test_a_script_that_may_have_started_is_never_sent_again_unless_idempotent(lab, answer_lost_after_the_script_is_sent):
+def test_a_script_that_may_have_started_is_never_sent_again_unless_idempotent(
+        lab, answer_lost_after_the_script_is_sent):
     conn = connection(lab, "ACL19")
     vm_host = {v["name"]: v["host"] for v in lab.state()["vms"]}["a-vm1"]
     target = "A19-N2" if vm_host != "A19-N2" else "A19-N3"

@@ -61,7 +61,8 @@ def test_the_wsus_catalog_names_superseding_updates_by_id(lab):
 
 
 def test_the_session_class_takes_the_update_objects_a_scan_returned_not_kb_numbers(lab):
-    script = ("$s = New-CimInstance -Namespace root/Microsoft/Windows/WindowsUpdate -ClassName MSFT_WUOperationsSession\n"
+    script = ("$s = New-CimInstance -Namespace root/Microsoft/Windows/WindowsUpdate "
+              "-ClassName MSFT_WUOperationsSession\n"
               "Invoke-CimMethod -InputObject $s -MethodName InstallUpdates -Arguments @{Updates=@('KB5048671')}")
     code, _, err = lab.run_ps(HOST, script)
     assert code == 1 and "HRESULT 0x8004102f" in err

@@ -56,7 +56,8 @@ def _bring_in(lab):
 
     winrm = lab.entry("C00-N1")["winrm"]
     run_as = RunAsAccount.objects.create(name="bench-campaign", username=winrm["username"], password=winrm["password"])
-    clusters = [discover_cluster(lab.entry(f"CAMP-C{c:02d}")["address"], run_as, **_https(lab, lab.entry(f"CAMP-C{c:02d}")))
+    clusters = [discover_cluster(lab.entry(f"CAMP-C{c:02d}")["address"], run_as,
+                                 **_https(lab, lab.entry(f"CAMP-C{c:02d}")))
                 for c in range(CLUSTERS + 1)]
     wsus = lab.endpoints["update_server"]
     server = add_update_server(wsus["address"], run_as, wsus_port=wsus["wsus_port"], **_https(lab, wsus))

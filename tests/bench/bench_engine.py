@@ -11,14 +11,15 @@ from pathlib import Path
 STEPS = 200
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 
-CHILD = """
+CHILD = ("""
 import json, time
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from jobs.engine import PlanStep, submit_job
 from jobs.engine.runner import run_job
 from jobs.models import Job
-plan = [PlanStep("tests.jobs.sample_steps.noop", title=f"No-op {n}", group=f"node{n // 20:02d}") for n in range(%(steps)d)]
+plan = [PlanStep("tests.jobs.sample_steps.noop", title=f"No-op {n}", group=f"node{n // 20:02d}") """
+         """for n in range(%(steps)d)]
 started = time.perf_counter()
 job, _ = submit_job(kind="bench", title="No-op steps", plan=plan)
 planned = time.perf_counter()
@@ -28,7 +29,7 @@ finished = time.perf_counter()
 job.refresh_from_db()
 print(json.dumps({"outcome": outcome, "status": job.status, "plan_s": planned - started,
                   "run_s": finished - planned, "queries": len(queries), "log_lines": job.log.count()}))
-"""
+""")
 
 
 def _measure(database_url: str | None, var_dir: str) -> dict:

@@ -46,11 +46,12 @@ session.save()
 print(json.dumps({"session": session.session_key}))
 """
 
-EMIT = """
+EMIT = ("""
 import json, sys, time
 from jobs.engine import PlanStep, submit_job
 from jobs.models import Job
-plan = [PlanStep("tests.jobs.sample_steps.noop", title=f"No-op {n}", group=f"node{n // 50:02d}") for n in range(%(steps)d)]
+plan = [PlanStep("tests.jobs.sample_steps.noop", title=f"No-op {n}", group=f"node{n // 50:02d}") """
+        """for n in range(%(steps)d)]
 job, _ = submit_job(kind="bench", title="Latency", plan=plan)
 print(json.dumps({"job": job.pk}), flush=True)
 sys.stdin.readline()  # viewers connected
@@ -61,7 +62,7 @@ for i in range(%(events)d):
     time.sleep(%(spacing)f)
 time.sleep(1.0)
 print(json.dumps(committed), flush=True)
-"""
+""")
 
 
 def _percentile(values, pct):
@@ -200,7 +201,8 @@ def run(results: dict) -> None:
             pg_name = f"ferry_bench_{uuid.uuid4().hex[:8]}"
             with psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=2, **PG) as admin:
                 admin.execute(f'CREATE DATABASE "{pg_name}"')
-            shapes.append(("redis", f"postgres://postgres@127.0.0.1:5432/{pg_name}", "redis://127.0.0.1:6379/12", f"{tmp}/redis"))
+            shapes.append(("redis", f"postgres://postgres@127.0.0.1:5432/{pg_name}", "redis://127.0.0.1:6379/12",
+                           f"{tmp}/redis"))
         except Exception as exc:
             pg_name = None
             raw["redis_skipped"] = f"PostgreSQL/Redis not reachable: {exc}"

@@ -38,8 +38,9 @@ WALKED_ELSEWHERE = {
     "compliance:schedule_list", "compliance:schedule_cancel",                  # tests/compliance/test_campaign_pages.py
 }
 # Every REST API endpoint (api:…) is walked in tests/api/test_api.py, its changes with their audit rows.
-NOT_A_CHANGE = {"login", "logout",
-                "upgrades:customize_row"}  # redraws one row of the wizard's form; saves nothing  # audited through the sign-in signals (tests/fabric/test_login.py)
+NOT_A_CHANGE = {"login", "logout",  # audited through the sign-in signals (tests/fabric/test_login.py)
+                # redraws one row of the wizard's form; saves nothing
+                "upgrades:customize_row"}
 
 
 @pytest.fixture

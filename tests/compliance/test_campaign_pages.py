@@ -38,7 +38,9 @@ def test_a_window_is_added_with_field_errors_first_and_removed_audited(admin, op
     assert bad.status_code == 422
     assert "not a time zone" in bad.content.decode() or "Select a valid choice" in bad.content.decode()
     assert not MaintenanceWindow.objects.exists() and not AuditEntry.objects.exists()
-    assert admin.post(url, {"weekday": 5, "start": "02:00", "end": "04:00", "time_zone": "Europe/Berlin"}).status_code == 302
+    assert admin.post(
+        url, {"weekday": 5, "start": "02:00", "end": "04:00", "time_zone": "Europe/Berlin"}
+    ).status_code == 302
     window = MaintenanceWindow.objects.get(cluster=hv)
     row = AuditEntry.objects.get()
     assert (row.action, row.source_address) == ("create", ADDRESS) and "cluster HVA" in row.detail

@@ -40,7 +40,8 @@ def test_the_power_cycle_is_sent_once(lab, fabric):
     options = RemediationOptions(max_retries_per_node=0, reboot_timeout_minutes=0.05)
     job = finish(submit_cluster_remediation(fabric, options)[0])
     failed = JobStep.objects.get(job=job, status="failed", is_group=False)
-    assert failed.name == "compliance.restart_node" and "power-cycled through its BMC once and still does not answer" in failed.message
+    assert (failed.name == "compliance.restart_node"
+            and "power-cycled through its BMC once and still does not answer" in failed.message)
     assert len(_cycles(lab, "R-N4")) == 1
 
 

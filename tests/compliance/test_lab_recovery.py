@@ -30,7 +30,8 @@ def wait_for_node(lab, name: str, state: str, limit: float = 30.0) -> None:
 def test_a_node_that_never_comes_back_is_named_and_resumed_once_fixed(lab):
     cluster, _, _ = bring_in(lab, standalone=None)
     lab.fault("host_stays_down", host="R-N4")  # permanent: the machine is broken
-    options = RemediationOptions(max_retries_per_node=0, reboot_timeout_minutes=0.02, node_order=["R-N4", "R-N1", "R-N2", "R-N3"])
+    options = RemediationOptions(max_retries_per_node=0, reboot_timeout_minutes=0.02,
+                                 node_order=["R-N4", "R-N1", "R-N2", "R-N3"])
     job = finish(submit_cluster_remediation(cluster, options)[0])
 
     assert job.status == "failed", describe(job)

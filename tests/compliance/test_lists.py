@@ -86,10 +86,14 @@ def test_baselines_list_counts_sorts_filters_and_exports(viewer_client, catalog)
         BaselineUpdate.objects.create(baseline=big, update=update)
     page = viewer_client.get(reverse("compliance:baseline_list")).content.decode()
     assert "2 baselines" in page and '<label class="filter">Kept current by rule' in page
-    rows = rows_of_csv(viewer_client.get(reverse("compliance:baseline_list"), {"_export": "csv", "sort": "update_count"}))
+    rows = rows_of_csv(
+        viewer_client.get(reverse("compliance:baseline_list"), {"_export": "csv", "sort": "update_count"})
+    )
     assert rows[0][:3] == ["Name", "Updates", "Kept current by rule"]
     assert [(r[0], r[1]) for r in rows[1:]] == [("Small", "0"), ("Big", "4")]
-    by_rule = rows_of_csv(viewer_client.get(reverse("compliance:baseline_list"), {"_export": "csv", "rule_enabled": "true"}))
+    by_rule = rows_of_csv(
+        viewer_client.get(reverse("compliance:baseline_list"), {"_export": "csv", "rule_enabled": "true"})
+    )
     assert [r[0] for r in by_rule[1:]] == ["Big"]
     modified = by_rule[1][4]  # exported in UTC, ISO 8601
     assert modified.endswith("Z") and dt.datetime.fromisoformat(modified) == big.modified

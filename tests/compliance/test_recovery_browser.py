@@ -71,7 +71,8 @@ def test_an_operator_sees_a_node_that_never_came_back_and_resumes_it(lab, tmp_pa
             watcher.evaluate("""() => {
                 window.badges = [];
                 const live = document.querySelector('.object-live');
-                new MutationObserver(() => window.badges.push(live.innerText)).observe(live, {subtree: true, childList: true, characterData: true});
+                new MutationObserver(() => window.badges.push(live.innerText)).observe(live, """
+                             """{subtree: true, childList: true, characterData: true});
             }""")
 
             lab.clear_faults()

@@ -106,6 +106,8 @@ def test_the_dialog_and_the_command_show_which_roles_and_volumes_move_where(lab,
     out = StringIO()
     call_command("remediate", "RFS", "--dry-run", stdout=out)
     plan = out.getvalue()
-    assert "Plan for file server RFS" in plan and re.search(r"1\. RF-N1: role RSOFS → RF-N\d, volume Cluster Disk 1", plan)
+    assert "Plan for file server RFS" in plan and re.search(
+        r"1\. RF-N1: role RSOFS → RF-N\d, volume Cluster Disk 1", plan
+    )
     with pytest.raises(CommandError, match="runs no VMs|run no VMs"):
         call_command("remediate", "RFS", "--save-state", "--dry-run", stdout=StringIO())

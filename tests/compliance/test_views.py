@@ -37,7 +37,8 @@ def test_operator_gets_scan_and_a_disabled_remediate_until_something_not_complia
 def test_filters_narrow_the_rows_and_htmx_gets_only_the_results(viewer_client):
     f.scanned_cluster(compliant=("HVC1-N1",))
     f.host("LONE")  # no baseline: counted apart
-    response = viewer_client.get(URL, {"state": "compliant"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="compliance-results")
+    response = viewer_client.get(URL, {"state": "compliant"}, HTTP_HX_REQUEST="true",
+                                 HTTP_HX_TARGET="compliance-results")
     page = response.content.decode()
     assert "<html" not in page and 'id="compliance-results"' in page
     assert "HVC1-N1" in page and "HVC1-N2" not in page
@@ -74,12 +75,16 @@ def test_viewers_and_operators_cannot_change_baselines_or_exemptions(viewer_clie
     node = clu.nodes.get()
     baseline = Baseline.objects.get()
     for client in (viewer_client, operator_client):
-        assert client.post(reverse("compliance:baseline_assign", args=[baseline.pk]), {"host": node.pk}).status_code == 403
+        assert client.post(
+            reverse("compliance:baseline_assign", args=[baseline.pk]), {"host": node.pk}
+        ).status_code == 403
         assert client.post(reverse("compliance:exempt", args=[node.pk]), {"note": "x"}).status_code == 403
         assert client.get(reverse("compliance:baseline_add")).status_code == 403
     assert viewer_client.post(reverse("compliance:scan"), {"selected": f"host:{node.pk}"}).status_code == 403
     assert viewer_client.get(reverse("compliance:remediate"), {"selected": f"cluster:{clu.pk}"}).status_code == 403
-    assert viewer_client.post(reverse("compliance:remediate"), {"selected": f"cluster:{clu.pk}", "action": "submit"}).status_code == 403
+    assert viewer_client.post(
+        reverse("compliance:remediate"), {"selected": f"cluster:{clu.pk}", "action": "submit"}
+    ).status_code == 403
 
 
 def test_admin_creates_a_rule_baseline_and_assigns_it_to_a_group(admin_client_ferry):
@@ -178,7 +183,8 @@ def test_explicit_order_must_name_every_node_once(operator_client):
                                 HTTP_HX_REQUEST="true").content.decode()
     assert "HVC1-N9 is not a node of this cluster" in page
     page = operator_client.post(reverse("compliance:remediate"),
-                                {**base, "explicit_order": "hvc1-n3, HVC1-N1, HVC1-N2"}, HTTP_HX_REQUEST="true").content.decode()
+                                {**base, "explicit_order": "hvc1-n3, HVC1-N1, HVC1-N2"},
+                                HTTP_HX_REQUEST="true").content.decode()
     rows = re.findall(r'data-node="([^"]+)"', page)
     assert rows == ["HVC1-N3", "HVC1-N1", "HVC1-N2"]
 

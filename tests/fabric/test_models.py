@@ -34,7 +34,8 @@ def test_model_rejects_a_cycle_even_without_the_form(db):
 
 
 @pytest.mark.parametrize("raw,normal", [
-    ("00:15:5d:01:02:0a", "00-15-5D-01-02-0A"), ("00155D01020A", "00-15-5D-01-02-0A"), ("00-15-5D-01-02-0A", "00-15-5D-01-02-0A"),
+    ("00:15:5d:01:02:0a", "00-15-5D-01-02-0A"), ("00155D01020A", "00-15-5D-01-02-0A"),
+    ("00-15-5D-01-02-0A", "00-15-5D-01-02-0A"),
 ])
 def test_mac_normalisation(raw, normal):
     assert normalize_mac(raw) == normal

@@ -132,7 +132,8 @@ def test_removing_hosts_and_clusters_from_management(admin_client_ferry, invento
     assert Host.objects.filter(pk=inventory.node.pk).exists()
     # a standalone host goes with its VMs
     assert client.post(reverse("fabric:host_delete", args=[inventory.standalone.pk])).status_code == 302
-    assert not Host.objects.filter(name="hv-lab-01").exists() and not VirtualMachine.objects.filter(name="web01").exists()
+    assert (not Host.objects.filter(name="hv-lab-01").exists()
+            and not VirtualMachine.objects.filter(name="web01").exists())
     # a cluster goes with its nodes, VMs and shares
     assert client.post(reverse("fabric:cluster_delete", args=[inventory.cluster.pk])).status_code == 302
     assert not Host.objects.filter(name__startswith="hv-prod").exists()

@@ -29,7 +29,9 @@ def inventory_pages(prefix) -> dict[str, str]:
     return {
         "host list": reverse("fabric:server_list"),
         "host list of a group, sorted by VMs": reverse("fabric:server_list") + f"?group={site.pk}&sort=-vm_count",
-        "host list filtered": reverse("fabric:server_list") + "?status=responding&os_name=Windows+Server+2019+Datacenter",
+        "host list filtered": (
+            reverse("fabric:server_list") + "?status=responding&os_name=Windows+Server+2019+Datacenter"
+        ),
         "VM list": reverse("fabric:vm_list"),
         "VM list by owner node": reverse("fabric:vm_list") + "?sort=host&page=2",
         "cluster list": reverse("fabric:cluster_list"),

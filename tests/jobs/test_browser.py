@@ -36,7 +36,8 @@ def test_two_users_see_every_step_change_live(procs, trace, make_user):
         PlanStep("tests.jobs.sample_steps.gated", title=f"{verb} {node}", group=node, params={"key": f"{verb}-{node}"})
         for node in ("hv01", "hv02") for verb in ("drain", "patch")
     ]
-    job, _ = submit_job(kind="remediation", title="Watched together", plan=plan, params=trace, requested_by=users["otto"])
+    job, _ = submit_job(kind="remediation", title="Watched together", plan=plan, params=trace,
+                        requested_by=users["otto"])
     steps = [(s.pk, s.params["key"]) for s in JobStep.objects.filter(job=job, is_group=False).order_by("order")]
     lanes = list(JobStep.objects.filter(job=job, is_group=True).values_list("pk", flat=True))
     _, port = procs.daphne()

@@ -98,7 +98,8 @@ def test_snapshot_then_only_what_changed(viewer):
     lane, pause, patch = steps
 
     async def scenario():
-        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/", headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/",
+                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
         assert (await ws.connect())[0]
         snapshot = await ws.receive_from(timeout=5)
         assert '<div id="job-header"' in snapshot and 'hx-swap-oob="true"' in snapshot
@@ -162,7 +163,8 @@ def test_the_database_watcher_delivers_changes_made_by_other_processes(viewer):
     job = make_job()
 
     async def scenario():
-        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/", headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/",
+                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
         assert (await ws.connect())[0]
         await ws.receive_from(timeout=5)
         await sync_to_async(in_other_thread)(lambda: _change_without_doorbell(job.pk, "written by another process"))
@@ -178,7 +180,8 @@ def test_a_channel_layer_doorbell_is_enough_without_the_watcher(viewer, fast_job
     job = make_job()
 
     async def scenario():
-        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/", headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/",
+                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
         assert (await ws.connect())[0]
         await ws.receive_from(timeout=5)
         seq = await sync_to_async(_change_without_doorbell)(job.pk, "rung through the layer")
@@ -194,7 +197,8 @@ def test_the_list_socket_sends_the_table_and_new_jobs(viewer):
     make_job("First job")
 
     async def scenario():
-        ws = WebsocketCommunicator(application, "/ws/jobs/?view=list&status=active", headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        ws = WebsocketCommunicator(application, "/ws/jobs/?view=list&status=active",
+                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
         assert (await ws.connect())[0]
         snapshot = await ws.receive_from(timeout=5)
         assert '<div id="job-table" hx-swap-oob="true"' in snapshot and "First job" in snapshot
@@ -210,7 +214,8 @@ def test_the_indicator_socket_alone_sends_no_table(viewer):
     make_job()
 
     async def scenario():
-        ws = WebsocketCommunicator(application, "/ws/jobs/", headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        ws = WebsocketCommunicator(application, "/ws/jobs/",
+                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
         assert (await ws.connect())[0]
         snapshot = await ws.receive_from(timeout=5)
         assert 'id="running-jobs"' in snapshot and "job-table" not in snapshot

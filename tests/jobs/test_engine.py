@@ -144,7 +144,8 @@ def test_max_retries_per_node_counts_retries_across_a_nodes_steps(sync_q, trace)
         PlanStep(FLAKY, title="Drain", group="hv01", params={"key": "d", "failures": 1}, retries=3),
         PlanStep(FLAKY, title="Patch", group="hv01", params={"key": "p", "failures": 1}, retries=3),
     ]
-    job, _ = submit_job(kind="test", title="Budget", plan=plan, params=trace, failure_policy={"max_retries_per_node": 1})
+    job, _ = submit_job(kind="test", title="Budget", plan=plan, params=trace,
+                        failure_policy={"max_retries_per_node": 1})
     drain, patch = steps_of(job)
     assert drain.status == StepStatus.SUCCEEDED and drain.attempts == 2
     assert patch.status == StepStatus.FAILED and patch.attempts == 1
@@ -152,7 +153,8 @@ def test_max_retries_per_node_counts_retries_across_a_nodes_steps(sync_q, trace)
 
 
 def test_cancel_stops_at_the_next_safe_point(trace, operator):
-    plan = [PlanStep(GATED, title="Gate A", params={"key": "a"}), PlanStep(RECORD, title="After", params={"key": "after"})]
+    plan = [PlanStep(GATED, title="Gate A", params={"key": "a"}),
+            PlanStep(RECORD, title="After", params={"key": "after"})]
     job, _ = submit_job(kind="test", title="Cancel me", plan=plan, params=trace)
     thread, result = in_thread(run_job, job.pk)
     wait_for(lambda: JobStep.objects.filter(job=job, waiting_for="gate a").exists(), "the step to wait")
@@ -199,7 +201,8 @@ def test_a_worker_that_lost_its_lease_stops_before_acting(trace):
     job, _ = submit_job(kind="test", title="Fenced", plan=plan, params=trace)
     thread, result = in_thread(run_job, job.pk)
     wait_for(lambda: JobStep.objects.filter(job=job, waiting_for="gate g").exists(), "the step to wait")
-    Job.objects.filter(pk=job.pk).update(lease_owner="other-host:1:abc", lease_expires=timezone.now() + timezone.timedelta(minutes=5))
+    Job.objects.filter(pk=job.pk).update(lease_owner="other-host:1:abc",
+                                         lease_expires=timezone.now() + timezone.timedelta(minutes=5))
     Path(trace["gates"], "g").touch()
     thread.join(15)
     assert result["value"] == "lease lost"
@@ -219,7 +222,8 @@ def test_the_reaper_resumes_a_job_whose_worker_died(sync_q, trace):
     Path(trace["effects"]).write_text("s1\n")  # the dead worker did step 1's action ...
     first.transition(StepStatus.RUNNING, attempts=1)  # ... but died before recording it
     Job.objects.filter(pk=job.pk).update(
-        status=JobStatus.RUNNING, lease_owner="dead-host:4242:abcd", lease_expires=timezone.now() - timezone.timedelta(seconds=1)
+        status=JobStatus.RUNNING, lease_owner="dead-host:4242:abcd",
+        lease_expires=timezone.now() - timezone.timedelta(seconds=1),
     )
     Conf.SYNC = True
     assert reap() == [job.pk]
@@ -235,7 +239,8 @@ def test_the_reaper_resumes_a_job_whose_worker_died(sync_q, trace):
 
 def test_a_live_lease_is_not_reaped(trace):
     job, _ = submit_job(kind="test", title="Alive", plan=[PlanStep(RECORD, params={"key": "a"})], params=trace)
-    Job.objects.filter(pk=job.pk).update(lease_owner="w:1:x", lease_expires=timezone.now() + timezone.timedelta(minutes=1))
+    Job.objects.filter(pk=job.pk).update(lease_owner="w:1:x",
+                                         lease_expires=timezone.now() + timezone.timedelta(minutes=1))
     assert reap() == []
 
 
@@ -294,9 +299,11 @@ def test_restart_skipping_the_failed_step(sync_q, trace, operator):
 
 
 def test_restart_is_refused_while_another_job_holds_the_lock(trace, operator):
-    job, _ = submit_job(kind="t", title="First", lock_key="host:9", plan=[PlanStep(RECORD, params={"key": "a"})], params=trace)
+    job, _ = submit_job(kind="t", title="First", lock_key="host:9", plan=[PlanStep(RECORD, params={"key": "a"})],
+                        params=trace)
     cancel_job(job, operator)
-    other, created = submit_job(kind="t", title="Second", lock_key="host:9", plan=[PlanStep(RECORD, params={"key": "b"})], params=trace)
+    other, created = submit_job(kind="t", title="Second", lock_key="host:9",
+                                plan=[PlanStep(RECORD, params={"key": "b"})], params=trace)
     assert created
     with pytest.raises(InvalidTransition, match=f"Job #{other.pk} \\(Second\\) is already active"):
         restart_job(job, operator)

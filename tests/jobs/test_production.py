@@ -22,7 +22,7 @@ PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 # its own Redis database, another one when the suite itself runs on Redis (CI runs both shapes at once)
 REDIS_URL = f"redis://127.0.0.1:6379/{12 if os.environ.get('REDIS_URL') else 11}"
 
-SETUP = """
+SETUP = ("""
 import json
 from django.contrib.auth.models import Group, User
 from django.contrib.sessions.backends.db import SessionStore
@@ -36,12 +36,13 @@ session[SESSION_KEY] = str(user.pk)
 session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
 session[HASH_SESSION_KEY] = user.get_session_auth_hash()
 session.save()
-plan = [PlanStep("tests.jobs.sample_steps.gated", title=f"Step {{n}}", group=f"hv0{{(n + 1) // 2}}", params={{"key": f"g{{n}}"}})
+plan = [PlanStep("tests.jobs.sample_steps.gated", title=f"Step {{n}}", group=f"hv0{{(n + 1) // 2}}", """
+         """params={{"key": f"g{{n}}"}})
         for n in range(1, 5)]
 job, _ = submit_job(kind="remediation", title="Production shape", plan=plan, params=trace)
 steps = [s.pk for s in job.steps.filter(is_group=False).order_by("order")]
 print(json.dumps({{"job": job.pk, "session": session.session_key, "steps": steps}}))
-"""
+""")
 
 
 def _services_up() -> bool:

@@ -20,7 +20,8 @@ DOWN = "Down in HV22, its VMs moved to HV22-N2, HV22-N3; it did not come back af
 def failed_remediation(cluster, *, in_service=False, state=DOWN):
     """A remediation of `cluster` whose first node failed at its restart, as the engine leaves it."""
     first, second = cluster.nodes.order_by("name")[:2]
-    plan = [PlanStep(RECORD, title=f"{title} {node.name}", target=node.name, group=node.name, params={"host_id": node.pk})
+    plan = [PlanStep(RECORD, title=f"{title} {node.name}", target=node.name, group=node.name,
+                     params={"host_id": node.pk})
             for node in (first, second) for title in ("Pause", "Restart", "Resume")]
     job, _ = submit_job(kind="remediation", title=f"Remediate cluster {cluster.name}", target=cluster, plan=plan,
                         lock_key=f"cluster:{cluster.pk}")
@@ -30,7 +31,8 @@ def failed_remediation(cluster, *, in_service=False, state=DOWN):
     lane = JobStep.objects.get(job=job, is_group=True, title=first.name)
     JobStep.objects.filter(pk=lane.pk).update(status=StepStatus.FAILED, message=state, data={
         "node_state": state, "in_service": in_service, "resumable": not in_service, "host_id": first.pk})
-    Job.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, error=f"1 node(s) failed ({first.name}). {first.name} is {state}.")
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.FAILED,
+                                         error=f"1 node(s) failed ({first.name}). {first.name} is {state}.")
     Host.objects.filter(pk=first.pk).update(failure_state=state, failure_job=job)
     job.refresh_from_db()
     lane.refresh_from_db()
@@ -75,7 +77,8 @@ def test_resume_node_is_a_job_of_its_own_under_the_clusters_lock_and_audited(clu
     resume = Job.objects.get(kind="resume_node")
     assert response.status_code == 302 and response.url == f"/jobs/{resume.pk}/"
     assert resume.lock_key == f"cluster:{cluster.pk}" and resume.status == JobStatus.QUEUED
-    assert resume.requested_by.username == "otto" and resume.title == f"Resume node {cluster.nodes.order_by('name')[0].name}"
+    assert (resume.requested_by.username == "otto"
+            and resume.title == f"Resume node {cluster.nodes.order_by('name')[0].name}")
     assert [s.title for s in resume.steps.order_by("order")] == [
         "Resume HV22-N1 in HV22", "Bring the VMs back to HV22-N1", "Refresh the inventory"]
     entry = AuditEntry.objects.get(object_type="job", object_id=str(resume.pk))
@@ -116,15 +119,19 @@ def test_skip_the_failed_node_and_go_on_is_audited(cluster, operator_client):
     operator_client.post(f"/jobs/{job.pk}/restart/", {"skip_node": "1"})
     job.refresh_from_db()
     assert job.status == JobStatus.QUEUED and job.restarts == 1
-    assert set(JobStep.objects.filter(parent=lane).values_list("status", flat=True)) == {StepStatus.SUCCEEDED, StepStatus.SKIPPED}
+    assert set(JobStep.objects.filter(parent=lane).values_list("status", flat=True)) == {
+        StepStatus.SUCCEEDED, StepStatus.SKIPPED,
+    }
     other_lane = JobStep.objects.exclude(pk=lane.pk).get(job=job, is_group=True)
     assert set(JobStep.objects.filter(parent=other_lane).values_list("status", flat=True)) == {StepStatus.PENDING}
     assert AuditEntry.objects.get(object_type="job").detail == "Job going on without the failed node"
 
 
-def test_retry_from_the_failed_step_is_audited_and_refused_while_another_job_holds_the_cluster(cluster, operator_client):
+def test_retry_from_the_failed_step_is_audited_and_refused_while_another_job_holds_the_cluster(
+        cluster, operator_client):
     job, _ = failed_remediation(cluster)
-    other, _ = submit_job(kind="compliance_scan", title="Busy", plan=[PlanStep(RECORD)], lock_key=f"cluster:{cluster.pk}")
+    other, _ = submit_job(kind="compliance_scan", title="Busy", plan=[PlanStep(RECORD)],
+                          lock_key=f"cluster:{cluster.pk}")
     response = operator_client.post(f"/jobs/{job.pk}/restart/", follow=True)
     assert f"Job #{other.pk} (Busy) is already active" in response.content.decode()
     Job.objects.filter(pk=other.pk).update(status=JobStatus.SUCCEEDED)

@@ -255,7 +255,8 @@ def test_wsus_objects_carry_the_update_services_api_names(lab):
     assert by_kb["5046615"]["By"] == [by_kb["5048661"]["Id"]]       # ids of the superseding updates
     assert by_kb["5048661"]["By"] == [] and by_kb["5048661"]["Texts"] == "None"  # the display text, not an id
     assert by_kb["5048661"]["Severity"] == "Critical" and by_kb["5049983"]["Severity"] == "Unspecified"
-    code, _, err = lab.run_ps("TWSUS", IDIOM + "$u = @(Get-WsusServer -Name TWSUS -PortNumber 8530 | Get-WsusUpdate)[0]; "
+    code, _, err = lab.run_ps("TWSUS", IDIOM + "$u = @(Get-WsusServer -Name TWSUS -PortNumber 8530 | "
+                                       "Get-WsusUpdate)[0]; "
                                        "$u.Update.GetRelatedUpdates('Newest')")
     assert code == 1 and "UpdateRelationship" in err and "MethodArgumentConversionInvalidCastArgument" in err
 

@@ -17,7 +17,8 @@ def ps(lab, host, script):
 def error_of(lab, host, script) -> dict:
     """How the statement failed, read the way Ferry's agents read it (or {} when it did not)."""
     code, out, err = lab.run_ps(host, IDIOM + "try { $null = & { " + script + " }; '{}' } catch { "
-                                "@{ category = [string]$_.CategoryInfo.Category; fqid = [string]$_.FullyQualifiedErrorId; "
+                                "@{ category = [string]$_.CategoryInfo.Category; "
+                                "fqid = [string]$_.FullyQualifiedErrorId; "
                                 "type = $_.Exception.GetType().FullName; message = $_.Exception.Message } | "
                                 "ConvertTo-Json -Compress }")
     assert code == 0, err
@@ -85,7 +86,8 @@ def test_filters_the_lab_accepts_really_filter(lab):
     assert fixes, "T19-N3 has updates installed"
     first = fixes[0]
     found = ps(lab, "T19-N3", f"ConvertTo-Json -Compress -InputObject @(Get-CimInstance -ClassName "
-                              f"Win32_QuickFixEngineering -Filter \"HotFixID = '{first}'\" | ForEach-Object {{ $_.HotFixID }})")
+                              f"Win32_QuickFixEngineering -Filter \"HotFixID = '{first}'\" | "
+                              f"ForEach-Object {{ $_.HotFixID }})")
     assert found == [first]
     queried = ps(lab, "T19-N3", f"ConvertTo-Json -Compress -InputObject @(Get-CimInstance -Query \"SELECT HotFixID "
                                 f"FROM Win32_QuickFixEngineering WHERE HotFixID <> '{first}'\" | "
@@ -146,7 +148,8 @@ def test_files_go_only_into_folders_that_exist(fresh_lab):
     assert ps(fresh_lab, "TWDS", f"Get-Content -Path '{missing}' -Raw | ConvertTo-Json") == "x\r\n"
     ps(fresh_lab, "TWDS", "$null = New-Item -Path 'C:\\Ferry\\Staging\\a.txt' -ItemType File -Force; '{}'")
     assert ps(fresh_lab, "TWDS", "@(Test-Path -Path 'C:\\Ferry\\Staging' -PathType Container; "
-                                 "Test-Path -Path 'C:\\Ferry\\Staging\\a.txt' -PathType Leaf) | ConvertTo-Json -Compress") \
+                                 "Test-Path -Path 'C:\\Ferry\\Staging\\a.txt' -PathType Leaf) | "
+                                 "ConvertTo-Json -Compress") \
         == [True, True]
     error = error_of(fresh_lab, "TWDS", "New-Item -Path 'C:\\Ferry' -ItemType Directory")
     assert error["fqid"] == "DirectoryExist," + MGMT + "NewItemCommand"

@@ -8,15 +8,17 @@ from winrm import Session
 
 from lab.powershell import Cmdlet, CmdletError, CmdletWarning, PSEnum, PSObject, run_script
 
-AGENT_IDIOM = """$ErrorActionPreference = 'Stop'; $ProgressPreference = 'SilentlyContinue'
+AGENT_IDIOM = ("""$ErrorActionPreference = 'Stop'; $ProgressPreference = 'SilentlyContinue'
 try {
-  $r = @(Get-ClusterNode -Cluster 'c1' | Select-Object Name, @{n='State';e={[string]$_.State}}, @{Name='Owner';Expression={$_.OwnerNode.Name}}, NodeWeight)
+  $r = @(Get-ClusterNode -Cluster 'c1' | Select-Object Name, @{n='State';e={[string]$_.State}}, """
+               """@{Name='Owner';Expression={$_.OwnerNode.Name}}, NodeWeight)
   ConvertTo-Json -InputObject $r -Depth 4 -Compress
 } catch {
-  ConvertTo-Json -InputObject @{error=$_.Exception.Message; category=[string]$_.CategoryInfo.Category; fqid=$_.FullyQualifiedErrorId} -Compress
+  ConvertTo-Json -InputObject @{error=$_.Exception.Message; category=[string]$_.CategoryInfo.Category; """
+               """fqid=$_.FullyQualifiedErrorId} -Compress
   exit 1
 }
-"""
+""")
 CLIENT = Session("127.0.0.1", auth=("unused", "unused"))   # no connection is made
 NODE_TYPE = "Microsoft.FailoverClusters.PowerShell.GetNodeCommand"
 
@@ -96,7 +98,8 @@ def test_agent_idiom_reports_a_cmdlet_error_as_json_and_exit_1():
     result = run(AGENT_IDIOM.replace("'c1'", "'gone'"))
     assert result.exit_code == 1
     assert json.loads(result.stdout) == {
-        "error": "The cluster service is not running.  Make sure that the service is running on all nodes in the cluster.",
+        "error": "The cluster service is not running.  "
+                 "Make sure that the service is running on all nodes in the cluster.",
         "category": "ConnectionError", "fqid": f"ClusterEndpointNotRegistered,{NODE_TYPE}"}
 
 
@@ -115,7 +118,9 @@ def test_convert_to_json_writes_enums_as_numbers_dates_as_ms_and_guids_as_string
 
 
 def test_convert_to_json_default_depth_truncates_silently_to_strings():
-    assert out("@{a=@{b=@{c=@{d=1}}}} | ConvertTo-Json -Compress") == '{"a":{"b":{"c":"System.Collections.Hashtable"}}}\r\n'
+    assert out("@{a=@{b=@{c=@{d=1}}}} | ConvertTo-Json -Compress") == (
+        '{"a":{"b":{"c":"System.Collections.Hashtable"}}}\r\n'
+    )
     assert out("[pscustomobject]@{a=[pscustomobject]@{b=[pscustomobject]@{c=[pscustomobject]@{d=1}}}} | "
                "ConvertTo-Json -Compress") == '{"a":{"b":{"c":"@{d=1}"}}}\r\n'
     assert out("@{a=@{b=@{c=@(1,2)}}} | ConvertTo-Json -Compress") == '{"a":{"b":{"c":"1 2"}}}\r\n'
@@ -151,7 +156,8 @@ def test_convert_from_json_gives_objects_and_keeps_arrays_whole():
     ("(Get-ClusterNode -Name hv1).State -eq 2", "True"),
     ("[int](Get-ClusterNode -Name hv1).State", "2"),
     ("'hv01' -like 'HV*'", "True"),
-    ("'db1' -like 'db[1]'; 'db[1]' -like 'db[1]'; 'db[1]' -like 'db`[1`]'; 'web1' -like 'web*'", "True\r\nFalse\r\nTrue\r\nTrue"),
+    ("'db1' -like 'db[1]'; 'db[1]' -like 'db[1]'; 'db[1]' -like 'db`[1`]'; 'web1' -like 'web*'",
+     "True\r\nFalse\r\nTrue\r\nTrue"),
     ("'build 17763' -match '(\\d+)'; $Matches[1]", "True\r\n17763"),
     ("@(1,2,3,4) -gt 2 -join ','", "3,4"),
     ("'b' -in 'a','B'", "True"),
@@ -161,7 +167,8 @@ def test_convert_from_json_gives_objects_and_keeps_arrays_whole():
     ("$h = @{Name='a'; 'Two Words'=2}; $h.name; $h['two words']; $h.Count", "a\r\n2\r\n2"),
     ("$x = 1; $x += 2; \"x is $x, sub $($x * 2)\"", "x is 3, sub 6"),
     ("'It''s' + \"`ttab\"", "It's\ttab"),
-    ("'a.b.c'.Split('.')[-1].ToUpper(); '  x '.Trim(); 'abc'.Contains('b'); 'abc'.StartsWith('A')", "C\r\nx\r\nTrue\r\nFalse"),
+    ("'a.b.c'.Split('.')[-1].ToUpper(); '  x '.Trim(); 'abc'.Contains('b'); 'abc'.StartsWith('A')",
+     "C\r\nx\r\nTrue\r\nFalse"),
     ("([datetime]'2024-01-02T03:04:05Z').ToUniversalTime().ToString('o')", "2024-01-02T03:04:05.0000000Z"),
     ("(Get-Date -Date '2024-01-02 03:04:05').ToString('yyyy-MM-dd HH:mm')", "2024-01-02 03:04"),
     ("if ($null) { 'a' } elseif (@()) { 'b' } else { 'c' }", "c"),
@@ -180,7 +187,9 @@ def test_expressions(script, expected):
 def test_pipeline_commands():
     assert out("Get-ClusterNode | Where-Object State -eq 'Up' | Select-Object -ExpandProperty Name") == "hv2\r\n"
     assert out("Get-ClusterNode | Where-Object { $_.Name -like '*1' } | % Name") == "hv1\r\n"
-    assert out("Get-ClusterNode | Sort-Object Name -Descending | Select-Object -First 1 -ExpandProperty Name") == "hv2\r\n"
+    assert out(
+        "Get-ClusterNode | Sort-Object Name -Descending | Select-Object -First 1 -ExpandProperty Name"
+    ) == "hv2\r\n"
     assert out("(Get-VM a,b | Measure-Object -Property MemoryAssigned -Sum).Sum / 1GB") == "8\r\n"
     assert out("Get-VM a,b,c | Group-Object State | % Count") == "3\r\n"
     assert json.loads(out("Get-VM a | Select-Object Name, @{Name='GB'; Expression={$_.MemoryAssigned / 1GB}} | "
@@ -206,11 +215,14 @@ def test_cmdlet_lookup_and_parameter_prefixes_are_case_insensitive():
 def test_unknown_command_is_reported_like_powershell():
     result = run("Get-Nothing -Name x; 'next statement runs'")
     assert result.stdout == "next statement runs\r\n" and result.exit_code == 0
-    assert result.stderr.startswith('#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04"><S S="Error">')
+    assert result.stderr.startswith(
+        '#< CLIXML\r\n<Objs Version="1.1.0.1" xmlns="http://schemas.microsoft.com/powershell/2004/04">'
+        '<S S="Error">'
+    )
     text = error_text(result.stderr)
     assert "\n" in text.split("CommandNotFoundException")[0]     # wrapped at the console width (120)
-    assert text.replace("\n", "").startswith("Get-Nothing : The term 'Get-Nothing' is not recognized as the name of a cmdlet, function, "
-                           "script file, or operable program.")
+    assert text.replace("\n", "").startswith("Get-Nothing : The term 'Get-Nothing' is not recognized as the name "
+                                             "of a cmdlet, function, script file, or operable program.")
     assert "+ FullyQualifiedErrorId : CommandNotFoundException" in text
     assert "At line:1 char:1" in text
     assert run("Get-Nothing").exit_code == 1
@@ -224,7 +236,9 @@ def test_unknown_and_ambiguous_parameters():
     assert f"FullyQualifiedErrorId : NamedParameterNotFound,{NODE_TYPE}" in text
     assert "ParameterBindingException" in text
     result = run("try { Suspend-ClusterNode -In x } catch { $_.FullyQualifiedErrorId; $_.Exception.Message }")
-    assert result.stdout.startswith("AmbiguousParameter,Microsoft.FailoverClusters.PowerShell.SuspendClusterNodeCommand")
+    assert result.stdout.startswith(
+        "AmbiguousParameter,Microsoft.FailoverClusters.PowerShell.SuspendClusterNodeCommand"
+    )
     assert "Possible matches include: -InputObject -InformationAction -InformationVariable." in result.stdout
 
 
@@ -243,7 +257,8 @@ def test_cmdlet_errors_are_non_terminating_unless_stop():
 
 
 def test_catch_sees_the_error_record():
-    result = run("try { Get-VM missing -ErrorAction Stop } catch { $_.Exception.Message; [string]$_.CategoryInfo.Category; "
+    result = run("try { Get-VM missing -ErrorAction Stop } catch { $_.Exception.Message; "
+                 "[string]$_.CategoryInfo.Category; "
                  "$_.FullyQualifiedErrorId; $_.Exception.GetType().FullName; \"$_\" }")
     assert result.exit_code == 0
     assert result.stdout.split("\r\n")[:5] == [
@@ -310,7 +325,9 @@ def test_splatting_strict_mode_and_note_properties():
     result = run("Set-StrictMode -Version Latest; $node = Get-ClusterNode -Name hv1; $node.Name; $node.Nmae")
     assert result.stdout.startswith("hv1\r\n") and result.exit_code == 1
     assert "The property 'Nmae' cannot be found on this object." in error_text(result.stderr)
-    assert "The variable '$undefined' cannot be retrieved" in error_text(run("Set-StrictMode -Version 1; $undefined").stderr)
+    assert "The variable '$undefined' cannot be retrieved" in error_text(
+        run("Set-StrictMode -Version 1; $undefined").stderr
+    )
     assert json.loads(out("$o = [pscustomobject]@{A=1}; $o | Add-Member -NotePropertyName B -NotePropertyValue 2; "
                           "$o | ConvertTo-Json -Compress")) == {"A": 1, "B": 2}
 
@@ -344,7 +361,8 @@ def test_a_script_block_created_from_text_runs_in_the_callers_scope_and_keeps_it
 def test_a_script_block_with_a_syntax_error_is_the_callers_exception():
     result = run_script("try { [ScriptBlock]::Create('if (') } catch { $_.FullyQualifiedErrorId; "
                         "$_.Exception.GetType().FullName; $_.CategoryInfo.Category }", {})
-    assert result.stdout.split("\r\n")[:3] == ["ParseException", "System.Management.Automation.MethodInvocationException",
+    assert result.stdout.split("\r\n")[:3] == ["ParseException",
+                                               "System.Management.Automation.MethodInvocationException",
                                                "NotSpecified"]
 
 

@@ -79,7 +79,8 @@ def test_mixed_mode_then_the_functional_level_rises_once_no_older_node_remains(l
     level = lab.run_json("U-N1", IDIOM + "(Update-ClusterFunctionalLevel -Force).ClusterFunctionalLevel "
                                          "| ConvertTo-Json")
     assert level == 11
-    added = lab.run_json("U-N1", IDIOM + "(Add-ClusterNode -Name U-25).BuildNumber | ConvertTo-Json", transport="credssp")
+    added = lab.run_json("U-N1", IDIOM + "(Add-ClusterNode -Name U-25).BuildNumber | ConvertTo-Json",
+                         transport="credssp")
     assert added == 26100                            # level 11 takes 2025 nodes (mixed mode again)
     code, _, err = lab.run_ps("U-N2", IDIOM + "Add-ClusterNode -Name U-N2 -Cluster UCL", transport="credssp")
     assert code == 1 and "level 11 or 12" in err     # no way back for a 2019 node

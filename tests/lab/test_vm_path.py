@@ -21,7 +21,8 @@ os = "2019"
 """
 
 
-@pytest.mark.parametrize("path", ['"\\\\\\\\SOFS01\\\\VMStore\\\\p-app1"', '"C:\\\\ClusterStorage\\\\Volume1\\\\p-app1"'])
+@pytest.mark.parametrize("path", ['"\\\\\\\\SOFS01\\\\VMStore\\\\p-app1"',
+                                  '"C:\\\\ClusterStorage\\\\Volume1\\\\p-app1"'])
 def test_a_vm_lives_in_a_local_folder_or_on_a_share(path):
     topology = loads_topology(TOPOLOGY.format(path=path), "t.toml")
     vm = next(v for h in topology.hosts for v in h.vms)

@@ -14,7 +14,8 @@ from lab.winrm import WinRMEndpoint, make_certificates
 
 ACCOUNTS = {"labadmin": "S3cret:pass"}
 AUTH = ("labadmin", "S3cret:pass")
-CMDLETS = {"Get-LabHost": Cmdlet("Get-LabHost", lambda context, Name=None: PSObject({"Name": Name or "hv1", "Up": True}),
+CMDLETS = {"Get-LabHost": Cmdlet("Get-LabHost",
+                                 lambda context, Name=None: PSObject({"Name": Name or "hv1", "Up": True}),
                                  {"Name": "value"}, ("Name",), type_name="Lab.GetLabHostCommand")}
 
 
@@ -98,7 +99,9 @@ class Relay:
 
 def test_basic_over_http_runs_a_script(endpoints):
     ep = endpoints(auth=("basic",))
-    result = session(ep).run_ps("$ProgressPreference='SilentlyContinue'; Get-LabHost -Name hv7 | ConvertTo-Json -Compress")
+    result = session(ep).run_ps(
+        "$ProgressPreference='SilentlyContinue'; Get-LabHost -Name hv7 | ConvertTo-Json -Compress"
+    )
     assert result.status_code == 0 and result.std_err == b""
     assert json.loads(result.std_out) == {"Name": "hv7", "Up": True}
 
@@ -186,7 +189,8 @@ def test_other_programs_are_not_found_like_cmd_exe(endpoints):
     ep = endpoints()
     result = session(ep).run_cmd("ipconfig", ["/all"])
     assert result.status_code == 1
-    assert result.std_err == b"'ipconfig' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
+    assert result.std_err == (b"'ipconfig' is not recognized as an internal or external command,\r\n"
+                              b"operable program or batch file.\r\n")
 
 
 def test_large_output_arrives_whole_over_several_receives(endpoints):
@@ -236,7 +240,8 @@ def test_a_script_sent_on_stdin_runs_whole_with_blank_lines_and_utf8(endpoints):
     protocol = winrm.Protocol(ep.url, transport="ntlm", username=AUTH[0], password=AUTH[1])
     shell = protocol.open_shell(codepage=65001)
     filler = "".join(f"$pad{i} = '{'p' * 60}'\n" for i in range(200))     # far beyond 8,191 characters
-    script = ("$ProgressPreference = 'SilentlyContinue'\n" + filler + "$names = @()\nforeach ($n in 'hv1', 'hv2') {\n\n    $names += (Get-LabHost -Name $n).Name\n\n}\n"
+    script = ("$ProgressPreference = 'SilentlyContinue'\n" + filler + "$names = @()\nforeach ($n in 'hv1', 'hv2') {\n\n"
+              "    $names += (Get-LabHost -Name $n).Name\n\n}\n"
               "if ($names.Count -eq 2) {\n    \"got $($names -join ',') – Zürich\"\n}\nexit 3\n")
     out, err, code = run_on_stdin(protocol, shell, script.encode("utf-8"), chunk=4096)
     assert (out.decode("utf-8"), err, code) == ("got hv1,hv2 – Zürich\r\n", b"", 3)

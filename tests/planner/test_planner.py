@@ -71,7 +71,8 @@ def test_rolling_plan_refuses_paused_node_unless_maintenance_allowed():
     hosts[2] = PlanHost("n3", 64 * GiB, state="Paused")
     refused = plan_rolling(hosts, vms, ["n1", "n2", "n3", "n4"])
     assert any("n3 is Paused" in p for p in refused.problems)
-    allowed = plan_rolling(hosts, [vm for vm in vms if vm.owner != "n3"], ["n1", "n2", "n3", "n4"], allow_maintenance=True)
+    allowed = plan_rolling(hosts, [vm for vm in vms if vm.owner != "n3"], ["n1", "n2", "n3", "n4"],
+                           allow_maintenance=True)
     assert allowed.fits, allowed.problems
     # a paused node receives nothing
     assert all(m.target != "n3" for step in allowed.steps for m in step.moves)

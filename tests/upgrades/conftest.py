@@ -3,7 +3,7 @@ Ferry (functional level still 10), a cluster in mixed mode (2019 + 2022), and a 
 VHDX install images and a third VHDX waiting on its disk."""
 import pytest
 
-TOPOLOGY = """
+TOPOLOGY = ("""
 [lab]
 name = "upgrades"
 domain = "contoso.com"
@@ -48,9 +48,10 @@ bmc = false
 images = [
   { name = "Windows Server 2022 SERVERDATACENTER", os = "2022", group = "WS2022", file = "WS2022.vhdx" },
   { name = "Windows Server 2025 SERVERDATACENTER", os = "2025", group = "WS2025", file = "WS2025.vhdx" },
-  { name = "Windows Server 2025 SERVERSTANDARD", os = "2025", file = "E:\\\\Media\\\\WS2025-Std.vhdx", imported = false },
+  { name = "Windows Server 2025 SERVERSTANDARD", os = "2025", file = "E:\\\\Media\\\\WS2025-Std.vhdx", """
+            """imported = false },
 ]
-"""
+""")
 
 
 @pytest.fixture

@@ -167,7 +167,8 @@ def _with_address(ctx, host: Host, template: DeploymentTemplate) -> DeploymentTe
         allocation = pool.allocate(description=f"{host.name}, rolling upgrade job #{ctx.job.pk}", host=host)
     except ValidationError as error:
         raise StepFailed(f"{' '.join(error.messages)} {host.name} is evicted and out of management, not yet "
-                         f"re-imaged.", retry=False, node_state="evicted and out of management, not yet re-imaged") from None
+                         f"re-imaged.", retry=False,
+                         node_state="evicted and out of management, not yet re-imaged") from None
     ctx.save_checkpoint(address=allocation.address, allocation_id=allocation.pk)
     ctx.log(f"Took {allocation.address} from the pool {pool.name} for {host.name}.")
     template.address, template.allocation_id = allocation.address, allocation.pk

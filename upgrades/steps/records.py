@@ -43,7 +43,8 @@ class DeploymentTemplate:
             f"Image {self.image_name}" + (f" ({self.image_group})" if self.image_group else "") +
             f", build {self.build}, on disk {self.disk}",
             f"Management NIC {self.adapter} {self.mac} → virtual switch Management, "
-            f"{self.address or 'an address from the static IP pool'}/{self.prefix_length}" + (f" via {self.gateway}" if self.gateway else "") +
+            f"{self.address or 'an address from the static IP pool'}/{self.prefix_length}"
+            + (f" via {self.gateway}" if self.gateway else "") +
             (f", DNS {', '.join(self.dns)}" if self.dns else "") + (f", VLAN {self.vlan}" if self.vlan else ""),
             "Features Hyper-V and Failover-Clustering with their management tools",
         ]

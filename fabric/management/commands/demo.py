@@ -107,7 +107,9 @@ class Command(BaseCommand):
             if "lab ready" in line:
                 break
             if not line and lab.poll() is not None:
-                raise CommandError(f"The lab stopped while starting (exit code {lab.returncode}); see its messages above.")
+                raise CommandError(
+                    f"The lab stopped while starting (exit code {lab.returncode}); see its messages above."
+                )
             if time.monotonic() > deadline:
                 lab.terminate()
                 raise CommandError(f"The lab did not say 'lab ready' within {LAB_READY_TIMEOUT} s.")

@@ -43,7 +43,8 @@ class Command(BaseCommand):
         parser.add_argument("--cluster-size", type=int, default=16, help="nodes per Hyper-V cluster (default 16)")
         parser.add_argument("--large-cluster", type=int, default=0, metavar="NODES",
                             help="make the first Hyper-V cluster this big (up to 64 nodes; default: no such cluster)")
-        parser.add_argument("--jobs", type=int, default=0, help="finished jobs (with their steps) in the history (default 0)")
+        parser.add_argument("--jobs", type=int, default=0,
+                            help="finished jobs (with their steps) in the history (default 0)")
         parser.add_argument("--compliance", action="store_true",
                             help="also an update server's catalog, two baselines in force on every host and the "
                                  "states scans left (the update server is not a real one: leave it out where "
@@ -171,7 +172,9 @@ class Generator:
                     os = WS2022 if cluster.functional_level == WS2022[3] else WS2019
                 nodes.append(self.host(f"{cluster.name}-n{position + 1:02d}", cluster, os))
         for s, cluster in enumerate(clusters[cluster_count:]):
-            nodes.extend(self.host(f"{cluster.name}-n{n + 1}", cluster, WS2022, memory_gib=256) for n in range(sofs_nodes))
+            nodes.extend(
+                self.host(f"{cluster.name}-n{n + 1}", cluster, WS2022, memory_gib=256) for n in range(sofs_nodes)
+            )
         Host.objects.bulk_create(nodes, batch_size=500)
 
         shares = [
@@ -275,11 +278,14 @@ class Generator:
         counts = {state: 0 for state in STATE_SEVERITY}
         for host in self.hosts:
             in_force = [security.pk]
-            if host.host_group_id in odd_sites or (hyperv and host.cluster_id == hyperv[0].pk) or host.pk in single_hosts:
+            if (host.host_group_id in odd_sites or (hyperv and host.cluster_id == hyperv[0].pk)
+                    or host.pk in single_hosts):
                 in_force.append(critical.pk)
             roll = self.rng.random()
             if roll < 0.08:  # assigned since the last scan: never scanned
-                per_host.append(HostCompliance(host=host, state=ComplianceState.UNKNOWN, baselines_in_force=len(in_force)))
+                per_host.append(
+                    HostCompliance(host=host, state=ComplianceState.UNKNOWN, baselines_in_force=len(in_force))
+                )
                 counts[ComplianceState.UNKNOWN] += 1
                 continue
             # 54 % compliant, 26 % missing updates, 8 % waiting for a restart, 4 % whose last scan failed
@@ -355,7 +361,10 @@ class Generator:
                     status = JobStatus.RUNNING
                 else:
                     roll = self.rng.random()
-                    status = JobStatus.SUCCEEDED if roll < 0.93 else JobStatus.FAILED if roll < 0.98 else JobStatus.CANCELLED
+                    status = (
+                        JobStatus.SUCCEEDED if roll < 0.93 else JobStatus.FAILED if roll < 0.98
+                        else JobStatus.CANCELLED
+                    )
                 duration = timedelta(seconds=self.rng.randint(20, 60) * max(1, len(plan)))
                 jobs.append(Job(
                     kind=kind, title=title[:200], target_label=target.name,
@@ -389,7 +398,8 @@ class Generator:
                         message="Failed: the host did not answer" if status == StepStatus.FAILED else "",
                         attempts=0 if status == StepStatus.PENDING else 1,
                         started=None if status == StepStatus.PENDING else job.started, finished=finished,
-                        changed_seq=order, parallel_group="scan" if name == "compliance.scan_host" and len(plan) > 1 else "",
+                        changed_seq=order,
+                        parallel_group="scan" if name == "compliance.scan_host" and len(plan) > 1 else "",
                         max_parallel=32 if name == "compliance.scan_host" and len(plan) > 1 else 1,
                     ))
             JobStep.objects.bulk_create(groups, batch_size=2000)

@@ -71,7 +71,8 @@ class Command(BaseCommand):
         if unreadable:
             shown = ", ".join(unreadable[:10]) + (f" and {len(unreadable) - 10} more" if len(unreadable) > 10 else "")
             raise CommandError(
-                f"{len(unreadable)} stored secret(s) cannot be decrypted with any key in FERRY_ENCRYPTION_KEY: {shown}. "
+                f"{len(unreadable)} stored secret(s) cannot be decrypted with any key in FERRY_ENCRYPTION_KEY: "
+                f"{shown}. "
                 "Add the key they were encrypted with (after the new one) and run again. Nothing was changed."
             )
         if not check:

@@ -104,7 +104,9 @@ def build_request(cluster: str, profile: str, bmc_run_as: str, image: str, wante
                   *, functional_level: bool = True) -> tuple[Cluster, UpgradeRequest]:
     """The request from names, as the command and the API take them: (cluster, request).
     `wanted` empty: every node. `given`: the settings file's content, keyed by node name."""
-    found = Cluster.objects.filter(name__iexact=cluster.strip(), kind__in=(ClusterKind.HYPERV, ClusterKind.SOFS)).first()
+    found = Cluster.objects.filter(
+        name__iexact=cluster.strip(), kind__in=(ClusterKind.HYPERV, ClusterKind.SOFS)
+    ).first()
     if found is None:
         raise CommandError(f"No Hyper-V cluster or Scale-Out File Server is named {cluster!r}.")
     chosen_profile = _named(PhysicalComputerProfile, profile, "physical computer profile")

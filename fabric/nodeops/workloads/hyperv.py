@@ -61,7 +61,9 @@ def save_vms(ctx, host: Host, vms: dict[str, str]) -> dict[str, str]:
         ctx.ensure_lease()
         vm = agents.hyperv.save_vm(conn, vm_id, name=name)
         if vm.state not in ("Saved", "Off"):
-            raise StepFailed(f"VM {name} on {host.name} is {vm.state} after Save-VM; it must be saved before the host restarts.")
+            raise StepFailed(
+                f"VM {name} on {host.name} is {vm.state} after Save-VM; it must be saved before the host restarts."
+            )
         saved[vm_id] = name
         ctx.log(f"Saved {name} on {host.name}.")
     return saved
