@@ -6,6 +6,7 @@ from collections import OrderedDict
 from django.template.loader import render_to_string
 
 from jobs.choices import ACTIVE, LogLevel, StepStatus
+from jobs.eta import estimate
 from jobs.filters import job_table_context
 from jobs.models import Job, JobLogEntry, JobStep
 
@@ -58,7 +59,8 @@ def step_tree(job: Job) -> list[JobStep]:
 def header_context(job: Job, can_operate: bool) -> dict:
     running = list(job.steps.filter(is_group=False, status=StepStatus.RUNNING).order_by("order"))
     has_failed = job.steps.filter(is_group=False, status=StepStatus.FAILED).exists() if job.is_restartable else False
-    return {"job": job, "running_steps": running, "can_operate": can_operate, "has_failed_step": has_failed}
+    return {"job": job, "running_steps": running, "can_operate": can_operate, "has_failed_step": has_failed,
+            "eta": estimate(job)}
 
 
 def log_entries(job: Job, *, after: int = 0, upto: int | None = None, tail: int = LOG_TAIL):
