@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "upgrades",
     "api",
     "notifications",
+    "nodescripts",
 ]
 
 MIDDLEWARE = [

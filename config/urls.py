@@ -22,5 +22,6 @@ urlpatterns = [
     path("upgrades/", include("upgrades.urls")),
     path("api/", include("api.urls")),
     path("notifications/", include("notifications.urls")),
+    path("scripts/", include("nodescripts.urls")),
     path("admin/", admin.site.urls),
 ]

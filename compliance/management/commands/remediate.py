@@ -1,7 +1,12 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from compliance.management.commands._common import finish, follow, resolve_target
-from compliance.orchestration import submit_cluster_remediation, submit_host_remediation
+from compliance.orchestration import (
+    UnknownScript,
+    node_scripts,
+    submit_cluster_remediation,
+    submit_host_remediation,
+)
 from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
 from core.audit import AuditAction, record
 from fabric.choices import ClusterKind
@@ -27,6 +32,10 @@ class Command(BaseCommand):
         parser.add_argument("--order", default="", help="explicit node order, comma separated")
         parser.add_argument("--no-power-cycle", action="store_true",
                             help="do not power-cycle (through its BMC) a node that hangs after its restart")
+        parser.add_argument("--pre-script", default="", metavar="NAME",
+                            help="node script from the library to run on each node before it is paused")
+        parser.add_argument("--post-script", default="", metavar="NAME",
+                            help="node script from the library to run on each node after it is resumed")
         parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
         parser.add_argument("--wait", action="store_true", help="follow the job; exit 0 only if it succeeded")
 
@@ -39,7 +48,12 @@ class Command(BaseCommand):
             max_retries_per_node=o["retries"], max_failed_nodes=o["max_failed_nodes"],
             reboot_timeout_minutes=o["reboot_timeout"], power_cycle_hung=not o["no_power_cycle"],
             node_order=[n.strip() for n in o["order"].split(",") if n.strip()],
+            pre_script=o["pre_script"].strip(), post_script=o["post_script"].strip(),
         )
+        try:
+            node_scripts(options)
+        except UnknownScript as error:
+            raise CommandError(str(error)) from error
         if isinstance(where, Cluster) and where.kind == ClusterKind.SOFS and o["save_state"]:
             raise CommandError(f"{where.name} is a Scale-Out File Server: its nodes run no VMs, so --save-state "
                                f"does not apply (its roles and volumes are moved, not saved).")
