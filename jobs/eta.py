@@ -51,7 +51,8 @@ def typical_durations(names: set[str], lock_key: str) -> dict[str, float]:
     found: dict[str, float] = {}
     if lock_key:
         for name in names:
-            found[name] = _median(done.filter(name=name, job__lock_key=lock_key).values_list("took", flat=True)[:HISTORY])
+            here = done.filter(name=name, job__lock_key=lock_key)
+            found[name] = _median(here.values_list("took", flat=True)[:HISTORY])
     for name in names:
         if found.get(name) is None:
             found[name] = _median(done.filter(name=name).values_list("took", flat=True)[:HISTORY])

@@ -30,6 +30,9 @@ WALKED_ELSEWHERE = {
     "notifications:subscription_list",    # adding a subscription: tests/notifications/test_pages.py
     "notifications:subscription_edit",    # changing it: tests/notifications/test_pages.py
     "notifications:subscription_delete",  # deleting it: tests/notifications/test_pages.py
+    "nodescripts:script_add",     # the node script library: tests/nodescripts/test_pages.py
+    "nodescripts:script_edit",
+    "nodescripts:script_delete",
 }
 # Every REST API endpoint (api:…) is walked in tests/api/test_api.py, its changes with their audit rows.
 NOT_A_CHANGE = {"login", "logout",
