@@ -63,3 +63,29 @@ def test_remediate_names_a_script_that_is_not_in_the_library(db):
     cluster = small_inventory().cluster
     with pytest.raises(CommandError, match="no node script named 'nope'"):
         call_command("remediate", f"cluster:{cluster.name}", "--pre-script", "nope", "--dry-run")
+
+
+def test_the_remediate_dialog_offers_the_scripts_and_the_plan_runs_them_around_each_node(db):
+    from compliance.forms import RemediateForm
+    from compliance.orchestration import submit_cluster_remediation
+    from tests.factories import small_inventory
+
+    NodeScript.objects.create(name="drain-checks", body="Write-Output 1", timeout_seconds=30)
+    NodeScript.objects.create(name="health-checks", body="Write-Output 2")
+    base = {"evacuation": "live", "max_retries_per_node": 3, "max_failed_nodes": 0, "reboot_timeout_minutes": 15,
+            "node_order": "fewest_vms"}
+    form = RemediateForm({**base, "pre_script": "gone"})
+    assert not form.is_valid() and "pre_script" in form.errors
+    form = RemediateForm({**base, "pre_script": "drain-checks", "post_script": "health-checks"})
+    assert form.is_valid(), form.errors
+    options = form.options()
+    assert (options.pre_script, options.post_script) == ("drain-checks", "health-checks")
+    assert "pre-script drain-checks, post-script health-checks" in options.describe()
+
+    job, _ = submit_cluster_remediation(small_inventory().cluster, options)
+    NodeScript.objects.filter(name="drain-checks").update(body="changed later")  # the job keeps its copy
+    lane = [s for s in job.steps.filter(is_group=False, target="hv-prod-n1").order_by("order")]
+    names = [s.name.split(".")[-1] for s in lane]
+    assert names == ["check_node", "pre_node_script", "evacuate_node", "install_updates", "restart_node",
+                     "resume_node", "post_node_script", "return_vms", "verify_node"]
+    assert lane[1].params["script"] == {"name": "drain-checks", "body": "Write-Output 1", "timeout": 30}
