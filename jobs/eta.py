@@ -20,6 +20,7 @@ from jobs.choices import ACTIVE, StepStatus
 from jobs.models import Job, JobStep
 
 HISTORY = 10
+SCAN_LIMIT = 5000  # finished steps read at most per query
 PENDING = (StepStatus.PENDING, StepStatus.RUNNING)
 
 
@@ -44,19 +45,20 @@ def _median(durations) -> float | None:
 
 
 def typical_durations(names: set[str], lock_key: str) -> dict[str, float]:
-    """Step name → typical seconds, from the same target first and from anywhere second."""
+    """Step name → typical seconds, from the same target first and from anywhere second (two
+    queries at most, newest runs first)."""
     done = JobStep.objects.filter(
-        is_group=False, status=StepStatus.SUCCEEDED, name__in=names, started__isnull=False, finished__isnull=False
+        is_group=False, status=StepStatus.SUCCEEDED, started__isnull=False, finished__isnull=False
     ).annotate(took=F("finished") - F("started")).order_by("-finished")
-    found: dict[str, float] = {}
+    history: dict[str, list] = {}
     if lock_key:
-        for name in names:
-            here = done.filter(name=name, job__lock_key=lock_key)
-            found[name] = _median(here.values_list("took", flat=True)[:HISTORY])
-    for name in names:
-        if found.get(name) is None:
-            found[name] = _median(done.filter(name=name).values_list("took", flat=True)[:HISTORY])
-    return {name: seconds for name, seconds in found.items() if seconds is not None}
+        for name, took in done.filter(name__in=names, job__lock_key=lock_key).values_list("name", "took")[:SCAN_LIMIT]:
+            history.setdefault(name, []).append(took)
+    elsewhere = names - set(history)
+    if elsewhere:
+        for name, took in done.filter(name__in=elsewhere).values_list("name", "took")[:SCAN_LIMIT]:
+            history.setdefault(name, []).append(took)
+    return {name: _median(runs[:HISTORY]) for name, runs in history.items()}
 
 
 def estimate(job: Job, now: datetime | None = None) -> Eta | None:
