@@ -89,3 +89,19 @@ def test_the_remediate_dialog_offers_the_scripts_and_the_plan_runs_them_around_e
     assert names == ["check_node", "pre_node_script", "evacuate_node", "install_updates", "restart_node",
                      "resume_node", "post_node_script", "return_vms", "verify_node"]
     assert lane[1].params["script"] == {"name": "drain-checks", "body": "Write-Output 1", "timeout": 30}
+
+
+def test_the_api_takes_the_scripts_by_name_and_refuses_an_unknown_one(operator):
+    from rest_framework.test import APIClient
+
+    from tests.factories import small_inventory
+
+    cluster = small_inventory().cluster
+    NodeScript.objects.create(name="drain-checks", body="Write-Output 1")
+    client = APIClient()
+    client.force_authenticate(operator)
+    url = f"/api/clusters/{cluster.pk}/remediate/"
+    response = client.post(url, {"pre_script": "nope", "dry_run": True}, format="json")
+    assert response.status_code == 400 and "pre_script" in response.json()
+    response = client.post(url, {"pre_script": "drain-checks", "dry_run": True}, format="json")
+    assert response.status_code == 200 and "pre-script drain-checks" in response.json()["options"]
