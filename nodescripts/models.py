@@ -1,3 +1,5 @@
+import re
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -7,11 +9,17 @@ from fabric.agents.runner import END_MARK
 
 DEFAULT_TIMEOUT_SECONDS = 300
 MAX_TIMEOUT_SECONDS = 4 * 3600
+# `exit` in the script would end the PowerShell that runs it, Ferry's wrapper with it, so its
+# output and its verdict would be lost: a script fails with `throw` instead.
+EXIT_STATEMENT = re.compile(r"(?im)(?:^|[;{}])\s*exit(?=\s|;|$|\})")
 
 
 def _sendable(text: str) -> None:
     if "\x00" in text:
         raise ValidationError("The script contains a NUL character.")
+    if EXIT_STATEMENT.search(text):
+        raise ValidationError("Use throw 'why' to fail the node instead of exit: exit would end the PowerShell "
+                              "that runs the script before Ferry can read its output.")
     if END_MARK in text:
         raise ValidationError(f"The script may not contain the line {END_MARK!r} (Ferry ends every script with it).")
 
@@ -24,7 +32,7 @@ class NodeScript(models.Model):
     body = models.TextField(
         "PowerShell", validators=[_sendable],
         help_text="Runs on the node with $ErrorActionPreference = 'Stop'. Its output goes to the job log; a thrown "
-                  "error, a written error or a non-zero exit code fails the node.",
+                  "or written error, or a program it runs ending with a non-zero exit code, fails the node.",
     )
     timeout_seconds = models.PositiveIntegerField(
         "timeout (seconds)", default=DEFAULT_TIMEOUT_SECONDS,

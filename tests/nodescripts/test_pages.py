@@ -40,6 +40,8 @@ def test_an_administrator_adds_edits_and_deletes_a_script_each_audited(admin):
     ({"body": ""}, "body", "This field is required."),
     ({"body": "Write-Output 1\n# end of Ferry script\n"}, "body", "may not contain the line"),
     ({"name": ""}, "name", "This field is required."),
+    ({"body": "Write-Output 'done'\nexit 0"}, "body", "Use throw"),
+    ({"body": "if ($bad) { exit 3 }"}, "body", "Use throw"),
 ])
 def test_bad_input_shows_the_field_error_and_saves_nothing(admin, change, field, message):
     before = AuditEntry.objects.count()
