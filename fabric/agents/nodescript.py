@@ -43,7 +43,9 @@ $ferryLines = @()
 $ferryError = ''
 try {{ & $ferryScript 2>&1 | ForEach-Object {{ $ferryLines += [string]$_ }} }}
 catch {{ $ferryError = [string]$_.Exception.Message }}
-if (-not $ferryError -and $LASTEXITCODE) {{ $ferryError = "the last program it ran ended with exit code $LASTEXITCODE" }}
+if (-not $ferryError -and $LASTEXITCODE) {{
+    $ferryError = "the last program it ran ended with exit code $LASTEXITCODE"
+}}
 $result = @{{ output = ($ferryLines -join "`n"); thrown = $ferryError }}
 """
     answer = run_script(conn, script, operation=f"node script {name}", timeout=timeout,
