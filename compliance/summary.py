@@ -6,11 +6,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
+from django.urls import reverse
 
 from compliance.baselines import baselines_by_host
 from compliance.choices import STATE_SEVERITY, ComplianceState, worst_state
 from compliance.models import Baseline, BaselineCompliance
-from fabric.choices import VMState
+from fabric.choices import ClusterKind, VMState
 from fabric.models import Host, HostGroup, VirtualMachine
 
 
@@ -112,6 +113,8 @@ class HostInfo:
     host_group_id: int
     node_state: str
     cluster: "ClusterInfo | None"
+    failure_state: str = ""      # what a failed job left the node in
+    failure_job_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -119,9 +122,15 @@ class ClusterInfo:
     pk: int
     name: str
     host_group_id: int
+    kind: str = ClusterKind.HYPERV
+
+    def get_absolute_url(self) -> str:
+        name = "fabric:fileserver_detail" if self.kind == ClusterKind.SOFS else "fabric:cluster_detail"
+        return reverse(name, args=[self.pk])
 
 
-HOST_FIELDS = ("pk", "name", "cluster_id", "host_group_id", "node_state", "cluster__name", "cluster__host_group_id",
+HOST_FIELDS = ("pk", "name", "cluster_id", "host_group_id", "node_state", "failure_state", "failure_job_id",
+               "cluster__name", "cluster__host_group_id", "cluster__kind",
                "compliance__state", "compliance__missing_count", "compliance__last_scan", "compliance__error")
 
 
@@ -144,11 +153,14 @@ def build_summary(*, state: str = "", baseline: int | None = None, group: HostGr
         per_host[host_id][baseline_id] = row_state
     clusters_seen: dict[int, ClusterInfo] = {}
     records = []
-    for pk, name, cluster_id, group_id, node_state, cluster_name, cluster_group, *compliance in hosts.values_list(*HOST_FIELDS):
+    for (pk, name, cluster_id, group_id, node_state, failure, failure_job, cluster_name, cluster_group, cluster_kind,
+         *compliance) in hosts.values_list(*HOST_FIELDS):
         cluster = None
         if cluster_id:
-            cluster = clusters_seen.setdefault(cluster_id, ClusterInfo(cluster_id, cluster_name, cluster_group))
-        records.append((HostInfo(pk, name, cluster_id, group_id, node_state or "", cluster), compliance))
+            cluster = clusters_seen.setdefault(cluster_id, ClusterInfo(cluster_id, cluster_name, cluster_group,
+                                                                       cluster_kind))
+        records.append((HostInfo(pk, name, cluster_id, group_id, node_state or "", cluster, failure or "",
+                                 failure_job), compliance))
     in_force = baselines_by_host([info for info, _ in records])
     rows, without = [], 0
     for host, (host_state, missing, last_scan, error) in records:

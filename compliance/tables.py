@@ -50,7 +50,7 @@ class UpdateTable(FerryTable):
 
 
 class BaselineTable(FerryTable):
-    name = tables.Column(linkify=True)
+    name = tables.Column()  # render_name makes the link (with its "sample" badge)
     update_count = tables.Column(verbose_name="Updates")
     rule = tables.Column(verbose_name="Kept current by rule", accessor="rule_summary", orderable=False)
     assignment_count = tables.Column(verbose_name="Assignments")

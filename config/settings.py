@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",
     "channels",
     "django_q",
     "axes",
@@ -113,6 +114,7 @@ INSTALLED_APPS = [
     "upgrades",
     "api",
     "notifications",
+    "users",
     "nodescripts",
 ]
 
@@ -150,6 +152,8 @@ TEMPLATES = [
         },
     },
 ]
+# Form templates from TEMPLATES, so templates/django/forms/field.html lays out every field group.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 _sqlite_file = VAR_DIR / "ferry.sqlite3"
 _default_db = f"sqlite:///{_sqlite_file}"

@@ -22,6 +22,7 @@ urlpatterns = [
     path("upgrades/", include("upgrades.urls")),
     path("api/", include("api.urls")),
     path("notifications/", include("notifications.urls")),
+    path("settings/users/", include("users.urls")),
     path("scripts/", include("nodescripts.urls")),
     path("admin/", admin.site.urls),
 ]

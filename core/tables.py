@@ -98,3 +98,28 @@ class AuditEntryTable(FerryTable):
         fields = ("time", "username", "action", "object_type", "object_repr", "detail", "source_address")
         empty_text = "No changes recorded yet."
 
+    def render_object_repr(self, record, value):
+        url = self._object_urls().get((record.object_type, record.object_id))
+        return format_html('<a href="{}">{}</a>', url, value) if url else value
+
+    def value_object_repr(self, value):
+        return value
+
+    def _object_urls(self) -> dict:
+        """The page of each object the rows of this page name that still exists: one query per type."""
+        if getattr(self, "_urls", None) is None:
+            from django.apps import apps
+
+            rows = [getattr(row, "record", row) for row in (self.page.object_list if hasattr(self, "page") else self.data)]
+            wanted: dict[str, set] = {}
+            for row in rows:
+                if row.object_id.isdigit():
+                    wanted.setdefault(row.object_type, set()).add(row.object_id)
+            models = {m._meta.verbose_name: m for m in apps.get_models() if hasattr(m, "get_absolute_url")}
+            self._urls = {}
+            for object_type, ids in wanted.items():
+                if object_type in models:
+                    for obj in models[object_type]._default_manager.filter(pk__in=ids):
+                        self._urls[(object_type, str(obj.pk))] = obj.get_absolute_url()
+        return self._urls
+

@@ -56,7 +56,7 @@ class HostTable(FerryTable):
 
 
 class VirtualMachineTable(FerryTable):
-    name = tables.Column()
+    name = tables.Column(linkify=True)
     state = tables.Column()
     host = tables.Column(verbose_name="Owner node", linkify=True, order_by=("host__name",))
     cluster = tables.Column(linkify=True, order_by=("cluster__name",))

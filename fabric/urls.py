@@ -32,6 +32,7 @@ urlpatterns = [
     path("clusters/<int:pk>/edit/", views.ClusterEditView.as_view(), name="cluster_edit"),
     path("clusters/<int:pk>/remove/", views.ClusterRemoveView.as_view(), name="cluster_delete"),
     path("vms/", views.VirtualMachineListView.as_view(), name="vm_list"),
+    path("vms/<int:pk>/", views.VirtualMachineDetailView.as_view(), name="vm_detail"),
     # Fabric › Storage › File Servers (edit and remove share the cluster URLs)
     path("fileservers/", views.FileServerListView.as_view(), name="fileserver_list"),
     path("fileservers/<int:pk>/", views.FileServerDetailView.as_view(), name="fileserver_detail"),

@@ -58,6 +58,31 @@ class JobTable(FerryTable):
     def value_error(self, value):
         return value.strip()
 
+    def render_target_label(self, record, value):
+        url = self._target_urls().get((record.target_type_id, record.target_id))
+        return format_html('<a href="{}">{}</a>', url, value) if url else value
+
+    def value_target_label(self, value):
+        return value
+
+    def _target_urls(self) -> dict:
+        """The page of each target on this page of the table that still exists: one query per kind of target."""
+        if getattr(self, "_urls", None) is None:
+            from django.contrib.contenttypes.models import ContentType
+
+            rows = [getattr(row, "record", row) for row in (self.page.object_list if hasattr(self, "page") else self.data)]
+            wanted: dict[int, set] = {}
+            for row in rows:
+                if row.target_type_id and row.target_id.isdigit():
+                    wanted.setdefault(row.target_type_id, set()).add(row.target_id)
+            self._urls = {}
+            for type_id, ids in wanted.items():
+                model = ContentType.objects.get_for_id(type_id).model_class()
+                if model is not None and hasattr(model, "get_absolute_url"):
+                    for obj in model._default_manager.filter(pk__in=ids):
+                        self._urls[(type_id, str(obj.pk))] = obj.get_absolute_url()
+        return self._urls
+
     def render_requested_by(self, value):
         return value.get_username()
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/report/", views.JobReportView.as_view(), name="job_report"),
     path("<int:pk>/report.csv", views.JobReportView.as_view(csv=True), name="job_report_csv"),
     path("<int:pk>/restart/", views.JobRestartView.as_view(), name="job_restart"),
+    path("<int:pk>/resume-node/", views.JobResumeNodeView.as_view(), name="job_resume_node"),
 ]

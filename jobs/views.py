@@ -1,4 +1,5 @@
-"""The Jobs workspace: list, job page (+ its polling fallback), cancel and restart."""
+"""The Jobs workspace: list, job page (+ its polling fallback), cancel and the recovery actions of a
+failed job (retry from the failed step, skip the failed step or node, resume a failed node)."""
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -87,18 +88,48 @@ class JobCancelView(OperatorRequiredMixin, View):
 
 
 class JobRestartView(OperatorRequiredMixin, View):
+    """Retry from the failed step; Skip the failed step (a step outside any node); Skip the failed node
+    and go on."""
+
     def post(self, request, pk):
         job = _visible_job(request, pk)
-        skip = request.POST.get("skip_failed") == "1"
+        skip_node = request.POST.get("skip_node") == "1"
+        skip = request.POST.get("skip_failed") == "1" and not skip_node
         try:
-            job = restart_job(job, request.user, skip_failed=skip)
+            job = restart_job(job, request.user, skip_failed=skip, skip_node=skip_node)
         except InvalidTransition as exc:
             messages.error(request, str(exc))
         else:
-            how = "restarted skipping the failed step" if skip else "restarted from the last good step"
+            how = ("going on without the failed node" if skip_node else "restarted skipping the failed step" if skip
+                   else "retried from the failed step")
             audit.record(request, AuditAction.ACTION, job, detail=f"Job {how}")
             messages.info(request, f"Job #{job.pk} {how}.")
         return _back_to(request, job)
+
+
+class JobResumeNodeView(OperatorRequiredMixin, View):
+    """Resume node: a job of its own that resumes a node the failed job left out and brings its VMs back."""
+
+    def post(self, request, pk):
+        from fabric.nodeops.recovery import submit_resume_node
+
+        job = _visible_job(request, pk)
+        try:
+            lane_id = int(request.POST.get("lane", ""))
+            resume, created = submit_resume_node(job, lane_id, request.user)
+        except ValueError:
+            messages.error(request, "Choose the node to resume.")
+            return _back_to(request, job)
+        except InvalidTransition as exc:
+            messages.error(request, str(exc))
+            return _back_to(request, job)
+        if not created:
+            messages.error(request, f"Job #{resume.pk} ({resume.title}) is active on this cluster: Resume node "
+                                    "waits until it has ended.")
+            return _back_to(request, job)
+        audit.record(request, AuditAction.ACTION, resume, detail=f"Resume node started after job #{job.pk} failed")
+        messages.info(request, f"Job #{resume.pk} resumes the node and brings its VMs back.")
+        return _back_to(request, resume)
 
 
 def _back_to(request, job: Job):

@@ -11,6 +11,7 @@
     DELETE /faults[/ID]         remove one or every fault
     POST   /vm-action           {"action": "move"|"start"|"stop"|"save"|"start-overcommit", "vm", "host"}
     POST   /power               {"host", "action": "on"|"off"|"reset"|"cycle"|"shutdown"} (no BMC needed)
+    POST   /os-upgrade          {"host", "os": "2022"|...}: an in-place upgrade done at the console
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from lab.datacenter.faults import FaultError
+from lab.topology import OS_RELEASES
 
 log = logging.getLogger("lab.control")
 MAX_BODY = 1 << 20
@@ -105,6 +107,16 @@ class ControlServer:
                 return 400, {"error": "action must be on, off, reset, cycle or shutdown"}
             dc.bmc_power(host.key, action)
             return 200, {"host": host.name, "power": dc.bmc_power_state(host.key)}
+        if method == "POST" and parts == ["os-upgrade"]:
+            release = OS_RELEASES.get(str(body.get("os"))) if isinstance(body, dict) else None
+            host = dc.find_host(body["host"]) if isinstance(body, dict) and isinstance(body.get("host"), str) else None
+            if host is None or release is None:
+                return 400, {"error": f"give {{\"host\": NAME, \"os\": one of {', '.join(OS_RELEASES)}}}"}
+            try:
+                dc.upgrade_in_place(host.key, release)
+            except ValueError as error:
+                return 409, {"error": str(error)}
+            return 200, {"host": host.name, "os": release.caption}
         return 404, {"error": f"no route {method} {path}"}
 
 

@@ -183,6 +183,9 @@ class LabProcess:
     def power(self, host: str, action: str) -> dict:
         return self.control("POST", "/power", {"host": host, "action": action})
 
+    def os_upgrade(self, host: str, os: str) -> dict:
+        return self.control("POST", "/os-upgrade", {"host": host, "os": os})
+
     def assert_invariants_held(self) -> None:
         report = self.invariants()
         if not report["ok"]:

@@ -7,17 +7,36 @@ again against the live cluster.
 
 Update Version: raise the functional level of a cluster whose nodes all run a newer release
 already (upgraded outside Ferry), as a job: -WhatIf first, then the real call, then a refresh of
-the cluster record. One active job per cluster (the lock key remediation uses too).
+the cluster record. The pages and the command refresh the record first
+(`refresh_for_update_version`), so nodes upgraded behind Ferry's back count with their real build.
+One active job per cluster (the lock key remediation uses too). Hyper-V clusters and Scale-Out
+File Servers alike.
 """
 from __future__ import annotations
 
+from fabric.inventory import refresh_cluster
 from fabric.models import Cluster
 from jobs.engine import PlanStep, submit_job
+from jobs.models import ACTIVE, Job
 from upgrades.releases import by_functional_level, can_raise_functional_level, release_of_build, UnknownRelease
 from upgrades.request import UpgradeRefused
 from upgrades.rolling import (  # noqa: F401  (the wizard and the command import them from here)
     check_prerequisites, default_node_settings, missing_settings, plan_upgrade, submit_upgrade,
 )
+
+
+def node_builds(cluster: Cluster) -> list[str]:
+    return [f"{name} {build or '?'}" for name, build in cluster.nodes.order_by("name").values_list("name", "os_build")]
+
+
+def refresh_for_update_version(cluster: Cluster) -> list[str]:
+    """Read the nodes' builds and the functional level from the cluster into its record (not while a
+    job runs on it: that job keeps the record itself). Returns the problems the refresh met."""
+    if Job.objects.filter(lock_key=f"cluster:{cluster.pk}", status__in=ACTIVE).exists():
+        return []
+    problems = refresh_cluster(cluster)
+    cluster.refresh_from_db()
+    return problems
 
 
 def update_version_target(cluster: Cluster):
@@ -65,6 +84,6 @@ def submit_update_version(cluster: Cluster, user=None):
 
 
 __all__ = [
-    "UpgradeRefused", "check_prerequisites", "default_node_settings", "missing_settings", "plan_upgrade",
-    "submit_update_version", "submit_upgrade", "update_version_target",
+    "UpgradeRefused", "check_prerequisites", "default_node_settings", "missing_settings", "node_builds",
+    "plan_upgrade", "refresh_for_update_version", "submit_update_version", "submit_upgrade", "update_version_target",
 ]

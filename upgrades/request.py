@@ -60,7 +60,8 @@ class NodePlan:
     host_id: int
     name: str
     steps: list[str]                                  # the job steps' titles, in order
-    moves: list[tuple[str, str]] = field(default_factory=list)  # (VM, destination node) from the planner
+    # (VM, destination node) from the planner; on a file server ("role X" / "volume Y", destination node)
+    moves: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +72,7 @@ class UpgradePlan:
     verdicts: list[Verdict]
     functional_level: str = ""                        # the final step's title; empty when deselected
     point_of_no_return: str = ""                      # why that step cannot be undone
+    kind: str = "hyperv"                              # the cluster's kind (ClusterKind): what moves off a node
 
     @property
     def ok(self) -> bool:

@@ -1,20 +1,25 @@
-"""The rolling upgrade of a Hyper-V cluster, before it runs: what Ferry knows per node, what it
-misses, the prerequisites, the plan an operator reads, and the job with every step up front.
+"""The rolling upgrade of a Hyper-V cluster or a Scale-Out File Server, before it runs: what Ferry
+knows per node, what it misses, the prerequisites, the plan an operator reads, and the job with
+every step up front.
 
 Per node, the seed's seven steps in one swimlane (see upgrades.steps): record the configuration,
-evacuate, pause and evict, remove from management, provision (WDS + DHCP + BMC, then the
-template over WinRM), back under management, join (Add-ClusterNode, resume, VMs back). After the
-last node the functional level rises (unless deselected) and the VMs whose configuration version
-could be raised are listed.
+evacuate (after the previous node's storage resync), pause and evict, remove from management,
+provision (WDS + DHCP + BMC, then the template over WinRM), back under management, join
+(Add-ClusterNode, resume, VMs back). A file server's node hands over its SOFS roles and CSVs
+instead of VMs, gets the File Server role instead of Hyper-V, and its roles stay where they moved.
+After the last node the functional level rises (unless deselected) and, on a Hyper-V cluster, the
+VMs whose configuration version could be raised are listed.
 """
 from __future__ import annotations
 
 import ipaddress
 
 from fabric import agents
+from fabric.choices import ClusterKind
 from fabric.models import Cluster, Host, LibraryImage, PhysicalComputerProfile, RunAsAccount, Subnet
 from fabric.nodeops.inventory import plan_inputs_from_inventory
 from fabric.nodeops.planner import plan_rolling
+from fabric.nodeops.workloads.sofs import sofs_dry_run
 from jobs.engine import PlanStep, submit_job
 from jobs.models import ACTIVE, Job
 from upgrades.releases import release_of_build, rolling_upgrade_refusal, by_build, UnknownRelease
@@ -174,9 +179,11 @@ def check_prerequisites(request: UpgradeRequest, *, live=None) -> list[Verdict]:
     verdicts = []
     if cluster is None:
         return [Verdict("managed", False, "The cluster is not managed by Ferry.")]
-    verdicts.append(Verdict("managed", cluster.kind == "hyperv",
-                            f"{cluster.name} is managed by Ferry." if cluster.kind == "hyperv" else
-                            f"{cluster.name} is not a Hyper-V cluster: Upgrade Cluster takes Hyper-V clusters."))
+    upgradable = cluster.kind in (ClusterKind.HYPERV, ClusterKind.SOFS)
+    verdicts.append(Verdict("managed", upgradable,
+                            f"{cluster.name} is managed by Ferry." if upgradable else
+                            f"{cluster.name} is not a Hyper-V cluster or a Scale-Out File Server: Upgrade Cluster "
+                            f"takes those."))
     if loaded.profile is None:
         verdicts.append(Verdict("profile", False, "The physical computer profile no longer exists."))
     if loaded.bmc_run_as is None:
@@ -228,10 +235,11 @@ def check_prerequisites(request: UpgradeRequest, *, live=None) -> list[Verdict]:
     rolling = plan_rolling(plan_hosts, plan_vms, loaded.node_names())
     chosen = {name.lower() for name in loaded.node_names()}
     local = sorted(f"{vm.name} on {vm.owner}" for vm in plan_vms if vm.owner.lower() in chosen and not vm.highly_available)
-    verdicts.append(Verdict("highly available VMs", not local,
-                            f"Not highly available, so they live on the node and would be lost when it is re-imaged: "
-                            f"{', '.join(local)}. Make them highly available or move them off first." if local else
-                            "Every VM on the chosen nodes is highly available."))
+    if cluster.kind == ClusterKind.HYPERV or local:
+        verdicts.append(Verdict("highly available VMs", not local,
+                                f"Not highly available, so they live on the node and would be lost when it is "
+                                f"re-imaged: {', '.join(local)}. Make them highly available or move them off first."
+                                if local else "Every VM on the chosen nodes is highly available."))
     quorum = [p for p in rolling.problems if p.startswith("Quorum")]
     verdicts.append(Verdict("quorum", not quorum, "; ".join(quorum) or "Quorum holds with one node out."))
     other = [p for p in rolling.problems if not p.startswith("Quorum")]
@@ -251,18 +259,36 @@ def left_behind(loaded: "_Loaded") -> list[str]:
     return sorted(h.name for h in loaded.cluster.nodes.all() if h.pk not in chosen and h.os_build != build)
 
 
-def node_steps(host: Host) -> list[tuple[str, str]]:
-    """(step name, title) of one node's seven steps."""
+def node_steps(host: Host, kind: str = ClusterKind.HYPERV) -> list[tuple[str, str]]:
+    """(step name, title) of one node's seven steps on a cluster of `kind`."""
     name = host.name
+    if kind == ClusterKind.SOFS:
+        evacuate = f"Wait for healthy storage, pause {name} and move its SOFS roles and CSVs to other nodes"
+        provision = (f"Re-image {name} through its BMC and the deployment server, then install File Server and "
+                     f"Failover Clustering")
+        join = f"Add {name} to the cluster and resume it (the roles and CSVs stay where they moved)"
+    else:
+        evacuate = f"Pause {name} and live-migrate its VMs"
+        provision = f"Re-image {name} through its BMC and the deployment server, then configure it"
+        join = f"Add {name} to the cluster, resume it and bring its VMs back"
     return [
         (RECORD, f"Record the configuration of {name}"),
-        (EVACUATE, f"Pause {name} and live-migrate its VMs"),
+        (EVACUATE, evacuate),
         (EVICT, f"Evict {name} from the cluster (Remove-ClusterNode)"),
         (UNMANAGE, f"Remove {name} from management while it is reprovisioned"),
-        (PROVISION, f"Re-image {name} through its BMC and the deployment server, then configure it"),
+        (PROVISION, provision),
         (MANAGE, f"Bring {name} back under management"),
-        (JOIN, f"Add {name} to the cluster, resume it and bring its VMs back"),
+        (JOIN, join),
     ]
+
+
+def _storage_moves(loaded: _Loaded) -> tuple[dict[str, list[tuple[str, str]]], Verdict | None]:
+    """A file server: per node, (role or CSV, destination) read from the cluster now, each node from
+    the placement the previous ones left; or a verdict saying why they could not be read."""
+    moves, problem = sofs_dry_run(loaded.cluster, loaded.node_names())
+    if problem:
+        return {}, Verdict("roles and volumes", False, problem)
+    return {node: [(f"{m.kind} {m.name}", m.target) for m in found] for node, found in moves.items()}, None
 
 
 def plan_upgrade(request: UpgradeRequest) -> UpgradePlan:
@@ -271,17 +297,21 @@ def plan_upgrade(request: UpgradeRequest) -> UpgradePlan:
     verdicts = check_prerequisites(request)
     if loaded.cluster is None:
         return UpgradePlan("", "", [], verdicts)
-    plan_hosts, plan_vms = plan_inputs_from_inventory(list(loaded.cluster.nodes.all()))
-    rolling = plan_rolling(plan_hosts, plan_vms, loaded.node_names())
-    moves = {step.node: step for step in rolling.steps}
+    kind = loaded.cluster.kind
+    if kind == ClusterKind.SOFS:
+        moves, problem = _storage_moves(loaded)
+        verdicts += [problem] if problem else []
+    else:
+        plan_hosts, plan_vms = plan_inputs_from_inventory(list(loaded.cluster.nodes.all()))
+        rolling = plan_rolling(plan_hosts, plan_vms, loaded.node_names())
+        moves = {step.node: [(m.vm, m.target) for m in step.migration_order()] for step in rolling.steps}
     nodes = []
     for settings in request.nodes:
         host = loaded.hosts.get(settings.host_id)
         if host is None:
             continue
-        evacuation = moves.get(host.name)
-        nodes.append(NodePlan(host.pk, host.name, [title for _, title in node_steps(host)],
-                              [(m.vm, m.target) for m in evacuation.migration_order()] if evacuation else []))
+        nodes.append(NodePlan(host.pk, host.name, [title for _, title in node_steps(host, kind)],
+                              moves.get(host.name, [])))
     target = loaded.target.name if loaded.target else ""
     level, warning = "", ""
     if request.functional_level and loaded.target is not None and left_behind(loaded):
@@ -292,7 +322,7 @@ def plan_upgrade(request: UpgradeRequest) -> UpgradePlan:
                  f"({target})")
         warning = ("The point of no return: once the functional level rises, no node of an older release can "
                    "join the cluster again.")
-    return UpgradePlan(loaded.cluster.name, target, nodes, verdicts, level, warning)
+    return UpgradePlan(loaded.cluster.name, target, nodes, verdicts, level, warning, kind=kind)
 
 
 def submit_upgrade(request: UpgradeRequest, user=None):
@@ -311,7 +341,7 @@ def submit_upgrade(request: UpgradeRequest, user=None):
         host = loaded.hosts[settings.host_id]
         node_params = dict(params, host_id=host.pk)
         plan += [PlanStep(step, title=title, target=host.name, params=node_params, group=host.name)
-                 for step, title in node_steps(host)]
+                 for step, title in node_steps(host, cluster.kind)]
     if request.functional_level and not left_behind(loaded):
         plan += [
             PlanStep(CHECK_LEVEL, target=cluster.name, params=params,
@@ -320,11 +350,10 @@ def submit_upgrade(request: UpgradeRequest, user=None):
                      title=f"Raise the functional level of {cluster.name} to {target.functional_level} "
                            f"({target.name}; the point of no return)"),
         ]
-    plan += [
-        PlanStep(REFRESH, target=cluster.name, params=params, title=f"Refresh {cluster.name}"),
-        PlanStep(VM_VERSIONS, target=cluster.name, params=params,
-                 title=f"List the VMs whose configuration version could be raised to {target.vm_version}"),
-    ]
+    plan.append(PlanStep(REFRESH, target=cluster.name, params=params, title=f"Refresh {cluster.name}"))
+    if cluster.kind == ClusterKind.HYPERV:
+        plan.append(PlanStep(VM_VERSIONS, target=cluster.name, params=params,
+                             title=f"List the VMs whose configuration version could be raised to {target.vm_version}"))
     return submit_job(kind="rolling_upgrade", title=f"Upgrade cluster {cluster.name} to {target.name}",
                       target=cluster, lock_key=f"cluster:{cluster.pk}", requested_by=user, plan=plan,
                       params=params)

@@ -1,6 +1,8 @@
 """Upgrade actions started from the pages (operator role and up); each runs as a job.
 
-Update Version is one button. Upgrade Cluster is a wizard (django-formtools, state in the session):
+Both take Hyper-V clusters and Scale-Out File Servers (reached from Fabric › File Servers).
+Update Version is one button; it refreshes the cluster's record first, so nodes upgraded outside
+Ferry count with their real build. Upgrade Cluster is a wizard (django-formtools, state in the session):
 Nodes → BMC Configuration → Deployment Customization → Summary; Finish hands the request to
 `upgrades.orchestration.submit_upgrade` and goes to the job's page.
 """
@@ -23,7 +25,9 @@ from upgrades.forms import BMCForm, NodeRowForm, NodeRowFormSet, NodesForm, Summ
 from upgrades.orchestration import (
     UpgradeRefused,
     default_node_settings,
+    node_builds,
     plan_upgrade,
+    refresh_for_update_version,
     submit_update_version,
     submit_upgrade,
 )
@@ -32,14 +36,29 @@ from upgrades.request import POOL, UpgradeRequest
 NEW_RUN_AS_PREFIX = "new_run_as"
 
 
+def new_run_as_form(data=None) -> RunAsAccountForm:
+    """The inline account form sits inside the wizard's form: no `required` attributes, or the
+    browser would refuse Next for its empty (and usually folded away) fields."""
+    return RunAsAccountForm(data, prefix=NEW_RUN_AS_PREFIX, use_required_attribute=False)
+
+
+UPGRADABLE = (ClusterKind.HYPERV, ClusterKind.SOFS)
+
+
 class UpdateVersionView(OperatorRequiredMixin, View):
-    """POST: raise the functional level of a cluster whose nodes all run a newer release."""
+    """POST: bring the record of the cluster in line (node builds, functional level), then raise the
+    functional level when every node runs a newer release."""
 
     http_method_names = ["post"]
 
     def post(self, request, pk):
-        cluster = get_object_or_404(Cluster, pk=pk, kind=ClusterKind.HYPERV)
+        cluster = get_object_or_404(Cluster, pk=pk, kind__in=UPGRADABLE)
         try:
+            for problem in refresh_for_update_version(cluster):
+                messages.warning(request, f"Refreshing {cluster.name}: {problem}")
+            record(request, AuditAction.ACTION, cluster, f"refreshed for Update Version: functional level "
+                                                         f"{cluster.functional_level}, builds "
+                                                         f"{', '.join(node_builds(cluster))}")
             job, created = submit_update_version(cluster, request.user)
         except UpgradeRefused as refusal:
             messages.error(request, f"Update Version refused: {refusal}")
@@ -84,7 +103,7 @@ class UpgradeClusterWizard(OperatorRequiredMixin, SessionWizardView):
 
     def dispatch(self, request, *args, **kwargs):
         self.cluster = get_object_or_404(Cluster.objects.select_related("host_group"), pk=kwargs["pk"],
-                                         kind=ClusterKind.HYPERV)
+                                         kind__in=UPGRADABLE)
         return super().dispatch(request, *args, **kwargs)
 
     def get_prefix(self, request, *args, **kwargs):
@@ -158,7 +177,7 @@ class UpgradeClusterWizard(OperatorRequiredMixin, SessionWizardView):
                        titles=[(name, TITLES[name]) for name, _ in STEPS],
                        can_create_run_as=has_role(self.request.user, ADMINISTRATOR))
         if self.steps.current == "bmc":
-            context["new_run_as_form"] = RunAsAccountForm(prefix=NEW_RUN_AS_PREFIX)
+            context["new_run_as_form"] = new_run_as_form()
         if self.steps.current == "summary":
             context["plan"] = self.summary_plan()
         return context
@@ -205,7 +224,7 @@ class CustomizeRowView(OperatorRequiredMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, pk, index):
-        cluster = get_object_or_404(Cluster, pk=pk, kind=ClusterKind.HYPERV)
+        cluster = get_object_or_404(Cluster, pk=pk, kind__in=UPGRADABLE)
         hosts = {h.pk: h for h in cluster.nodes.all()}
         total = _int(request.POST.get("customize-TOTAL_FORMS")) or 0
         rows = [NodeRowForm(prefix=f"customize-{i}", hosts=hosts, initial=_row_values(request.POST, f"customize-{i}"))
@@ -240,15 +259,15 @@ class BMCRunAsCreateView(AdministratorRequiredMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, pk):
-        get_object_or_404(Cluster, pk=pk, kind=ClusterKind.HYPERV)
-        form = RunAsAccountForm(request.POST, prefix=NEW_RUN_AS_PREFIX)
+        get_object_or_404(Cluster, pk=pk, kind__in=UPGRADABLE)
+        form = new_run_as_form(request.POST)
         chosen = None
         if form.is_valid():
             with transaction.atomic():
                 account = form.save()
                 record(request, AuditAction.CREATE, account, "created on the BMC page of the Upgrade Cluster wizard")
             chosen = account.pk
-            form = RunAsAccountForm(prefix=NEW_RUN_AS_PREFIX)
+            form = new_run_as_form()
         bmc = BMCForm(prefix="bmc", initial={"run_as": chosen or _int(request.POST.get("bmc-run_as"))})
         return render(request, "upgrades/_bmc_run_as.html",
                       {"form": bmc, "new_run_as_form": form, "can_create_run_as": True, "created": chosen,

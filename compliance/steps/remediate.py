@@ -279,6 +279,7 @@ def _recover(ctx, node: NodeTarget) -> str:
                 return_vms(ctx, node, evacuated)
         else:
             start_saved(ctx, node, saved, None, paused)
+        ctx.save_checkpoint(recovered=True)
         if node.was_paused:
             return f" {node.name} stays paused as it was found; it is still not compliant."
         return f" {node.name} was resumed and its VMs brought back; it is still not compliant."
@@ -439,6 +440,7 @@ def verify_node(ctx) -> StepResult:
         raise _agent_failure(f"Could not check {node.name} after remediation", error) from error
     label = ComplianceState(scan.state).label
     if scan.state == ComplianceState.COMPLIANT or (scan.state == ComplianceState.PENDING_REBOOT and options.no_restart):
+        Host.objects.filter(pk=node.host.pk).update(failure_state="", failure_job=None)
         return StepResult(f"{node.name} is {label}")
     missing = HostCompliance.objects.filter(host=node.host).values_list("missing_count", flat=True).first()
     raise StepFailed(f"{node.name} is {label} after remediation ({missing or 0} baseline updates missing).",

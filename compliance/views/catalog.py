@@ -18,9 +18,11 @@ class UpdateServerListView(ObjectListView):
     table_class = UpdateServerTable
     filterset_class = UpdateServerFilterSet
     title = "Update servers"
+    add_url_name = "fabric:updateserver_add"
+    add_label = "Add update server"
     help_text = (
-        "WSUS servers Ferry reads the update catalog from. Add one with manage.py add_update_server "
-        "or from the Fabric workspace."
+        "WSUS servers Ferry reads the update catalog from. Administrators add one here (Ferry discovers it "
+        "over WinRM) or with manage.py add_update_server."
     )
 
     def get_queryset(self):

@@ -51,6 +51,8 @@ class ObjectListView(RoleRequiredMixin, PartialTemplateMixin, ExportMixin, Singl
     title = ""
     count_nouns: tuple[str, str] | None = None  # (one, many); the model's names by default
     add_url_name = ""
+    add_label = "Add"
+    more_add_links: list[tuple[str, str]] = []  # (label, url name): other ways to add, shown after Add
     help_text = ""
 
     def get_title(self) -> str:
@@ -66,6 +68,8 @@ class ObjectListView(RoleRequiredMixin, PartialTemplateMixin, ExportMixin, Singl
         context["help_text"] = self.help_text
         if self.add_url_name and has_role(self.request.user, ADMINISTRATOR):
             context["add_url"] = reverse(self.add_url_name)
+            context["add_label"] = self.add_label
+            context["more_add_links"] = [(label, reverse(name)) for label, name in self.more_add_links]
         return context
 
 

@@ -23,6 +23,8 @@ from fabric.agents.quoting import UnsafeArgument, ps_array, ps_int, ps_str
 from fabric.agents.runner import run_script
 
 CLUSTER_FEATURES = ("Hyper-V", "Failover-Clustering")
+# A Scale-Out File Server node: the File Server role service and Failover Clustering (no Hyper-V).
+FILE_SERVER_FEATURES = ("FS-FileServer", "Failover-Clustering")
 MANAGEMENT_SWITCH = "Management"
 
 
@@ -220,12 +222,13 @@ def install_features(conn: Connection, names=CLUSTER_FEATURES) -> bool:
 
 
 def configure_management_network(conn: Connection, *, adapter: str, address: str, prefix_length: int,
-                                 gateway: str = "", dns: list[str] = (), switch: str = MANAGEMENT_SWITCH) -> None:
+                                 gateway: str = "", dns: list[str] = (), switch: str | None = MANAGEMENT_SWITCH) -> None:
     """An external virtual switch on `adapter` shared with the management OS, and the static address,
-    gateway and DNS servers on its management vNIC. Looks first: what is already so stays.
+    gateway and DNS servers on its management vNIC; with `switch=None` (a file server node, no
+    Hyper-V) the address, gateway and DNS go on `adapter` itself. Looks first: what is already so stays.
 
     The WinRM endpoint moves to `address` when it differs from where this connection goes."""
-    alias = ps_str(f"vEthernet ({switch})", what="interface alias")
+    alias = ps_str(f"vEthernet ({switch})" if switch else adapter, what="interface alias")
     ip = ps_str(str(ipaddress.IPv4Address(address)), what="IP address")
     gateway_arg = f" -DefaultGateway {ps_str(str(ipaddress.IPv4Address(gateway)), what='gateway')}" if gateway else ""
     # the address may be there already (the deployment's DHCP reservation): then the gateway is added alone
@@ -235,10 +238,12 @@ def configure_management_network(conn: Connection, *, adapter: str, address: str
         f"-NextHop {ps_str(str(ipaddress.IPv4Address(gateway)), what='gateway')} }}\n" if gateway else "")
     dns_part = (f"Set-DnsClientServerAddress -InterfaceAlias {alias} -ServerAddresses "
                 f"{ps_array([str(ipaddress.IPv4Address(d)) for d in dns], what='DNS server')}\n" if dns else "")
-    body = (
+    switch_part = (
         f"if (@(Get-VMSwitch | Where-Object {{ $_.Name -eq {ps_str(switch, what='switch name')} }}).Count -eq 0) {{"
         f" $null = New-VMSwitch -Name {ps_str(switch, what='switch name')} -NetAdapterName "
-        f"{ps_str(adapter, what='adapter name')} -AllowManagementOS $true }}\n"
+        f"{ps_str(adapter, what='adapter name')} -AllowManagementOS $true }}\n" if switch else "")
+    body = (
+        f"{switch_part}"
         f"{dns_part}"
         f"Set-NetIPInterface -InterfaceAlias {alias} -Dhcp Disabled\n"
         f"$have = @(Get-NetIPAddress -AddressFamily IPv4 |"
@@ -252,7 +257,7 @@ def configure_management_network(conn: Connection, *, adapter: str, address: str
 
 
 __all__ = [
-    "CLUSTER_FEATURES", "MANAGEMENT_SWITCH", "NicConfiguration", "NodeConfiguration", "SwitchConfiguration",
+    "CLUSTER_FEATURES", "FILE_SERVER_FEATURES", "MANAGEMENT_SWITCH", "NicConfiguration", "NodeConfiguration", "SwitchConfiguration",
     "client_unattend", "computer_name_taken", "configure_management_network", "dhcp_scope_for", "feature_states", "install_features", "read_configuration",
     "release_address", "reserve_address",
 ]

@@ -41,12 +41,13 @@ def refresh_cluster(cluster: Cluster, *, only_hosts: set[str] | None = None) -> 
     return reading.warnings
 
 
-def refresh_host(host: Host) -> list[str]:
-    """Refresh one host. A cluster node is refreshed with its cluster's view (node state, VM owners)."""
+def refresh_host(host: Host, *, hyperv: bool = True) -> list[str]:
+    """Refresh one host. A cluster node is refreshed with its cluster's view (node state, VM owners).
+    `hyperv=False` for a host without the Hyper-V role (a file server's node out of its cluster)."""
     if host.cluster_id:
         return refresh_cluster(host.cluster, only_hosts={host.name})
     try:
-        facts = read_host(agents.Connection.for_endpoint(host), hyperv=True)
+        facts = read_host(agents.Connection.for_endpoint(host), hyperv=hyperv)
     except agents.AgentError as error:
         mark_not_responding(host, error, timezone.now())
         host.save(update_fields=["status", "status_reason", "last_refreshed"])

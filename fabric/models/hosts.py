@@ -202,6 +202,11 @@ class Host(ManagedEndpoint):
         verbose_name="BMC Run As account",
     )
     last_refreshed = models.DateTimeField(null=True, blank=True)
+    failure_state = models.CharField(
+        "left by a failed job", max_length=500, blank=True,
+        help_text="What a failed job left this node in, until it is back in service",
+    )
+    failure_job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["name"]
@@ -242,6 +247,9 @@ class VirtualMachine(models.Model):
 
     def __str__(self):
         return self.name
+
+    def get_absolute_url(self):
+        return reverse("fabric:vm_detail", args=[self.pk])
 
 
 class FileShare(models.Model):

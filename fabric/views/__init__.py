@@ -46,6 +46,7 @@ from .servers import (
     HostGroupEditView,
     HostRemoveView,
     ServerListView,
+    VirtualMachineDetailView,
     VirtualMachineListView,
 )
 

@@ -166,6 +166,7 @@ class AddClusterView(DiscoverView):
     what = "cluster"
     extra_params = {"kind": "hyperv"}
     title = "Add Hyper-V cluster"
+    cancel_url_name = "fabric:cluster_list"
     intro = ("Ferry reads the cluster's nodes and their management addresses, each node's OS, NICs and "
              "virtual machines, and adds them to the host group.")
 
@@ -191,6 +192,7 @@ class AddUpdateServerView(DiscoverView):
     what = "update_server"
     title = "Add update server (WSUS)"
     intro = "Ferry reaches the WSUS server over WinRM and reads its catalog with the UpdateServices module."
+    cancel_url_name = "compliance:updateserver_list"
 
 
 class AddDeploymentServerView(DiscoverView):

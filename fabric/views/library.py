@@ -89,7 +89,9 @@ class DeploymentServerListView(ObjectListView):
     table_class = DeploymentServerTable
     filterset_class = DeploymentServerFilterSet
     title = "Deployment servers"
-    add_url_name = "fabric:deploymentserver_add"
+    add_url_name = "fabric:deploymentserver_discover_add"
+    add_label = "Add by discovery"
+    more_add_links = [("Add by hand", "fabric:deploymentserver_add")]
 
 
 class DeploymentServerDetailView(ObjectDetailView):

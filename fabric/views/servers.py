@@ -1,5 +1,5 @@
 """Fabric › Servers: the host-group tree with its hosts, host and cluster pages, VMs, file servers."""
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404
 from django.urls import reverse
 
@@ -196,6 +196,7 @@ class ClusterListView(ObjectListView):
     table_class = ClusterTable
     filterset_class = ClusterFilterSet
     title = "Hyper-V clusters"
+    add_url_name = "fabric:cluster_add"
 
     def get_queryset(self):
         return clusters_with_counts(ClusterKind.HYPERV)
@@ -205,6 +206,7 @@ class FileServerListView(ClusterListView):
     table_class = FileServerTable
     title = "File servers (Scale-Out File Server clusters)"
     count_nouns = ("file server", "file servers")
+    add_url_name = "fabric:fileserver_add"
 
     def get_queryset(self):
         return clusters_with_counts(ClusterKind.SOFS)
@@ -233,7 +235,7 @@ class ClusterDetailView(ObjectDetailView):
         context["nodes"] = nodes
         context["os_versions"] = sorted({(n.os_name, n.os_build) for n in nodes if n.os_build}, key=lambda v: v[1])
         context["group_path"] = GroupTree.load().path(cluster.host_group_id)
-        if self.kind == ClusterKind.HYPERV and has_role(self.request.user, OPERATOR):
+        if has_role(self.request.user, OPERATOR):   # Hyper-V clusters and file servers alike
             try:
                 context["update_version_to"] = update_version_target(cluster)
             except UpgradeRefused:
@@ -292,4 +294,29 @@ class VirtualMachineListView(ObjectListView):
 
     def get_queryset(self):
         return vms_of()
+
+
+class VirtualMachineDetailView(ObjectDetailView):
+    """A VM: where it runs, its size, and its recent moves as the jobs' logs recorded them."""
+
+    model = VirtualMachine
+    template_name = "fabric/vm_detail.html"
+    list_url_name = "fabric:vm_list"
+    moves_shown = 20
+
+    def get_queryset(self):
+        return vms_of()
+
+    def get_context_data(self, **kwargs):
+        from jobs.models import JobLogEntry
+
+        context = super().get_context_data(**kwargs)
+        vm = self.object
+        context["memory"] = format_bytes(vm.memory_bytes)
+        # The migration scheduler logs "<vm> (<size>) is on <node>." or "VM <vm> could not be live-migrated …".
+        moved = Q(message__startswith=f"{vm.name} (", message__contains=") is on ")
+        failed = Q(message__startswith=f"VM {vm.name} could not be live-migrated")
+        context["moves"] = list(JobLogEntry.objects.filter(moved | failed).select_related("job")
+                                .order_by("-id")[:self.moves_shown])
+        return context
 

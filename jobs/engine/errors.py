@@ -5,10 +5,11 @@ that catches `Exception` around a machine call must not swallow "you lost the jo
 class StepFailed(Exception):
     """The step cannot go on and says why in words an operator can act on."""
 
-    def __init__(self, message: str, *, retry: bool = True):
+    def __init__(self, message: str, *, retry: bool = True, node_state: str = ""):
         super().__init__(message)
         self.message = message
         self.retry = retry  # False: retrying cannot help (bad input, refused by policy)
+        self.node_state = node_state  # what the node is left in, when the step knows it best
 
 
 class WaitTimedOut(StepFailed):

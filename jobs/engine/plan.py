@@ -12,6 +12,7 @@ from jobs.engine.registry import get_step
 from jobs.events import bump
 from jobs.models import Job, JobLogEntry, JobStep, roll_up_group
 
+NODE_STATE_KEYS = {"node_state", "in_service", "resumable", "host_id", "failed_step"}  # set by the runner on a failed lane
 POLICY_KEYS = {"max_retries_per_node", "max_failed_nodes", "stop_after_minutes", "max_resumes_per_step"}
 
 
@@ -117,6 +118,20 @@ def submit_job(
             raise
         return existing, False
     return job, True
+
+
+def _lanes_to_skip(job: Job, failed: list[JobStep]) -> list[JobStep]:
+    lanes = list(JobStep.objects.filter(job=job, is_group=True, pk__in={s.parent_id for s in failed if s.parent_id}))
+    if not lanes:
+        raise InvalidTransition("No node failed in this job: there is no node to skip.")
+    for lane in lanes:
+        if not lane.data.get("in_service"):
+            state = lane.data.get("node_state") or "not back in service"
+            raise InvalidTransition(
+                f"{lane.title} is {state}: going on would take another node out while it is still out. "
+                f"Bring it back first (Resume node), then skip it."
+            )
+    return lanes
 
 
 def _target_fields(target) -> dict:
@@ -229,9 +244,12 @@ def cancel_job(job: Job, user=None) -> Job:
     return job
 
 
-def restart_job(job: Job, user=None, *, skip_failed: bool = False) -> Job:
+def restart_job(job: Job, user=None, *, skip_failed: bool = False, skip_node: bool = False) -> Job:
     """Run a failed or cancelled job again from its last good step. With `skip_failed` the failed
-    step is marked skipped and the job goes on after it (VMM: Restart-SCJob -SkipLastFailedStep)."""
+    step is marked skipped and the job goes on after it (VMM: Restart-SCJob -SkipLastFailedStep).
+    With `skip_node` the rest of each failed node's lane is skipped and the job goes on with the
+    other nodes; refused while a failed node is still out of service (the next node would be a
+    second one out at once)."""
     who = user.get_username() if user else "the system"
     try:
         with transaction.atomic():
@@ -248,13 +266,27 @@ def restart_job(job: Job, user=None, *, skip_failed: bool = False) -> Job:
             failed = [s for s in leaves if s.status == StepStatus.FAILED]
             if skip_failed and not failed:
                 raise InvalidTransition("There is no failed step to skip.")
+            skipped_lanes = _lanes_to_skip(job, failed) if skip_node else []
+            lane_ids = {lane.pk for lane in skipped_lanes}
+            retried = list(JobStep.objects.filter(job=job, is_group=True, status=StepStatus.FAILED,
+                                                  data__has_key="node_state").exclude(pk__in=lane_ids))
             reset = {"attempts": 0, "resumes": 0, "failure_kind": "", "not_before": None, "suspended": False, "progress": 0}
+            for lane in skipped_lanes:
+                text = f"{lane.title} skipped by {who}; it is {lane.data.get('node_state') or 'not remediated'}."
+                for step in JobStep.objects.filter(parent=lane, status__in=(StepStatus.PENDING, StepStatus.FAILED)):
+                    step.transition(StepStatus.SKIPPED, message=text[:500], roll_up=False)
+                JobLogEntry.objects.create(job=job, step=lane, level=LogLevel.WARNING, message=text, seq=bump(job.pk))
             for step in leaves:
+                if step.parent_id in lane_ids:
+                    continue
                 if skip_failed and step.status == StepStatus.FAILED:
                     step.transition(StepStatus.SKIPPED, message=f"Skipped on restart by {who}", log=f"Skipped on restart by {who}.", log_level=LogLevel.WARNING)
                 else:
                     step.transition(StepStatus.PENDING, message="", **reset)
             seq = bump(job.pk)
+            for lane in retried:  # its state is named again if it fails again
+                data = {k: v for k, v in lane.data.items() if k not in NODE_STATE_KEYS}
+                JobStep.objects.filter(pk=lane.pk).update(data=data, message="")
             JobStep.objects.filter(job=job, is_group=True).update(attempts=0)
             for group_id in JobStep.objects.filter(job=job, is_group=True).values_list("pk", flat=True):
                 roll_up_group(group_id, seq)
@@ -263,7 +295,8 @@ def restart_job(job: Job, user=None, *, skip_failed: bool = False) -> Job:
                 cancel_requested=False, cancel_requested_by=None, error="", finished=None, deadline=None,
                 restarts=models.F("restarts") + 1, lease_owner="",
                 lease_expires=timezone.now() + timedelta(seconds=conf.get("PICKUP_SECONDS")),
-                log=f"Restarted by {who}" + (" skipping the failed step." if skip_failed else " from the last good step."),
+                log=f"Restarted by {who}" + (" skipping the failed node." if skip_node else
+                                             " skipping the failed step." if skip_failed else " from the failed step."),
             )
             transaction.on_commit(lambda: enqueue(job.pk))
     except IntegrityError:

@@ -39,6 +39,53 @@ def register_step(name: str, *, retries: int = 0, retry_delay: float | None = No
     return decorate
 
 
+@dataclass(frozen=True)
+class NodeFailure:
+    """What a node step that failed for good left its node in, in words an operator acts on."""
+
+    state: str                 # "Down in HV22, its VMs moved to HV22-N2, HV22-N3; did not come back after its restart"
+    in_service: bool = False   # Up with its workloads: the job may go on without it
+    resumable: bool = False    # Resume node (resume it, bring its VMs back) applies
+    host_id: int | None = None
+
+
+_NODE_FAILURE: dict[str, Callable] = {}
+_JOB_FAILURE: dict[str, Callable] = {}
+
+
+def describe_node_failure(*names: str):
+    """Decorator: `fn(job, step, stated: str) -> NodeFailure | None` names the state a node is left in
+    once one of these steps failed for good (`stated`: what the step itself said, may be empty)."""
+
+    def decorate(func):
+        for name in names:
+            _NODE_FAILURE[name] = func
+        return func
+
+    return decorate
+
+
+def on_job_failure(*kinds: str):
+    """Decorator: `fn(job) -> None` runs under the lease before a job of these kinds ends failed (e.g.
+    to refresh the inventory of the nodes it touched)."""
+
+    def decorate(func):
+        for kind in kinds:
+            _JOB_FAILURE[kind] = func
+        return func
+
+    return decorate
+
+
+def node_failure_describer(name: str):
+    return _NODE_FAILURE.get(name)
+
+
+def job_failure_hook(kind: str):
+    _discover()
+    return _JOB_FAILURE.get(kind)
+
+
 _discovered = False
 
 

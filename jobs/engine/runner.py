@@ -16,7 +16,8 @@ from jobs.engine import lease
 from jobs.engine.context import JobContext, StepResult
 from jobs.engine.errors import CancelRequested, LeaseLost, StepFailed, Suspended, UnknownStep, WaitTimedOut
 from jobs.engine.plan import enqueue
-from jobs.engine.registry import get_step
+from jobs.engine.registry import NodeFailure, get_step, job_failure_hook, node_failure_describer
+from jobs.events import bump
 from jobs.models import Job, JobStep
 
 logger = logging.getLogger("ferry.jobs")
@@ -89,7 +90,8 @@ class JobRunner:
         if minutes and self.job.deadline is None:
             fields["deadline"] = timezone.now() + timedelta(minutes=minutes)
         try:
-            self.job.transition(JobStatus.RUNNING, expect={JobStatus.QUEUED}, log=f"Started on {self._worker()}.", **fields)
+            logger.info("Job %s started on %s", self.job_id, self._worker())
+            self.job.transition(JobStatus.RUNNING, expect={JobStatus.QUEUED}, log="Started.", **fields)
         except InvalidTransition:
             self.job.refresh_from_db()  # cancelled in between: the loop sees it
 
@@ -223,9 +225,9 @@ class JobRunner:
         try:
             result = registered.func(ctx)
         except WaitTimedOut as exc:
-            return self._failed(step, exc.message, FailureKind.TIMEOUT, retry=exc.retry)
+            return self._failed(step, exc.message, FailureKind.TIMEOUT, retry=exc.retry, node_state=exc.node_state)
         except StepFailed as exc:
-            return self._failed(step, exc.message, FailureKind.FAILED, retry=exc.retry)
+            return self._failed(step, exc.message, FailureKind.FAILED, retry=exc.retry, node_state=exc.node_state)
         except (LeaseLost, CancelRequested, Suspended):
             raise
         except Exception as exc:
@@ -246,7 +248,8 @@ class JobRunner:
             self.done_steps += 1
         return DONE
 
-    def _failed(self, step, message: str, kind: str, *, retry: bool = True, started: bool = True) -> str:
+    def _failed(self, step, message: str, kind: str, *, retry: bool = True, started: bool = True,
+                node_state: str = "") -> str:
         self.ensure_lease()
         if not started and step.status != StepStatus.RUNNING:
             step.transition(StepStatus.RUNNING, attempts=F("attempts") + 1)
@@ -264,7 +267,33 @@ class JobRunner:
             StepStatus.FAILED, failure_kind=kind, message=message[:500],
             log=f"Failed: {message}", log_level=LogLevel.ERROR,
         )
+        self._record_node_failure(step, node_state)
         return FAILED
+
+    def _record_node_failure(self, step: JobStep, stated: str) -> None:
+        """A node step failed for good: name the state its node is left in, on the lane (the job page,
+        the recovery actions) and, through the step's app, on the host."""
+        if not step.parent_id:
+            return
+        describe = node_failure_describer(step.name)
+        failure = NodeFailure(stated) if stated else None
+        if describe is not None:
+            try:
+                failure = describe(self.job, step, stated) or failure
+            except (LeaseLost, CancelRequested, Suspended):
+                raise
+            except Exception:
+                logger.exception("Job %s: describing the failed node of step %s raised", self.job_id, step.pk)
+        if failure is None or not failure.state:
+            return
+        self.ensure_lease()
+        with transaction.atomic():
+            seq = bump(self.job_id)
+            lane = JobStep.objects.select_for_update().get(pk=step.parent_id)
+            data = {**lane.data, "node_state": failure.state, "in_service": failure.in_service,
+                    "resumable": failure.resumable, "host_id": failure.host_id, "failed_step": step.pk}
+            JobStep.objects.filter(pk=lane.pk).update(data=data, message=failure.state[:500], changed_seq=seq)
+        self.job.write_log(f"{lane.title} is left {failure.state}.", LogLevel.ERROR, step=step)
 
     def _take_node_retry(self, step: JobStep) -> bool:
         """MaxRetriesPerNode: retries are counted per swimlane (node), across its steps."""
@@ -294,7 +323,8 @@ class JobRunner:
         if len(failed_nodes) > allowed:
             return self._end(
                 JobStatus.FAILED,
-                f"{len(failed_nodes)} node(s) failed ({', '.join(failed_nodes)}); the failure policy allows {allowed}.",
+                f"{len(failed_nodes)} node(s) failed ({', '.join(failed_nodes)}); the failure policy allows {allowed}."
+                + self._failed_nodes_text(),
             )
         for step in failed:
             self.job.write_log(
@@ -308,8 +338,27 @@ class JobRunner:
             JobStep.objects.filter(job_id=self.job_id, is_group=True, status=StepStatus.FAILED).values_list("title", flat=True)
         )
         if failed_nodes:
-            return self._end(JobStatus.FAILED, f"Finished, but {len(failed_nodes)} node(s) failed: {', '.join(failed_nodes)}.")
+            return self._end(JobStatus.FAILED, f"Finished, but {len(failed_nodes)} node(s) failed: "
+                             f"{', '.join(failed_nodes)}." + self._failed_nodes_text())
         return self._end(JobStatus.SUCCEEDED, "")
+
+    def _failed_nodes_text(self) -> str:
+        """What happened to each failed node and what the operator can do next."""
+        lanes = JobStep.objects.filter(job_id=self.job_id, is_group=True, status=StepStatus.FAILED).order_by("order")
+        text = ""
+        for lane in lanes:
+            state = lane.data.get("node_state")
+            if not state:
+                continue
+            text += f" {lane.title} is {state}."
+            if lane.data.get("in_service"):
+                text += " Next: Retry from the failed step, or Skip the failed node and go on."
+            elif lane.data.get("resumable"):
+                text += (f" Next: once the machine is fixed, Resume node brings {lane.title} back into the"
+                         " cluster with its VMs; or Retry from the failed step.")
+            else:
+                text += " Next: once the machine is fixed, Retry from the failed step."
+        return text
 
     def _finish_cancelled(self) -> str:
         self.job.refresh_from_db(fields=["cancel_requested_by"])
@@ -325,6 +374,8 @@ class JobRunner:
 
     def _end(self, status: str, error: str) -> str:
         self.ensure_lease()
+        if status == JobStatus.FAILED:
+            self._before_failing()
         level = LogLevel.INFO if status == JobStatus.SUCCEEDED else LogLevel.ERROR
         text = {JobStatus.SUCCEEDED: "Job succeeded.", JobStatus.CANCELLED: error}.get(status, f"Job failed: {error}")
         fields = {"error": error, "lease_owner": "", "lease_expires": None}
@@ -334,6 +385,19 @@ class JobRunner:
             status, expect={JobStatus.RUNNING, JobStatus.CANCELLING}, log=text, log_level=level, **fields
         )
         return status
+
+    def _before_failing(self) -> None:
+        hook = job_failure_hook(self.job.kind)
+        if hook is None:
+            return
+        try:
+            hook(self.job)
+        except (LeaseLost, CancelRequested, Suspended):
+            raise
+        except Exception as exc:
+            logger.exception("Job %s: the failure hook of %s raised", self.job_id, self.job.kind)
+            self.job.write_log(f"Could not refresh the inventory before ending: {exc}", LogLevel.WARNING)
+        self.ensure_lease()
 
     def _hand_over(self) -> str:
         """The time slice is used: let a fresh task continue (q2 kills a task past its timeout)."""

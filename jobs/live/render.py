@@ -1,9 +1,11 @@
 """Rendering the live parts of the job pages, shared by the pages, the polling fallback and the
 consumers. Renders are cached per process: a hundred viewers of one job cost one render."""
+import json
 import threading
 from collections import OrderedDict
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from jobs.choices import ACTIVE, LogLevel, StepStatus
 from jobs.eta import estimate
@@ -57,14 +59,28 @@ def step_tree(job: Job) -> list[JobStep]:
 
 
 def header_context(job: Job, can_operate: bool) -> dict:
-    running = list(job.steps.filter(is_group=False, status=StepStatus.RUNNING).order_by("order"))
-    has_failed = job.steps.filter(is_group=False, status=StepStatus.FAILED).exists() if job.is_restartable else False
-    return {"job": job, "running_steps": running, "can_operate": can_operate, "has_failed_step": has_failed,
-            "eta": estimate(job)}
+    """The top of the job page: what runs now, each failed node's state and the recovery actions."""
+    running = list(job.steps.filter(is_group=False, status=StepStatus.RUNNING).select_related("parent").order_by("order"))
+    failed_lanes, failed_step_outside = [], False
+    if job.is_restartable:
+        failed_lanes = [lane for lane in job.steps.filter(is_group=True, data__has_key="node_state").order_by("order")
+                        if lane.data.get("node_state")]
+        # Skipping one step stays offered where no node state was named (a step outside the nodes,
+        # or a job whose steps do not describe their node); a named node is skipped as a whole.
+        named = [lane.pk for lane in failed_lanes]
+        failed_step_outside = (job.steps.filter(is_group=False, status=StepStatus.FAILED)
+                               .exclude(parent_id__in=named).exists())
+    failed_nodes = [lane for lane in failed_lanes if lane.status == StepStatus.FAILED]
+    return {
+        "job": job, "running_steps": running, "can_operate": can_operate, "node_states": failed_lanes,
+        "failed_nodes": failed_nodes, "has_failed_step": failed_step_outside,
+        "can_skip_node": any(lane.data.get("in_service") for lane in failed_nodes),
+        "eta": estimate(job),
+    }
 
 
 def log_entries(job: Job, *, after: int = 0, upto: int | None = None, tail: int = LOG_TAIL):
-    entries = JobLogEntry.objects.filter(job=job).select_related("step")
+    entries = JobLogEntry.objects.filter(job=job).select_related("step", "step__parent")
     if after:
         entries = entries.filter(seq__gt=after)
     if upto is not None:
@@ -114,11 +130,31 @@ def job_frames(job_id: int, since: int, wanted: int, can_operate: bool, cached_o
     return _cached(("job", job_id, since, can_operate), wanted, compute, cached_only)
 
 
+VERBS = {
+    "remediation": "Remediating", "rolling_upgrade": "Upgrading", "resume_node": "Resuming a node",
+    "update_version": "Raising the functional level", "compliance_scan": "Scanning", "refresh": "Refreshing",
+}
+LIVE_JOBS = 200
+
+
+def live_jobs() -> list[dict]:
+    """The active jobs that hold an object (cluster:3, host:7, scan:cluster:3 …), for the "Remediating
+    (job #11, 40 %)" badges on object pages; `keys` are the object keys each one covers."""
+    rows = (Job.objects.filter(status__in=ACTIVE).exclude(lock_key="").order_by("created")
+            .values_list("pk", "kind", "title", "progress", "lock_key")[:LIVE_JOBS])
+    jobs = []
+    for pk, kind, title, progress, lock in rows:
+        keys = [lock] + ([lock[len("scan:"):]] if lock.startswith("scan:") else [])
+        jobs.append({"id": pk, "keys": keys, "label": VERBS.get(kind, title), "progress": progress,
+                     "url": reverse("jobs:job_detail", args=[pk])})
+    return jobs
+
+
 def indicator_context() -> dict:
     active = Job.objects.filter(status__in=ACTIVE)
     titles = list(active.order_by("created").values_list("title", flat=True)[:10])
     count = active.count() if len(titles) == 10 else len(titles)
-    return {"running_count": count, "running_titles": "\n".join(titles)}
+    return {"running_count": count, "running_titles": "\n".join(titles), "live_jobs": json.dumps(live_jobs())}
 
 
 def indicator_frame(generation: int, cached_only: bool = False):

@@ -22,7 +22,11 @@ class ClusterOps:
                                      CLUSTER_EXCEPTION)
             host = self.hosts.get(record.host_key)
             cluster.nodes.remove(record)
-            cluster.down_since.pop(record.host_key, None)
+            if cluster.s2d:
+                # its pool disks leave with it: the virtual disks miss a copy until it rejoins and resyncs
+                cluster.down_since.setdefault(record.host_key, self.clock.elapsed())
+            else:
+                cluster.down_since.pop(record.host_key, None)
             if host is not None and host.cluster == cluster.key:
                 host.cluster = None
                 host.paused = False
@@ -97,6 +101,7 @@ class ClusterOps:
             host.paused = False
             host.drain_status = 0
             host.activity = time.monotonic()
+            self.storage_node_back(host)      # an evicted (or re-imaged) S2D node resyncs its time away
             self.refresh_ownership(cluster)
             self.touch("cluster", cluster.key)
             self.event("node-added", cluster=cluster.name, node=host.name)

@@ -28,6 +28,20 @@ class PowerOps:
             self.scheduler.after(total, self._timer, host_key, host.epoch, self._finish_boot)
             self.event("restart-requested", host=host.name)
 
+    def upgrade_in_place(self, host_key: str, release) -> None:
+        """Setup of a newer release run on the host itself, outside any management tool: the host
+        restarts into `release` and keeps its name, addresses, features and cluster membership."""
+        with self.change():
+            host = self.hosts[host_key]
+            if release.build <= host.os.build:
+                raise ValueError(f"{host.name} runs {host.os.caption} already; an in-place upgrade goes to a "
+                                 f"newer release")
+            if host.os_state != "running":
+                raise ValueError(f"{host.name} is {host.os_state}, not running")
+            host.os = release
+            self.event("host-upgraded-in-place", host=host.name, os=release.caption)
+            self.restart_host(host_key)
+
     def _timer(self, host_key: str, epoch: int, step) -> None:
         with self.change():
             host = self.hosts[host_key]

@@ -58,8 +58,9 @@ class StorageOps:
         return any(j.virtual_disk == csv.name and self.job_progress(j) < 1.0 for j in self.storage_jobs(cluster))
 
     def virtual_disk_status(self, cluster: Cluster, csv: ClusterRole) -> tuple[str, str]:
-        """(HealthStatus, OperationalStatus): a copy missing while a node is down, then repairing."""
-        if any(self.node_state(cluster, r) == NODE_DOWN for r in cluster.nodes):
+        """(HealthStatus, OperationalStatus): a copy missing while a node is down or evicted (its disks
+        are away), then repairing."""
+        if cluster.down_since or any(self.node_state(cluster, r) == NODE_DOWN for r in cluster.nodes):
             return "Warning", "Degraded"
         if self.repairing(cluster, csv):
             return "Warning", "InService"

@@ -25,11 +25,15 @@ WALKED_ELSEWHERE = {
     "upgrades:update_version",    # tests/upgrades/test_update_version.py (it needs the lab)
     "upgrades:upgrade_cluster",   # the wizard's Finish: tests/upgrades/test_wizard_lab.py
     "upgrades:bmc_run_as_add",    # the wizard's in-place Run As account: tests/upgrades/test_wizard.py
+    "jobs:job_resume_node",       # Resume node after a failed job: tests/jobs/test_recovery_actions.py
     "api:token_list",             # creating an API token: tests/api/test_api.py
     "api:token_revoke",           # revoking it: tests/api/test_api.py
     "notifications:subscription_list",    # adding a subscription: tests/notifications/test_pages.py
     "notifications:subscription_edit",    # changing it: tests/notifications/test_pages.py
     "notifications:subscription_delete",  # deleting it: tests/notifications/test_pages.py
+    "users:user_add",             # Settings › Users and roles: tests/users/test_users.py
+    "users:user_edit",
+    "users:user_password",
     "nodescripts:script_add",     # the node script library: tests/nodescripts/test_pages.py
     "nodescripts:script_edit",
     "nodescripts:script_delete",

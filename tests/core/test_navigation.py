@@ -10,7 +10,7 @@ from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
-NAV = re.compile(r'<nav class="mainnav">(.*?)</nav>', re.S)
+NAV = re.compile(r'<nav class="mainnav"[^>]*>(.*?)</nav>', re.S)
 CRUMBS = re.compile(r'<nav class="breadcrumbs" aria-label="Breadcrumbs"><ol>(.*?)</ol></nav>', re.S)
 TAG = re.compile(r"<[^>]+>")
 

@@ -14,6 +14,10 @@ OPERATOR_SUFFIXES = ("_refresh",)  # POST-only actions that start a job: operato
 
 def _object_for(name: str, inv):
     prefix = name.rsplit("_", 1)[0]
+    if prefix == "vm":
+        from fabric.models import VirtualMachine
+
+        return VirtualMachine.objects.order_by("pk").first()
     return {
         "host": inv.node, "hostgroup": inv.group, "cluster": inv.cluster, "fileserver": inv.sofs,
         "image": inv.image, "profile": inv.profile, "deploymentserver": inv.deployment_server,

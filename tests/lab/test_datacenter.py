@@ -295,3 +295,22 @@ def test_faults_from_the_topology_are_active_at_start():
 
 UNATTEND = answer_file("HV22-NEW", "00-15-5D-71-00-99", "127.0.10.200", gateway="127.0.10.254",
                        dns="127.0.10.253")
+
+
+def test_an_evicted_s2d_node_takes_its_disks_and_resyncs_when_it_joins_again(dc):
+    cluster = next(c for c in dc.clusters.values() if c.name == "TFS19")
+    n1, n2 = dc.find_host("TF19-N1"), dc.find_host("TF19-N2")
+    dc.move_group(cluster.key, "TSOFS", "TF19-N2")
+    dc.move_csv(cluster.key, "Cluster Disk 1", "TF19-N2")
+    dc.evict_node(cluster.key, "TF19-N1")
+    disk = cluster.csvs[0]
+    assert dc.virtual_disk_status(cluster, disk) == ("Warning", "Degraded")   # a copy is away with the node
+    time.sleep(0.2)
+    dc.add_node(cluster.key, "TF19-N1")
+    jobs = dc.storage_jobs(cluster)
+    assert [j.name for j in jobs] == ["Repair"] and jobs[0].duration > 0       # in proportion to its time away
+    assert dc.virtual_disk_status(cluster, disk) == ("Warning", "InService")
+    assert {r.owner for r in cluster.sofs_roles + cluster.csvs} == {n2.key}     # it owns nothing until moved
+    assert n1.cluster == cluster.key
+    assert wait_for(lambda: dc.virtual_disk_status(cluster, disk) == ("Healthy", "OK"))
+    assert rules(dc) == []

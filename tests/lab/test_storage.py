@@ -141,3 +141,21 @@ def test_a_drain_moves_the_role_and_volume_before_the_node_goes(fresh_lab):
     until(lambda: not reachable(lab, owner), what=f"{owner} going down")
     until(lambda: reachable(lab, owner), timeout=30, what=f"{owner} back")
     assert share_violations(lab) == []
+
+
+def test_an_in_place_upgrade_at_the_console_keeps_the_node_in_its_cluster(fresh_lab):
+    from lab.testing import LabError
+
+    lab = fresh_lab
+    ps(lab, "TF19-N1", "Move-ClusterGroup -Name TSOFS -Node TF19-N2 | Out-Null; "
+                       "Move-ClusterSharedVolume -Name 'Cluster Disk 1' -Node TF19-N2 | Out-Null; ConvertTo-Json 1")
+    assert lab.os_upgrade("TF19-N1", "2022")["os"] == "Microsoft Windows Server 2022 Datacenter"
+    until(lambda: not reachable(lab, "TF19-N1"), what="TF19-N1 restarting")
+    until(lambda: reachable(lab, "TF19-N1"), timeout=30, what="TF19-N1 back")
+    assert ps(lab, "TF19-N1", "[string](Get-CimInstance Win32_OperatingSystem).BuildNumber | ConvertTo-Json") == "20348"
+    node = next(n for n in sofs(lab)["nodes"] if n["name"] == "TF19-N1")
+    assert node["state"] == "Up" and sofs(lab)["functional_level"] == 10                # mixed mode
+    with pytest.raises(LabError, match="409"):
+        lab.os_upgrade("TF19-N1", "2019")                                             # not newer
+    until(lambda: ps(lab, "TF19-N2", VDISKS)[0]["HealthStatus"] == "Healthy", timeout=30, what="the resync")
+    lab.assert_invariants_held()

@@ -64,8 +64,16 @@ def bring_in(lab, cluster_name: str = "RU19"):
     """Discover the cluster (second hop over CredSSP), add the WDS, a subnet and a profile; returns
     (cluster, profile, bmc_run_as, subnet)."""
     from fabric.inventory import add_deployment_server, discover_cluster
-    from fabric.models import (DeploymentServer, Host, HostGroup, LibraryImage, LogicalNetwork,
-                               PhysicalComputerProfile, RunAsAccount, Subnet)
+    from fabric.models import (
+        DeploymentServer,
+        Host,
+        HostGroup,
+        LibraryImage,
+        LogicalNetwork,
+        PhysicalComputerProfile,
+        RunAsAccount,
+        Subnet,
+    )
 
     node = next(h for h in lab.endpoints["hosts"] if h["cluster"] == cluster_name)
     run_as = RunAsAccount.objects.create(name="lab", username=node["winrm"]["username"],

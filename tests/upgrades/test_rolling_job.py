@@ -2,6 +2,7 @@
 throughout, a subset of nodes, refusals, and faults that stop one node at a named step."""
 import pytest
 
+from fabric.models import Host
 from tests.compliance.labenv import finish
 from tests.upgrades.rolling_lab import TOPOLOGY, bring_in, request_for
 
@@ -151,6 +152,9 @@ def test_a_bmc_that_stops_answering_stops_the_node_before_it_is_re_imaged(lab):
     assert step.name == "upgrades.provision_node", _why(job)
     assert "The BMC of RU-N1 refused the network boot" in step.message
     assert "evicted and out of management, not yet re-imaged" in step.message
+    record = Host.objects.get(name="RU-N1")  # the host's page and the Compliance view say so too
+    assert record.failure_state == "evicted and out of management, not yet re-imaged" and record.failure_job_id == job.pk
+    assert "RU-N1 is evicted and out of management, not yet re-imaged. Next: once the machine is fixed, Retry" in job.error
     assert lab.state()["stagings"] == []                    # nothing left staged for a boot that never came
     host = next(h for h in lab.state()["hosts"] if h["name"] == "RU-N1")
     assert host["os"]["build"] == 17763 and host["cluster"] is None

@@ -69,7 +69,7 @@ def target_build(ctx) -> int:
 
 
 def failed(what: str, error: agents.AgentError, state: str) -> StepFailed:
-    return StepFailed(f"{what}: {str(error).rstrip('.')}. {state}", retry=error.transient)
+    return StepFailed(f"{what}: {str(error).rstrip('.')}. {state}", retry=error.transient, node_state=state)
 
 
 def bmc(ctx, host: Host) -> agents.bmc.BMCTarget:

@@ -1,9 +1,10 @@
 """A node's seven steps in a rolling upgrade (one swimlane per node), as the seed describes them:
 
-1. record the node's configuration into a deployment template;  2. evacuate (the planner);
-3. pause and evict (Remove-ClusterNode);  4. remove from management (the host record stays);
-5. provision (upgrades.steps.provision);  6. back under management (same record, new OS);
-7. Add-ClusterNode, resume, the VMs back.
+1. record the node's configuration into a deployment template;  2. evacuate (the planner; a file
+server's roles and CSVs), once storage is healthy again after the previous node;  3. pause and evict
+(Remove-ClusterNode);  4. remove from management (the host record stays);  5. provision
+(upgrades.steps.provision);  6. back under management (same record, new OS);  7. Add-ClusterNode,
+resume, the VMs back (a file server's roles stay where they moved).
 
 Every step looks before it acts, so a retried or resumed step does only what is left: an evicted
 node is not evicted again, a node already on the target release is not re-imaged again, and the
@@ -12,13 +13,14 @@ power cycle that starts a deployment is recorded before it is sent and never sen
 from __future__ import annotations
 
 from fabric import agents
-from fabric.choices import HostStatus
+from fabric.choices import ClusterKind, HostStatus
 from fabric.inventory import refresh_host
 from fabric.models import Host, IPAllocation, LibraryImage, PhysicalComputerProfile, StaticIPPool, Subnet
 from fabric.nodeops.live import cluster_connection, host_connection, read_live_cluster
 from fabric.nodeops.nodes import pause, resume
 from fabric.nodeops.records import Evacuated
-from fabric.nodeops.workloads import for_cluster
+from fabric.nodeops.storage import wait_for_storage
+from fabric.nodeops.workloads import for_cluster, sofs
 from jobs.engine import StepFailed, StepResult, register_step
 from upgrades.request import POOL, NodeSettings
 from upgrades.rolling import EVACUATE, EVICT, JOIN, MANAGE, RECORD, UNMANAGE
@@ -96,6 +98,7 @@ def evacuate_node(ctx) -> StepResult:
     workloads = for_cluster(cluster)
     node = c.node(ctx, host, cluster)
     try:
+        wait_for_storage(ctx, cluster, before=host.name)   # the previous node's resync, on any kind
         return StepResult(workloads.evacuate_cluster_node(ctx, node, save_state=False))
     except agents.AgentError as error:
         raise c.failed(f"Evacuating {host.name} failed", error, f"{host.name} is still a node of {cluster.name}.") \
@@ -111,14 +114,20 @@ def evict_node(ctx) -> StepResult:
         state = c.is_member(cluster, host.name, avoid=host.name)
         if state is None:
             return StepResult(f"{host.name} was evicted already.", skipped=True)
-        here = agents.hyperv.get_vms(host_connection(host))
-        if here:
+        if cluster.kind == ClusterKind.SOFS:
+            # a role or CSV it still owns would fail over when it leaves: an outage the SMB clients see
+            placement = sofs.read_sofs_state(cluster_connection(cluster, avoid=host.name))
+            here = [f"the {kind} {name}" for kind, name in placement.owned_by(host.name)]
+            live, holds = placement.as_live(), "SOFS roles or CSVs"
+        else:
             # a VM still on the node (even saved or off) lives on its disks: a re-image would lose it
-            raise StepFailed(f"{host.name} still holds {', '.join(f'{vm.name} ({vm.state})' for vm in here)}: it is "
-                             f"not evicted and re-imaged while it holds VMs. It is paused, still a node of "
-                             f"{cluster.name}.", retry=False)
+            here = [f"{vm.name} ({vm.state})" for vm in agents.hyperv.get_vms(host_connection(host))]
+            live, holds = None, "VMs"
+        if here:
+            raise StepFailed(f"{host.name} still holds {', '.join(here)}: it is not evicted and re-imaged while it "
+                             f"holds {holds}. It is still a node of {cluster.name}.", retry=False)
         node = c.node(ctx, host, cluster)
-        pause(ctx, node, read_live_cluster(cluster, avoid=host.name))
+        pause(ctx, node, live or read_live_cluster(cluster, avoid=host.name))
         ctx.ensure_lease()
         ctx.log(f"Remove-ClusterNode {host.name} from {cluster.name}.", "warning")
         agents.cluster.remove_node(cluster_connection(cluster, avoid=host.name), host.name)
@@ -168,7 +177,8 @@ def manage_node(ctx) -> StepResult:
     host.save()
     if template.allocation_id:
         IPAllocation.objects.filter(pk=template.allocation_id).update(host=host)
-    for problem in refresh_host(host):
+    file_server = c.cluster(ctx).kind == ClusterKind.SOFS
+    for problem in refresh_host(host, hyperv=not file_server):
         ctx.log(problem, "warning")
     host.refresh_from_db()
     if host.os_build != build:
@@ -196,9 +206,13 @@ def join_node(ctx) -> StepResult:
         node = c.node(ctx, host, cluster)
         now = resume(ctx, node)
         evacuated = Evacuated.from_data(c.lane_data(ctx, EVACUATE))
-        back = for_cluster(cluster).return_vms(ctx, node, evacuated) if not evacuated.empty else "no VM to bring back"
+        if cluster.kind == ClusterKind.SOFS or not evacuated.empty:
+            back = for_cluster(cluster).return_vms(ctx, node, evacuated)
+        else:
+            back = "no VM to bring back"
     except agents.AgentError as error:
         raise c.failed(f"Joining {host.name} to {cluster.name} failed", error, f"{state}.") from error
     for problem in refresh_host(host):  # the cluster's page shows the node Up and mixed mode from now on
         ctx.log(problem, "warning")
+    Host.objects.filter(pk=host.pk).update(failure_state="", failure_job=None)  # back in service
     return StepResult(f"{host.name} is {now} in {cluster.name}; {back}.")

@@ -1,6 +1,8 @@
 """Step 5 of a node in a rolling upgrade: re-image it through its BMC and the deployment server, then
 configure the new system over WinRM (features and their restart, the management switch, the
-static address, DNS) and remove everything the deployment left on the deployment server.
+static address, DNS) and remove everything the deployment left on the deployment server. A file
+server's node gets File Server and Failover Clustering, and its address on the NIC itself (no
+virtual switch without Hyper-V).
 
 Each phase is recorded in the step's data before it acts (staged, boot sent with the boot the
 node had then, re-imaged, feature restart, configured), so a resumed step neither stages nor
@@ -11,7 +13,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 
 from fabric import agents
-from fabric.models import Host, IPAllocation, LibraryImage, StaticIPPool
+from fabric.choices import ClusterKind
+from fabric.models import Cluster, Host, IPAllocation, LibraryImage, StaticIPPool
 from fabric.nodeops.hung import wait_or_power_cycle
 from fabric.nodeops.live import host_connection, poll_seconds
 from jobs.engine import StepFailed, StepResult, register_step
@@ -52,17 +55,25 @@ def _unstage(ctx, template: DeploymentTemplate, server) -> None:
     agents.provisioning.release_address(conn, scope=scope, mac=template.mac)
 
 
+def _file_server(ctx) -> bool:
+    return Cluster.objects.filter(pk=ctx.params["cluster_id"], kind=ClusterKind.SOFS).exists()
+
+
+def _features(ctx) -> tuple[str, ...]:
+    return agents.provisioning.FILE_SERVER_FEATURES if _file_server(ctx) else agents.provisioning.CLUSTER_FEATURES
+
+
 def _configure(ctx, host: Host, template: DeploymentTemplate, conn: agents.Connection) -> None:
-    """Features (with their restart), then the management switch, address and DNS."""
+    """Features (with their restart), then the management switch (none on a file server), address and DNS."""
     target = f"{template.computer_name} at {template.address}"
-    features = agents.provisioning.CLUSTER_FEATURES
+    features = _features(ctx)
     if not ctx.step.data.get("feature_restart"):
-        states = agents.provisioning.feature_states(conn)
+        states = agents.provisioning.feature_states(conn, features)
         if any(states.get(f) == "Available" or f not in states for f in features):
             ctx.ensure_lease()
-            ctx.log(f"Install-WindowsFeature Hyper-V, Failover-Clustering on {target}.")
-            agents.provisioning.install_features(conn)
-            states = agents.provisioning.feature_states(conn)
+            ctx.log(f"Install-WindowsFeature {', '.join(features)} on {target}.")
+            agents.provisioning.install_features(conn, features)
+            states = agents.provisioning.feature_states(conn, features)
         if any(states.get(f) == "InstallPending" for f in features):
             before = agents.hostinfo.get_os(conn).last_boot
             # recorded before it is sent: a resumed step waits for this restart instead of asking again
@@ -80,18 +91,20 @@ def _configure(ctx, host: Host, template: DeploymentTemplate, conn: agents.Conne
             return not boot_before or os_info.last_boot.isoformat() > boot_before
 
         wait_or_power_cycle(ctx, restarted, c.restart_timeout(), poll_seconds(), name=template.computer_name,
-                            waiting_for=f"{target} to restart with Hyper-V and Failover Clustering",
+                            waiting_for=f"{target} to restart with {', '.join(features)}",
                             bmc=c.bmc(ctx, host), key="hung_power_cycled_after_features")
-        states = agents.provisioning.feature_states(conn)
+        states = agents.provisioning.feature_states(conn, features)
         if any(states.get(f) != "Installed" for f in features):
             raise StepFailed(f"{target} still reports {states} after its restart.", retry=False)
         ctx.save_checkpoint(features_installed=True)
+    switch = None if _file_server(ctx) else agents.provisioning.MANAGEMENT_SWITCH
     ctx.ensure_lease()
     agents.provisioning.configure_management_network(
         conn, adapter=template.adapter, address=template.address, prefix_length=template.prefix_length,
-        gateway=template.gateway, dns=template.dns)
+        gateway=template.gateway, dns=template.dns, switch=switch)
     ctx.save_checkpoint(configured=True)
-    ctx.log(f"{target}: virtual switch Management on {template.adapter}, static {template.address}"
+    where = f"virtual switch {switch} on {template.adapter}" if switch else template.adapter
+    ctx.log(f"{target}: {where}, static {template.address}"
             f"/{template.prefix_length}" + (f", DNS {', '.join(template.dns)}" if template.dns else "") + ".")
 
 
@@ -113,7 +126,8 @@ def _network_boot(ctx, host: Host, template: DeploymentTemplate, server, current
         ctx.save_checkpoint(boot_sent=False)   # nothing started: the next attempt may try again
         _unstage(ctx, template, server)
         raise StepFailed(f"The BMC of {host.name} refused the network boot: {error}. {state}, not yet "
-                         f"re-imaged (the staging on {server.name} was removed).", retry=False) from None
+                         f"re-imaged (the staging on {server.name} was removed).", retry=False,
+                         node_state=f"{state}, not yet re-imaged") from None
     ctx.log(f"Next boot from the network, then a power cycle through the BMC of {host.name} ({bmc.where}).",
             "warning")
 
@@ -153,7 +167,7 @@ def _with_address(ctx, host: Host, template: DeploymentTemplate) -> DeploymentTe
         allocation = pool.allocate(description=f"{host.name}, rolling upgrade job #{ctx.job.pk}", host=host)
     except ValidationError as error:
         raise StepFailed(f"{' '.join(error.messages)} {host.name} is evicted and out of management, not yet "
-                         f"re-imaged.", retry=False) from None
+                         f"re-imaged.", retry=False, node_state="evicted and out of management, not yet re-imaged") from None
     ctx.save_checkpoint(address=allocation.address, allocation_id=allocation.pk)
     ctx.log(f"Took {allocation.address} from the pool {pool.name} for {host.name}.")
     template.address, template.allocation_id = allocation.address, allocation.pk
@@ -216,5 +230,7 @@ def _provision(ctx, host: Host, template: DeploymentTemplate) -> StepResult:
         raise c.failed(f"Provisioning {host.name} failed", error, f"{state}, {phase}.") from error
     host.address = template.address
     host.save(update_fields=["address"])
-    return StepResult(f"{template.computer_name} runs {release.name} at {template.address} with Hyper-V, "
-                      f"Failover Clustering and the management switch; the staging on {server.name} is removed.")
+    what = ("File Server and Failover Clustering" if _file_server(ctx) else
+            "Hyper-V, Failover Clustering and the management switch")
+    return StepResult(f"{template.computer_name} runs {release.name} at {template.address} with {what}; the "
+                      f"staging on {server.name} is removed.")

@@ -3,8 +3,10 @@ anything moves; and at the end the VMs whose configuration version could now be 
 from __future__ import annotations
 
 from fabric import agents
+from fabric.choices import ClusterKind
 from fabric.models import Cluster
-from fabric.nodeops.live import host_connection, read_live_cluster
+from fabric.nodeops.live import cluster_connection, host_connection, read_live_cluster
+from fabric.nodeops.workloads import sofs
 from jobs.engine import StepFailed, StepResult, register_step
 from upgrades.releases import by_build
 from upgrades.request import UpgradeRequest
@@ -23,8 +25,13 @@ def precheck(ctx) -> StepResult:
     cluster = _cluster(ctx)
     request = UpgradeRequest.from_dict(ctx.params["request"])
     ctx.ensure_lease()
+    file_server = None
     try:
-        live = read_live_cluster(cluster)
+        if cluster.kind == ClusterKind.SOFS:
+            file_server = sofs.read_sofs_state(cluster_connection(cluster))
+            live = file_server.as_live()
+        else:
+            live = read_live_cluster(cluster)
     except agents.AgentError as error:
         raise StepFailed(f"Could not read the state of {cluster.name}: {error}", retry=error.transient) from error
     verdicts = check_prerequisites(request, live=live.plan_inputs())
@@ -33,6 +40,13 @@ def precheck(ctx) -> StepResult:
     refused = [v.message for v in verdicts if not v.ok]
     if refused:
         raise StepFailed("Refused before anything moved: " + " ".join(refused), retry=False)
+    if file_server is not None:
+        by_id = {h.pk: h.name for h in cluster.nodes.all()}
+        by_lower = {n.lower(): n for n in file_server.nodes}
+        order = [by_lower[by_id[n.host_id].lower()] for n in request.nodes
+                 if n.host_id in by_id and by_id[n.host_id].lower() in by_lower]
+        for node, moves in sofs.plan_rolling_sofs(order, file_server).items():
+            ctx.log(f"{node}: {', '.join(map(str, moves)) or 'owns no role or volume'}")
     return StepResult(f"Every prerequisite holds for {len(request.nodes)} node(s) of {cluster.name}.")
 
 

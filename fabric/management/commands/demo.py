@@ -34,10 +34,12 @@ from fabric.inventory import (
 from fabric.models import Cluster, Host, LibraryImage, LogicalNetwork, PhysicalComputerProfile, RunAsAccount, Subnet
 
 LAB_READY_TIMEOUT = 120
-# The demo's cluster to upgrade, its target build (Windows Server 2022), and the node whose BMC
-# settings Ferry is not told: its BMC is in the lab (and the endpoints file), as for a node never
-# provisioned by Ferry, so the wizard shows Missing Settings until its BMC IP is typed.
-UPGRADE_CLUSTER, UPGRADE_BUILD, UNKNOWN_BMC = "HVC19", 20348, "HV19-N4"
+# The demo's clusters to upgrade (a Hyper-V cluster and a Scale-Out File Server, with the profile
+# made for each), their target build (Windows Server 2022), and the node whose BMC settings Ferry is
+# not told: its BMC is in the lab (and the endpoints file), as for a node never provisioned by
+# Ferry, so the wizard shows Missing Settings until its BMC IP is typed.
+UPGRADE_CLUSTERS = {"HVC19": "Windows Server 2022 Hyper-V hosts", "FSC19": "Windows Server 2022 file servers"}
+UPGRADE_BUILD, UNKNOWN_BMC = 20348, "HV19-N4"
 
 
 class Command(BaseCommand):
@@ -173,14 +175,18 @@ class Command(BaseCommand):
             host.save(update_fields=["bmc_address", "bmc_port", "bmc_run_as"])
 
     def _ready_to_upgrade(self) -> None:
-        """HVC19 (2019) ready for Upgrade Cluster to 2022: a profile naming the deployment server's
-        2022 VHDX, a BMC Run As account (set above), and the lab's management subnet so each node
-        keeps its address."""
-        cluster = Cluster.objects.filter(name=UPGRADE_CLUSTER).first()
+        for name, profile_name in UPGRADE_CLUSTERS.items():
+            self._ready_to_upgrade_one(name, profile_name)
+
+    def _ready_to_upgrade_one(self, name: str, profile_name: str) -> None:
+        """HVC19 and FSC19 (2019) ready for Upgrade Cluster to 2022: a profile naming the deployment
+        server's 2022 VHDX, a BMC Run As account (set above), and the lab's management subnet so each
+        node keeps its address."""
+        cluster = Cluster.objects.filter(name=name).first()
         image = (LibraryImage.objects.filter(deployment_server__isnull=False, os_build=UPGRADE_BUILD,
                                              vhd_path__iendswith=".vhdx").order_by("name").first())
         if cluster is None or image is None:
-            self.stderr.write(self.style.WARNING(f"  {UPGRADE_CLUSTER} or a {UPGRADE_BUILD} VHDX in the deployment "
+            self.stderr.write(self.style.WARNING(f"  {name} or a {UPGRADE_BUILD} VHDX in the deployment "
                                                  f"server's library is missing: no upgrade profile made"))
             return
         domain = cluster.fqdn.partition(".")[2]
@@ -190,8 +196,8 @@ class Command(BaseCommand):
             "logical_network": network, "name": "Lab management 127.0.10.0/24", "gateway": "127.0.10.254",
             "dns_servers": "127.0.10.253", "dns_suffix": domain})
         profile, _ = PhysicalComputerProfile.objects.update_or_create(
-            name="Windows Server 2022 Hyper-V hosts", defaults={
-                "description": "Made by the demo: re-image HVC19's nodes with Windows Server 2022.",
+            name=profile_name, defaults={
+                "description": f"Made by the demo: re-image {name}'s nodes with Windows Server 2022.",
                 "image": image, "host_group": cluster.host_group, "domain": domain,
                 "domain_join_run_as": cluster.run_as if domain else None, "admin_run_as": cluster.run_as})
         # Evicting and adding nodes and joining the domain act on other machines with the Run As

@@ -1,12 +1,13 @@
-"""`manage.py update_version CLUSTER [--wait]`: raise the functional level of a cluster whose nodes
-all run a newer release (Update-ClusterFunctionalLevel, -WhatIf first), as a job."""
+"""`manage.py update_version CLUSTER [--wait]`: refresh the cluster's record (node builds, functional
+level), then raise the functional level of a cluster whose nodes all run a newer release
+(Update-ClusterFunctionalLevel, -WhatIf first), as a job. Hyper-V clusters and Scale-Out File Servers."""
 from django.core.management.base import BaseCommand, CommandError
 
 from compliance.management.commands._common import finish, follow
 from core.audit import AuditAction, record
 from fabric.choices import ClusterKind
 from fabric.models import Cluster
-from upgrades.orchestration import UpgradeRefused, submit_update_version
+from upgrades.orchestration import UpgradeRefused, node_builds, refresh_for_update_version, submit_update_version
 
 
 class Command(BaseCommand):
@@ -14,13 +15,19 @@ class Command(BaseCommand):
             "(-WhatIf first, then the real call, then a refresh). Cannot be undone.")
 
     def add_arguments(self, parser):
-        parser.add_argument("cluster", help="the Hyper-V cluster's name")
+        parser.add_argument("cluster", help="the Hyper-V cluster's or the Scale-Out File Server's name")
         parser.add_argument("--wait", action="store_true", help="follow the job; exit 0 only if it succeeded")
 
     def handle(self, *args, cluster, wait, **options):
-        found = Cluster.objects.filter(name__iexact=cluster.strip(), kind=ClusterKind.HYPERV).first()
+        found = Cluster.objects.filter(name__iexact=cluster.strip(),
+                                       kind__in=(ClusterKind.HYPERV, ClusterKind.SOFS)).first()
         if found is None:
-            raise CommandError(f"No Hyper-V cluster is named {cluster!r}.")
+            raise CommandError(f"No Hyper-V cluster or Scale-Out File Server is named {cluster!r}.")
+        for problem in refresh_for_update_version(found):
+            self.stderr.write(f"Refreshing {found.name}: {problem}")
+        record(None, AuditAction.ACTION, found, f"refreshed for Update Version: functional level "
+                                                f"{found.functional_level}, builds {', '.join(node_builds(found))}")
+        self.stdout.write(f"{found.name}: functional level {found.functional_level}; {', '.join(node_builds(found))}")
         try:
             job, created = submit_update_version(found)
         except UpgradeRefused as refusal:

@@ -104,9 +104,9 @@ def build_request(cluster: str, profile: str, bmc_run_as: str, image: str, wante
                   *, functional_level: bool = True) -> tuple[Cluster, UpgradeRequest]:
     """The request from names, as the command and the API take them: (cluster, request).
     `wanted` empty: every node. `given`: the settings file's content, keyed by node name."""
-    found = Cluster.objects.filter(name__iexact=cluster.strip(), kind=ClusterKind.HYPERV).first()
+    found = Cluster.objects.filter(name__iexact=cluster.strip(), kind__in=(ClusterKind.HYPERV, ClusterKind.SOFS)).first()
     if found is None:
-        raise CommandError(f"No Hyper-V cluster is named {cluster!r}.")
+        raise CommandError(f"No Hyper-V cluster or Scale-Out File Server is named {cluster!r}.")
     chosen_profile = _named(PhysicalComputerProfile, profile, "physical computer profile")
     bmc = _named(RunAsAccount, bmc_run_as, "Run As account")
     chosen_image = _named(LibraryImage, image, "library image") if image else None
@@ -139,12 +139,14 @@ def build_request(cluster: str, profile: str, bmc_run_as: str, image: str, wante
 
 
 class Command(BaseCommand):
-    help = ("Upgrade a Hyper-V cluster to a newer Windows Server release one node at a time: each node is "
-            "drained, evicted, re-imaged through its BMC and the deployment server, configured and added back, "
-            "with every VM running throughout; then the functional level rises (unless --no-functional-level).")
+    help = ("Upgrade a Hyper-V cluster or a Scale-Out File Server to a newer Windows Server release one node at "
+            "a time: each node is drained (VMs live-migrated; a file server's roles and CSVs moved, after storage "
+            "is healthy again), evicted, re-imaged through its BMC and the deployment server, configured and added "
+            "back, with every VM running and every share available throughout; then the functional level rises "
+            "(unless --no-functional-level).")
 
     def add_arguments(self, parser):
-        parser.add_argument("cluster", help="the Hyper-V cluster's name")
+        parser.add_argument("cluster", help="the Hyper-V cluster's or the Scale-Out File Server's name")
         parser.add_argument("--profile", required=True, help="the physical computer profile")
         parser.add_argument("--bmc-run-as", required=True, help="the Run As account with BMC rights")
         parser.add_argument("--image", default="", help="a library image instead of the profile's")
