@@ -16,7 +16,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance.choices import BLOCKING_UPDATE_STATES, ComplianceState, UpdateState, worst_state
-from compliance.models import Baseline, BaselineCompliance, BaselineUpdate, Exemption, HostCompliance, Update, UpdateStatus
+from compliance.models import (
+    Baseline,
+    BaselineCompliance,
+    BaselineUpdate,
+    Exemption,
+    HostCompliance,
+    Update,
+    UpdateStatus,
+)
 from fabric.models import Host
 
 
@@ -157,7 +165,9 @@ def _restate_baselines(host: Host) -> None:
 
 
 def recompute_hosts(hosts: Iterable[Host]) -> dict[int, str]:
-    """Each host's overall state from its baselines (a baseline never scanned counts as Unknown)."""
+    """Each host's overall state from its baselines (a baseline never scanned counts as Unknown), and
+    how many baselines are in force on it. Every change of which baselines apply to a host (an
+    assignment made or removed, a host added or moved) comes through here."""
     from compliance.baselines import baselines_by_host
 
     hosts = list(hosts)
@@ -183,6 +193,7 @@ def recompute_hosts(hosts: Iterable[Host]) -> dict[int, str]:
                 state = ComplianceState.PENDING_REBOOT
         record.state = state
         record.missing_count = sum(rows[host.pk][b].missing_count for b in ids if b in rows[host.pk])
+        record.baselines_in_force = len(ids)
         record.save()
         result[host.pk] = state
     return result

@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from compliance.choices import UpdateClassification, UpdateSeverity
 from compliance.models import Baseline, Update, UpdateServer
-from fabric.filters import YES_NO, SearchFilterSet
+from core.filters import YES_NO, SearchFilterSet
 
 # "" means "any" to a filter, so an update without a severity is asked for as "none".
 NO_SEVERITY = "none"

@@ -109,6 +109,14 @@ class RemediateForm(forms.Form):
     explicit_order = forms.CharField(
         label="Explicit order", required=False, help_text="Node names, first to last, separated by commas"
     )
+    parallel = forms.IntegerField(
+        label="At most N clusters at once", min_value=1, max_value=50, required=False, initial=2,
+        help_text="Several clusters make one campaign; a file server goes before the Hyper-V clusters whose VMs it holds.",
+    )
+    max_failed_clusters = forms.IntegerField(
+        label="Max failed clusters", min_value=0, max_value=100, required=False, initial=0,
+        help_text="Once more clusters failed, the campaign starts no new one.",
+    )
     confirm_clustered_hosts = forms.BooleanField(
         required=False,
         label="Remediate the chosen cluster nodes as standalone hosts (their running VMs are saved, not moved)",

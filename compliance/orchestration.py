@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 
 from compliance.baselines import baselines_by_host, target_hosts
-from compliance.remediation import RemediationOptions, cluster_dry_run
 from compliance.models import UpdateServer
+from compliance.remediation import RemediationOptions, cluster_dry_run
 from compliance.steps import remediate as steps
 from compliance.steps import scripts as script_steps
 from fabric.choices import ClusterKind
@@ -130,26 +130,48 @@ def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool,
             for step, title, r in plan]
 
 
-def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, user=None):
-    """Remediate a cluster node by node. The order is the dry run's (fewest VMs first or explicit)."""
+def _with_prefetch(nodes: list[list[PlanStep]]) -> list[PlanStep]:
+    """Each node's plan with its prepare step (scan and download) ahead of its drain: the first
+    node's first, every other node's beside the previous node's restart (a parallel pair), so a
+    node's download costs no time of the rolling run."""
+    plan: list[PlanStep] = []
+    for index, node_plan in enumerate(nodes):
+        first = node_plan[0]
+        prepare = PlanStep(steps.PREPARE, title=f"Scan {first.target} and download its updates", target=first.target,
+                           params=first.params, group=first.group, retries=0)
+        if index == 0:
+            plan.append(prepare)
+        else:
+            restart = next(s for s in reversed(plan) if s.name == steps.RESTART)
+            pair = f"restart-{restart.target}"
+            restart.parallel_group = prepare.parallel_group = pair
+            restart.max_parallel = prepare.max_parallel = 2
+            plan.insert(plan.index(restart) + 1, prepare)
+        plan += node_plan
+    return plan
+
+
+def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, user=None, *, campaign_step=None):
+    """Remediate a cluster node by node. The order is the dry run's (fewest VMs first or explicit).
+    `campaign_step`: the campaign's step (its pk) this job is a child of."""
     scripts = node_scripts(options)
     dry = cluster_dry_run(cluster, options)
     order = [n.name for n in dry.nodes]
     hosts = {h.name: h for h in cluster.nodes.all()}
     plan = [PlanStep(steps.PRECHECK, title=f"Scan the nodes of {cluster.name} and check the plan",
                      target=cluster.name, params={"cluster_id": cluster.pk})]
-    for name in order:
-        plan += _node_steps(hosts[name], options, standalone=False, scripts=scripts)
+    plan += _with_prefetch([_node_steps(hosts[name], options, standalone=False, scripts=scripts) for name in order])
     plan.append(PlanStep(steps.FINISH, title="Refresh the inventory", target=cluster.name,
                          params={"cluster_id": cluster.pk}))
     return submit_job(
         kind="remediation", title=f"Remediate cluster {cluster.name}", target=cluster,
         lock_key=f"cluster:{cluster.pk}", requested_by=user, failure_policy=_policy(options), plan=plan,
-        params={"cluster_id": cluster.pk, "options": options.as_params(), "order": order},
+        params={"cluster_id": cluster.pk, "options": options.as_params(), "order": order,
+                **({"campaign_step": campaign_step} if campaign_step else {})},
     )
 
 
-def submit_host_remediation(hosts: list[Host], options: RemediationOptions, user=None):
+def submit_host_remediation(hosts: list[Host], options: RemediationOptions, user=None, *, campaign_step=None):
     """Remediate hosts one by one as standalone hosts (running VMs saved, started again)."""
     scripts = node_scripts(options)
     hosts = sorted(hosts, key=lambda h: h.name.lower())
@@ -158,12 +180,12 @@ def submit_host_remediation(hosts: list[Host], options: RemediationOptions, user
     title = f"Remediate {', '.join(h.name for h in hosts)}"
     plan = [PlanStep(steps.PRECHECK, title="Scan the hosts", target=title[10:],
                      params={"host_ids": [h.pk for h in hosts]})]
-    for host in hosts:
-        plan += _node_steps(host, options, standalone=True, scripts=scripts)
+    plan += _with_prefetch([_node_steps(host, options, standalone=True, scripts=scripts) for host in hosts])
     plan.append(PlanStep(steps.FINISH, title="Summarize", target=title[10:],
                          params={"host_ids": [h.pk for h in hosts]}))
     return submit_job(
         kind="remediation", title=title, target=first if len(hosts) == 1 else (first.cluster or title[10:]),
         lock_key=lock, requested_by=user, failure_policy=_policy(options), plan=plan,
-        params={"host_ids": [h.pk for h in hosts], "options": options.as_params(), "standalone": True},
+        params={"host_ids": [h.pk for h in hosts], "options": options.as_params(), "standalone": True,
+                **({"campaign_step": campaign_step} if campaign_step else {})},
     )

@@ -1,16 +1,18 @@
 """One host's compliance scan: what Windows Update says is missing, what is installed, restart pending."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
-from fabric.agents.updates import ComplianceScan, get_installed_updates, scan_compliance
+from django.db import connection
+
 from compliance.choices import UpdateState
 from compliance.evaluation import ScanResult, record_scan, record_scan_error, update_key
-from fabric.nodeops.live import host_connection
 from compliance.models import UpdateStatus
 from fabric import agents
-from fabric.agents.updates import AvailableUpdate
+from fabric.agents.updates import AvailableUpdate, ComplianceScan, get_installed_updates, scan_compliance
 from fabric.models import Host
+from fabric.nodeops.live import host_connection
 
 
 @dataclass
@@ -42,15 +44,37 @@ def interpret(host: Host, answer: ComplianceScan) -> ScanResult:
                       reboot_pending=answer.pending_reboot)
 
 
+_writers: threading.BoundedSemaphore | None = None
+_writers_lock = threading.Lock()
+
+
+def _database_writers() -> threading.BoundedSemaphore:
+    """How many scans of this process store their results at once: one on SQLite (a writer at a time
+    anyway; waiting here costs nothing, waiting on SQLite's lock runs into its busy timeout), a few
+    on PostgreSQL."""
+    global _writers
+    with _writers_lock:
+        if _writers is None:
+            _writers = threading.BoundedSemaphore(1 if connection.vendor == "sqlite" else 4)
+        return _writers
+
+
 def scan_host(host: Host) -> HostScan:
-    """Scan and store. An agent error is stored as the host's Error state and raised again."""
+    """Scan and store. An agent error is stored as the host's Error state and raised again.
+
+    A scan waits seconds to minutes for the host while holding nothing: its database connection is
+    given back before the wait, so hundreds of scans at once do not hold hundreds of connections."""
+    if not connection.in_atomic_block:
+        connection.close()
     try:
         answer = ask(host)
     except agents.AgentError as error:
-        record_scan_error(host, str(error))
+        with _database_writers():
+            record_scan_error(host, str(error))
         raise
-    result = interpret(host, answer)
-    return HostScan(record_scan(host, result), result, answer.missing)
+    with _database_writers():
+        result = interpret(host, answer)
+        return HostScan(record_scan(host, result), result, answer.missing)
 
 
 def check_installed(host: Host) -> HostScan:

@@ -1,4 +1,5 @@
-"""Moving a host (to another group or cluster) makes what we knew about its compliance stale."""
+"""Moving a host (to another group or cluster) makes what we knew about its compliance stale; a host
+added to the inventory gets its compliance record at once (Unknown where a baseline applies)."""
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
@@ -29,7 +30,12 @@ def _remember_move(sender, instance, update_fields=None, **kwargs):
 @receiver(post_save, sender=Host)
 @receiver(post_save, sender=Cluster)
 @receiver(post_save, sender=HostGroup)
-def _reset_moved(sender, instance, **kwargs):
+def _reset_moved(sender, instance, created=False, raw=False, **kwargs):
+    if created and sender is Host and not raw:
+        from compliance.evaluation import recompute_hosts
+
+        recompute_hosts([instance])
+        return
     if not getattr(instance, "_compliance_moved", False):
         return
     instance._compliance_moved = False

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from compliance import views
+from compliance.views import schedules, windows
 
 app_name = "compliance"
 urlpatterns = [
@@ -20,4 +21,8 @@ urlpatterns = [
     path("update-servers/", views.UpdateServerListView.as_view(), name="updateserver_list"),
     path("update-servers/<int:pk>/sync/", views.SyncView.as_view(), name="updateserver_sync"),
     path("updates/", views.UpdateListView.as_view(), name="update_list"),
+    path("maintenance-windows/<str:kind>/<int:pk>/", windows.WindowsView.as_view(), name="maintenance_windows"),
+    path("maintenance-windows/<int:pk>/delete/", windows.WindowDeleteView.as_view(), name="maintenance_window_delete"),
+    path("schedules/", schedules.ScheduleListView.as_view(), name="schedule_list"),
+    path("schedules/<int:pk>/cancel/", schedules.ScheduleCancelView.as_view(), name="schedule_cancel"),
 ]

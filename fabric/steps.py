@@ -3,8 +3,6 @@
 Each step only calls fabric.inventory, which is idempotent by construction (it reads, then
 upserts), so a step that runs again after its worker died converges to the same inventory.
 """
-from jobs.engine import JobContext, StepFailed, StepResult, register_step
-
 from fabric import agents
 from fabric.inventory import (
     InventoryError,
@@ -16,6 +14,7 @@ from fabric.inventory import (
     refresh_host,
 )
 from fabric.models import Cluster, Host, HostGroup, RunAsAccount
+from jobs.engine import JobContext, StepFailed, StepResult, register_step
 
 DISCOVERERS = {
     "cluster": discover_cluster,

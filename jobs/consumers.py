@@ -30,6 +30,11 @@ _rendering: dict[tuple, asyncio.Future] = {}  # renders in progress in this proc
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
+    # No channel-layer channel per viewer: doorbells reach viewers through the process's one
+    # listener and the hub. A thousand viewers each blocking on their own Redis channel timed out
+    # Redis reads and closed their websockets with 1011.
+    channel_layer_alias = None
+
     async def connect(self):
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:

@@ -3,11 +3,11 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.db.models import Q
 from django.http import HttpRequest, QueryDict
 from django.urls import reverse
 
-from fabric.filters import SearchFilterSet
+from core.filters import SearchFilterSet
+from core.indexes import distinct_values
 from jobs.choices import ACTIVE, TERMINAL, JobKind, JobStatus, kind_label
 from jobs.models import Job
 from jobs.tables import JobTable
@@ -29,7 +29,7 @@ def clean_params(data) -> QueryDict:
 
 def kind_choices():
     """The known kinds, then any other kind a job in the database has."""
-    others = Job.objects.exclude(kind__in=JobKind.values).order_by("kind").values_list("kind", flat=True).distinct()
+    others = [kind for kind in distinct_values(Job, "kind") if kind not in JobKind.values]
     return list(JobKind.choices) + [(kind, kind_label(kind)) for kind in others]
 
 

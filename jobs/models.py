@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from jobs import signals
 from jobs.choices import (
     ACTIVE,
     RESTARTABLE,
@@ -25,7 +26,6 @@ from jobs.choices import (
     check_step_transition,
     kind_label,
 )
-from jobs import signals
 from jobs.events import bump
 
 

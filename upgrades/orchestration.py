@@ -18,10 +18,14 @@ from fabric.inventory import refresh_cluster
 from fabric.models import Cluster
 from jobs.engine import PlanStep, submit_job
 from jobs.models import ACTIVE, Job
-from upgrades.releases import by_functional_level, can_raise_functional_level, release_of_build, UnknownRelease
+from upgrades.releases import UnknownRelease, by_functional_level, can_raise_functional_level, release_of_build
 from upgrades.request import UpgradeRefused
 from upgrades.rolling import (  # noqa: F401  (the wizard and the command import them from here)
-    check_prerequisites, default_node_settings, missing_settings, plan_upgrade, submit_upgrade,
+    check_prerequisites,
+    default_node_settings,
+    missing_settings,
+    plan_upgrade,
+    submit_upgrade,
 )
 
 

@@ -22,9 +22,15 @@ from fabric.nodeops.planner import plan_rolling
 from fabric.nodeops.workloads.sofs import sofs_dry_run
 from jobs.engine import PlanStep, submit_job
 from jobs.models import ACTIVE, Job
-from upgrades.releases import release_of_build, rolling_upgrade_refusal, by_build, UnknownRelease
+from upgrades.releases import UnknownRelease, by_build, release_of_build, rolling_upgrade_refusal
 from upgrades.request import (
-    POOL, NodePlan, NodeSettings, UpgradePlan, UpgradeRefused, UpgradeRequest, Verdict,
+    POOL,
+    NodePlan,
+    NodeSettings,
+    UpgradePlan,
+    UpgradeRefused,
+    UpgradeRequest,
+    Verdict,
 )
 
 # One constant per step name (the job engine finds the step functions by these).

@@ -2,8 +2,8 @@ import django_filters
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from core.filters import YES_NO, SearchFilterSet
 from core.roles import ADMINISTRATOR, ROLES
-from fabric.filters import YES_NO, SearchFilterSet
 
 
 class UserFilterSet(SearchFilterSet):

@@ -44,9 +44,14 @@ class HostCompliance(models.Model):
     pending_reboot = models.BooleanField(default=False)
     last_scan = models.DateTimeField(null=True, blank=True)
     error = models.CharField(max_length=1000, blank=True)
+    baselines_in_force = models.PositiveIntegerField(
+        default=0, help_text="How many baselines apply to the host; the Compliance view shows hosts with one or more"
+    )
 
     class Meta:
         verbose_name_plural = "host compliance"
+        # the Compliance view's counts: one pass over this index, not over the hosts
+        indexes = [models.Index(fields=["baselines_in_force", "state"], name="hostcompliance_in_force_state")]
 
     def __str__(self):
         return f"{self.host}: {self.get_state_display()}"

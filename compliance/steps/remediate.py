@@ -1,9 +1,11 @@
 """The rolling remediation: a cluster node by node (or chosen hosts one by one).
 
-Plan per node (one swimlane each): check → evacuate → install → restart → resume → return VMs →
-verify. The first step of the job scans every node and proves the plan fits; each node's check
+Plan per node (one swimlane each): prepare → check → evacuate → install → restart → resume → return
+VMs → verify. The first step of the job scans every node and proves the plan fits; each node's check
 decides, from the real state, whether the node needs anything (a compliant node is skipped
-without being drained) and later steps of a skipped node skip too.
+without being drained) and later steps of a skipped node skip too. A node's prepare step (the
+Windows Update scan and the download) runs while its VMs still run: the first node's before its
+check, every other node's together with the previous node's restart.
 """
 from __future__ import annotations
 
@@ -11,13 +13,15 @@ import functools
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
-from fabric.agents.updates import get_installed_updates
 from compliance.choices import ComplianceState, UpdateState
 from compliance.evaluation import record_install, update_key
 from compliance.models import HostCompliance, UpdateStatus
 from compliance.remediation import RemediationOptions, rolling_dry_run
 from compliance.scanning import ask, check_installed, interpret
-from fabric import agents
+from fabric import agents, maintenance
+from fabric.agents.updates import get_installed_updates
+from fabric.choices import VM_IN_MEMORY, ClusterKind
+from fabric.models import Cluster, Host
 from fabric.nodeops.hung import bmc_of, wait_or_power_cycle
 from fabric.nodeops.live import cluster_connection, host_connection, poll_seconds, read_live_cluster
 from fabric.nodeops.nodes import NodeTarget, pause, resume, rollback_pause
@@ -25,14 +29,13 @@ from fabric.nodeops.records import Evacuated
 from fabric.nodeops.storage import wait_for_storage
 from fabric.nodeops.workloads import for_cluster, sofs
 from fabric.nodeops.workloads.hyperv import return_vms, save_vms, start_saved, vm_roles
-from fabric.choices import VM_IN_MEMORY, ClusterKind
-from fabric.models import Cluster, Host
 from jobs.engine import StepFailed, StepResult, register_step
 from jobs.models import JobStep
 
 # One constant per step name. A standalone host (or a cluster node chosen on its own) has its own
 # evacuate and return steps: the plan says which, so the steps need not test it again.
 PRECHECK = "compliance.precheck"
+PREPARE = "compliance.prepare_node"                # scan and download, before the node is drained
 CHECK = "compliance.check_node"
 EVACUATE = "compliance.evacuate_node"              # clustered: pause, live-migrate (or save) per the plan
 SAVE_VMS = "compliance.save_vms"                   # standalone: save what runs
@@ -184,6 +187,30 @@ def precheck(ctx) -> StepResult:
 
 # --- per node ------------------------------------------------------------------------------------
 
+@register_step(PREPARE, title="Scan and download the updates")
+def prepare_node(ctx) -> StepResult:
+    """Windows Update's scan and download of what the last scan found missing, while the node still
+    runs its VMs: the install after the drain then finds them in the node's cache. It changes nothing
+    the cluster sees, so it may run while another node restarts. A failed download is not the node's
+    failure: the install downloads what is not there yet."""
+    node = _node(ctx)
+    wanted = _missing_updates(node.host)
+    if not wanted:
+        return StepResult(f"nothing to download on {node.name}", skipped=True)
+    kbs = ", ".join("KB" + u["kb"] for u in wanted if u["kb"])
+    ctx.ensure_lease()
+    try:
+        done = agents.updates.download_updates(host_connection(node.host), [u["id"] for u in wanted])
+    except agents.AgentError as error:
+        ctx.log(f"Downloading {kbs} on {node.name} ahead of its drain failed: {error}. "
+                f"The install will download them.", "warning")
+        ctx.save_checkpoint(downloaded=[])
+        return StepResult(f"download failed; the install will download {kbs}")
+    ctx.save_checkpoint(downloaded=done)
+    return StepResult(f"downloaded {len(done)} of {len(wanted)} ({kbs}) while {node.name} still runs its VMs"
+                      if done else f"nothing left to download on {node.name}")
+
+
 @register_step(CHECK, title="Check the node")
 def check_node(ctx) -> StepResult:
     options = _options(ctx)
@@ -204,6 +231,7 @@ def check_node(ctx) -> StepResult:
         ctx.save_checkpoint(needed=False, reason=reason)
         return StepResult(reason, skipped=True)
     ctx.save_checkpoint(needed=True, updates=updates, reason="")
+    maintenance.wait_for_window(ctx, node.host)
     what = f"{len(updates)} updates to install ({', '.join('KB' + u['kb'] for u in updates if u['kb'])})" if updates else "a restart is pending"
     return StepResult(f"{node.name} is {label}: {what}")
 

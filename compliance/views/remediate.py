@@ -11,6 +11,7 @@ from compliance.forms import RemediateForm
 from compliance.models import HostCompliance
 from compliance.orchestration import UnknownScript, node_scripts, submit_cluster_remediation, submit_host_remediation
 from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
+from compliance.views.campaign import campaign_context, submit_campaign_from_dialog
 from compliance.views.common import Selection
 from core.audit import AuditAction, record
 from core.htmx import go_to
@@ -61,7 +62,11 @@ def dialog_context(selection: Selection, form: RemediateForm) -> dict:
         problems.append("Choose at least one cluster or host that is not compliant.")
     if not form.is_valid():
         problems.append("Correct the options marked below.")
+    campaign = campaign_context(selection, form)
+    if campaign.get("error"):
+        problems.append(campaign["error"])
     return {
+        "campaign": campaign,
         "form": form,
         "selection": selection,
         "clusters": clusters,
@@ -105,6 +110,8 @@ class RemediateView(OperatorRequiredMixin, View):
         except UnknownScript as error:
             form.add_error(None, str(error))
             return self._render(request, dialog_context(selection, form), status=422 if not request.htmx else 200)
+        if context["campaign"]:
+            return submit_campaign_from_dialog(request, selection, form, options)
         jobs, existing = [], []
         for cluster in selection.clusters:
             job, created = submit_cluster_remediation(cluster, options, request.user)

@@ -2,6 +2,7 @@
 from dataclasses import dataclass, replace
 
 from fabric.agents.connection import Connection
+from fabric.agents.errors import AgentError
 from fabric.agents.parsing import (
     CLUSTER_GROUP_STATE,
     CLUSTER_NODE_STATE,
@@ -10,7 +11,6 @@ from fabric.agents.parsing import (
     NETWORK_INTERFACE_STATE,
     Reader,
 )
-from fabric.agents.errors import AgentError
 from fabric.agents.quoting import ps_choice, ps_guid, ps_str
 from fabric.agents.runner import run_script
 from fabric.agents.scripting import as_int, as_string, select

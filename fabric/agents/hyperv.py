@@ -26,6 +26,7 @@ class VirtualMachineInfo:
     uptime_seconds: int
     generation: int | None
     version: str = ""  # the configuration version ("9.0"); it moves with the VM
+    path: str = ""  # its folder; on a file server \\\\SCALE-OUT-NAME\\share\\…
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class VMHostInfo:
 VM_PROPERTIES = select("Name", as_string("Id"), as_string("State"), as_int("MemoryAssigned"), as_int("MemoryStartup"),
                        "ProcessorCount", "DynamicMemoryEnabled", "IsClustered", "ComputerName",
                        as_int("UptimeSeconds", "Uptime.TotalSeconds"), "Generation",
-                       as_string("Version"))
+                       as_string("Version"), as_string("Path"))
 VMHOST_PROPERTIES = select("Name", "MaximumVirtualMachineMigrations", "MaximumStorageMigrations",
                            as_int("MemoryCapacity"), "LogicalProcessorCount", "VirtualMachineMigrationEnabled",
                            as_string("VirtualMachineMigrationAuthenticationType"))
@@ -62,6 +63,7 @@ def read_vm(r: Reader, rec: dict) -> VirtualMachineInfo:
         uptime_seconds=r.get(rec, "UptimeSeconds", int, required=False, default=0),
         generation=r.get(rec, "Generation", int, required=False),
         version=r.get(rec, "Version", required=False, default="") or "",
+        path=r.get(rec, "Path", required=False, default="") or "",
     )
 
 

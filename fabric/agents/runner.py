@@ -23,7 +23,6 @@ from winrm.protocol import Protocol
 
 from fabric.agents.connection import DEFAULT_SCRIPT_TIMEOUT, OPERATION_POLL, Connection, transport_available
 from fabric.agents.connection import retry_window as connection_retry_window
-from fabric.agents.kerberos import obtain_ticket
 from fabric.agents.errors import (
     AccessDenied,
     AgentError,
@@ -32,6 +31,7 @@ from fabric.agents.errors import (
     TransportUnavailable,
     Unreachable,
 )
+from fabric.agents.kerberos import obtain_ticket
 from fabric.agents.output import interpret
 
 log = logging.getLogger(__name__)

@@ -1,11 +1,17 @@
 """Scale-Out File Server: its SMB shares and the cluster shared volumes behind them."""
+import re
 from dataclasses import dataclass
 
 from fabric.agents.connection import Connection
-import re
-
 from fabric.agents.parsing import (
-    AVAILABILITY_TYPE, CSV_STATE, HEALTH_STATUS, OPERATIONAL_STATUS, SHARE_STATE, STORAGE_JOB_STATE, Reader)
+    AVAILABILITY_TYPE,
+    CSV_STATE,
+    HEALTH_STATUS,
+    OPERATIONAL_STATUS,
+    SHARE_STATE,
+    STORAGE_JOB_STATE,
+    Reader,
+)
 from fabric.agents.quoting import ps_str
 from fabric.agents.runner import run_script
 from fabric.agents.scripting import as_string, select

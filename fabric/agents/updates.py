@@ -146,12 +146,8 @@ def scan_updates(conn: Connection, *, criteria: str = DEFAULT_CRITERIA, timeout:
     return [_read_update(r, u) for u in r.records(rec.get("Updates"))]
 
 
-def install_updates(conn: Connection, updates: list[str], *, timeout: float = 7200) -> InstallResult:
-    """Install the given updates (update ids or KB numbers) that are still missing on the host.
-
-    Already installed ones are skipped (nothing to do is success). A failure code from Windows
-    Update raises UpdateInstallFailed with the HRESULT and what did get installed.
-    """
+def _wanted(updates: list[str]) -> str:
+    """Script lines: a scan, then $wanted = the found updates among `updates` (ids or KB numbers)."""
     ids, kbs = [], []
     for ref in updates:
         ref = str(ref).strip()
@@ -161,11 +157,56 @@ def install_updates(conn: Connection, updates: list[str], *, timeout: float = 72
             kbs.append(_KB.match(ref).group(1))
         else:
             raise UnsafeArgument(f"{ref!r} is neither an update id (GUID) nor a KB number.")
-    body = (
+    return (
         f"{_RESULT_CODE}\n$ids = {ps_array(ids)}\n$kbs = {ps_array(kbs)}\n"
         f"$criteria = {ps_str(DEFAULT_CRITERIA)}\n{_SCAN}\n"
         "$wanted = @($found | Where-Object { ($ids -contains ([string]$_.UpdateID).ToLower()) -or "
-        "($kbs -contains (([string]$_.KBArticleID) -replace '^KB', '')) })\n"
+        "($kbs -contains (([string]$_.KBArticleID) -replace '^KB', '')) })"
+    )
+
+
+_DOWNLOAD = """if ($modern) {
+    $download = Invoke-CimMethod -Namespace NS -ClassName 'MSFT_WUOperations' -MethodName 'InstallUpdates' -Arguments @{ Updates = [ciminstance[]]$wanted; DownloadOnly = $true }
+} else {
+    $download = Invoke-CimMethod -InputObject $session -MethodName 'DownloadUpdates' -Arguments @{ Updates = [ciminstance[]]$wanted }
+}
+$downloadCode = Get-WUResultCode $download""".replace("NS", NAMESPACE)
+
+
+def download_updates(conn: Connection, updates: list[str], *, timeout: float = 7200) -> list[str]:
+    """Scan and download (not install) the given updates that are still missing, while the host
+    still runs its workloads; the install later finds them in the host's cache. Returns the ids
+    downloaded (none when nothing is missing any more)."""
+    body = (
+        f"{_wanted(updates)}\n"
+        "if (($code -band 0x80000000) -or $wanted.Count -eq 0) {\n"
+        "    $result = @{ Stage = 'scan'; HResult = $code; Downloaded = @() }\n"
+        "} else {\n"
+        f"{_DOWNLOAD}\n"
+        "    $result = @{ Stage = 'download'; HResult = $downloadCode; "
+        "Downloaded = @($wanted | ForEach-Object { [string]$_.UpdateID }) }\n"
+        "}"
+    )
+    op = "Windows Update download"
+    value = run_script(conn, body, operation=op, timeout=timeout, idempotent=True)
+    r = Reader(op, conn.where)
+    rec = r.record(value)
+    code = r.get(rec, "HResult", int) & 0xFFFFFFFF
+    if failed(code):
+        stage = STAGES.get(r.get(rec, "Stage", required=False, default="download"), "Downloading updates")
+        raise UpdateInstallFailed(f"{stage} on {conn.where} failed: {describe_hresult(code)}.",
+                                  hresult=code, target=conn.where, operation=op)
+    return r.strings(rec, "Downloaded")
+
+
+def install_updates(conn: Connection, updates: list[str], *, timeout: float = 7200) -> InstallResult:
+    """Install the given updates (update ids or KB numbers) that are still missing on the host.
+
+    Already installed ones are skipped (nothing to do is success). A failure code from Windows
+    Update raises UpdateInstallFailed with the HRESULT and what did get installed.
+    """
+    body = (
+        f"{_wanted(updates)}\n"
         "if (($code -band 0x80000000) -or $wanted.Count -eq 0) {\n"
         "    $result = @{ Stage = 'scan'; HResult = $code; RebootRequired = $false; Installed = @() }\n"
         "} else {\n"
@@ -252,6 +293,6 @@ pending_reboot = is_pending_reboot
 
 __all__ = [
     "AvailableUpdate", "ComplianceScan", "InstallResult", "InstalledUpdates", "UpdateInstallFailed",
-    "describe_hresult", "get_installed_updates", "install_updates", "pending_reboot", "scan_compliance",
-    "scan_updates",
+    "describe_hresult", "download_updates", "get_installed_updates", "install_updates", "pending_reboot",
+    "scan_compliance", "scan_updates",
 ]

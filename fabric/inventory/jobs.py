@@ -1,7 +1,6 @@
 """Starting discovery and refresh as jobs (what the pages do; one active job per target)."""
-from jobs.engine import PlanStep, submit_job
-
 from fabric.models import Cluster, Host
+from jobs.engine import PlanStep, submit_job
 
 WHAT_LABEL = {"cluster": "cluster", "host": "host", "update_server": "update server",
               "deployment_server": "deployment server"}

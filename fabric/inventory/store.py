@@ -118,7 +118,7 @@ def _upsert_vms(facts_by_host: list[tuple[Host, list]], cluster: Cluster | None)
                 defaults=dict(
                     name=vm.name[:200], host=host, cluster=cluster, state=vm_state(vm.state),
                     memory_bytes=vm.memory_assigned or vm.memory_startup, cpu_count=max(1, vm.processor_count),
-                    highly_available=vm.is_clustered,
+                    highly_available=vm.is_clustered, storage_path=(vm.path or "")[:500],
                 ),
             )
     return seen

@@ -1,6 +1,7 @@
 from .accounts import RunAsAccount
 from .hosts import Cluster, FileShare, Host, HostGroup, VirtualMachine
 from .library import DeploymentServer, LibraryImage, PhysicalComputerProfile
+from .maintenance import MaintenanceWindow
 from .networking import IPAllocation, LogicalNetwork, StaticIPPool, Subnet
 
 __all__ = [
@@ -12,6 +13,7 @@ __all__ = [
     "IPAllocation",
     "LibraryImage",
     "LogicalNetwork",
+    "MaintenanceWindow",
     "PhysicalComputerProfile",
     "RunAsAccount",
     "StaticIPPool",

@@ -3,6 +3,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from core.indexes import CaseInsensitivePrefixIndex
 from fabric.choices import BMCProtocol, ClusterKind, HostStatus, NodeState, VMState, WinRMTransport
 from fabric.models.validators import normalize_mac, validate_host_address, validate_mac_address
 
@@ -158,6 +159,10 @@ class Cluster(ManagedEndpoint):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            CaseInsensitivePrefixIndex(field="name", name="cluster_name_prefix"),
+            CaseInsensitivePrefixIndex(field="fqdn", name="cluster_fqdn_prefix"),
+        ]
 
     def __str__(self):
         return self.name
@@ -178,7 +183,7 @@ class Host(ManagedEndpoint):
     host_group = models.ForeignKey(HostGroup, on_delete=models.PROTECT, related_name="hosts")
     credssp_second_hop = credssp_second_hop_field()
     cluster = models.ForeignKey(Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="nodes")
-    os_name = models.CharField("OS", max_length=100, blank=True)
+    os_name = models.CharField("OS", max_length=100, blank=True, db_index=True)
     os_version = models.CharField(max_length=30, blank=True)
     os_build = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=HostStatus.choices, default=HostStatus.UNKNOWN)
@@ -210,6 +215,11 @@ class Host(ManagedEndpoint):
 
     class Meta:
         ordering = ["name"]
+        indexes = [
+            CaseInsensitivePrefixIndex(field="name", name="host_name_prefix"),
+            CaseInsensitivePrefixIndex(field="fqdn", name="host_fqdn_prefix"),
+            CaseInsensitivePrefixIndex(field="address", name="host_address_prefix"),
+        ]
 
     def __str__(self):
         return self.name
@@ -240,10 +250,14 @@ class VirtualMachine(models.Model):
     memory_bytes = models.BigIntegerField(default=0)
     cpu_count = models.PositiveIntegerField(default=1)
     highly_available = models.BooleanField(default=False)
+    storage_path = models.CharField(
+        max_length=500, blank=True, help_text="Its folder (Get-VM Path); a \\\\server\\share\\… path is on a file server."
+    )
 
     class Meta:
         ordering = ["name"]
         verbose_name = "virtual machine"
+        indexes = [CaseInsensitivePrefixIndex(field="name", name="vm_name_prefix")]
 
     def __str__(self):
         return self.name

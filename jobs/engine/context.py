@@ -59,7 +59,7 @@ class JobContext:
     # -- fencing and safe points ---------------------------------------------------------------
     def ensure_lease(self) -> None:
         """Call before every action on a machine: raises LeaseLost if another worker owns the job."""
-        if self._runner.heartbeat.lost.is_set() or not lease.renew(self.job.pk, self._runner.token):
+        if self._runner.heartbeat.lost.is_set() or not lease.holds(self.job.pk, self._runner.token):
             raise LeaseLost(f"Job #{self.job.pk}: the lease moved to another worker")
 
     def check_cancel(self) -> None:

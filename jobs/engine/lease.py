@@ -45,6 +45,13 @@ def renew(job_id: int, token: str) -> bool:
     return bool(Job.objects.filter(pk=job_id, lease_owner=token).update(lease_expires=Now() + _ttl()))
 
 
+def holds(job_id: int, token: str) -> bool:
+    """Whether this worker still holds the job (a read: the heartbeat renews). A scan of a thousand
+    hosts asks this once per host, from many threads; a write each time queued them all behind the
+    database's write lock."""
+    return Job.objects.filter(pk=job_id, lease_owner=token).exists()
+
+
 def release(job_id: int, token: str, *, pickup: bool = False) -> None:
     """Let go of the job. With `pickup` the job is about to be enqueued again: the reaper re-sends
     it if no worker took it within PICKUP_SECONDS (a message lost by the broker)."""

@@ -9,8 +9,8 @@ from django.db.models.functions import Now
 
 from jobs import conf
 from jobs.choices import ACTIVE, LogLevel, StepStatus
-from jobs.models import Job, JobLogEntry, JobStep
 from jobs.events import bump
+from jobs.models import Job, JobLogEntry, JobStep
 
 logger = logging.getLogger("ferry.jobs")
 

@@ -99,7 +99,7 @@ class JobRunner:
         return self.token.rsplit(":", 1)[0]
 
     def ensure_lease(self) -> None:
-        if self.heartbeat.lost.is_set() or not lease.renew(self.job_id, self.token):
+        if self.heartbeat.lost.is_set() or not lease.holds(self.job_id, self.token):
             raise LeaseLost()
 
     def slice_used(self) -> bool:

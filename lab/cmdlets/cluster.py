@@ -7,10 +7,30 @@ import threading
 import time
 
 from lab.cmdlets.common import (
-    HostContext, as_guid, as_int, as_list, choice, cmdlet, dotnet, fail, flags_enum, names_of, ps_enum, truthy)
+    HostContext,
+    as_guid,
+    as_int,
+    as_list,
+    choice,
+    cmdlet,
+    dotnet,
+    fail,
+    flags_enum,
+    names_of,
+    ps_enum,
+    truthy,
+)
 from lab.datacenter import OperationError
 from lab.datacenter.model import (
-    DRAIN_NAMES, DRAIN_STATUS_FLAG, NODE_DOWN, NODE_STATE_NAMES, NODE_UP, STATUS_FLAGS, Cluster, NodeRecord)
+    DRAIN_NAMES,
+    DRAIN_STATUS_FLAG,
+    NODE_DOWN,
+    NODE_STATE_NAMES,
+    NODE_UP,
+    STATUS_FLAGS,
+    Cluster,
+    NodeRecord,
+)
 
 M = "FailoverClusters"
 NS = "Microsoft.FailoverClusters.PowerShell."

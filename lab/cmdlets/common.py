@@ -7,8 +7,8 @@ import uuid
 from dataclasses import dataclass
 
 from lab.datacenter import Datacenter, OperationError
-from lab.powershell.values import PSEnum, PSObject, to_string
 from lab.datacenter.model import Cluster, Host
+from lab.powershell.values import PSEnum, PSObject, to_string
 
 # module name → {cmdlet name → CmdletSpec}
 MODULES: dict[str, dict[str, "CmdletSpec"]] = {}

@@ -2,7 +2,17 @@
 from __future__ import annotations
 
 from lab.cmdlets.common import (
-    ambiguous_parameter_set, as_guid, as_list, cmdlet, dotnet, fail, names_of, ps_enum, timespan, truthy)
+    ambiguous_parameter_set,
+    as_guid,
+    as_list,
+    cmdlet,
+    dotnet,
+    fail,
+    names_of,
+    ps_enum,
+    timespan,
+    truthy,
+)
 from lab.datacenter.model import STOP_ACTION_NUMBERS, VM_STATE_NUMBERS, Host
 from lab.powershell.operators import contains_wildcards, wildcard_regex
 
@@ -31,7 +41,7 @@ def vm_object(dc, host: Host, vm) -> dict:
         "Heartbeat": ps_enum(6, "OkApplicationsHealthy") if vm.state == "Running" else None,
         "AutomaticStopAction": ps_enum(STOP_ACTION_NUMBERS[vm.automatic_stop_action], vm.automatic_stop_action),
         "AutomaticStartAction": ps_enum(3, "StartIfRunning"),
-        "Path": f"{folder}\\{vm.name}", "ConfigurationLocation": f"{folder}\\{vm.name}",
+        "Path": vm.path or f"{folder}\\{vm.name}", "ConfigurationLocation": vm.path or f"{folder}\\{vm.name}",
         "ReplicationState": ps_enum(0, "Disabled"), "Notes": "",
     })
 

@@ -5,8 +5,17 @@ import ipaddress
 
 from lab.cmdlets import wql
 from lab.cmdlets.binding import (
-    cdxml_not_found, cdxml_query_not_found, enum_values, has_wildcard, like_clause, matches, not_empty, one_set, require,
-    unsigned)
+    cdxml_not_found,
+    cdxml_query_not_found,
+    enum_values,
+    has_wildcard,
+    like_clause,
+    matches,
+    not_empty,
+    one_set,
+    require,
+    unsigned,
+)
 from lab.cmdlets.common import cim_instance, cmdlet, dotnet, fail, names_of, ps_enum, truthy
 from lab.datacenter.model import Host
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from lab.cmdlets.common import as_list, cim_instance, cmdlet, fail
 from lab.cmdlets.system import CIM, CIM_EXCEPTION, CIMV2, WU_NAMESPACE, _namespace, _target_host
-from lab.datacenter.updates import WU_E_NO_UPDATE
 
 INVOKE = "InvokeCimMethodCommand"
 NEW = "NewCimInstanceCommand"
@@ -85,7 +84,7 @@ def install(ctx, host, arguments):
     if "updates" not in arguments:
         raise _error("Invalid method Parameter(s) ", 0x8004102F, "InvalidArgument")
     if str(arguments.get("downloadonly", False)).lower() in ("true", "1"):
-        return 0, False
+        return ctx.dc.download(host.key, _update_refs(arguments["updates"])), False
     hresult, reboot, _ = ctx.dc.install(host.key, _update_refs(arguments["updates"]))
     return hresult, reboot
 
@@ -102,7 +101,7 @@ def session_method(ctx, host, method, arguments):
         return {"HResult": _signed(hresult), "Updates": updates, "ReturnValue": 0, "PSComputerName": None}
     if method == "downloadupdates":
         _require_update_instances(arguments)
-        hresult = 0 if _update_refs(arguments["updates"]) else WU_E_NO_UPDATE
+        hresult = ctx.dc.download(host.key, _update_refs(arguments["updates"]))
         return {"HResult": _signed(hresult), "ReturnValue": 0, "PSComputerName": None}
     if method == "installupdates":
         _require_update_instances(arguments)

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import collections
-import dataclasses
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -12,8 +12,7 @@ import uuid
 
 from lab.datacenter.clock import Scheduler, SimClock
 from lab.datacenter.faults import Faults
-from lab.datacenter.model import (
-    NODE_DOWN, NODE_PAUSED, NODE_UP, VM, Cluster, ClusterRole, Host, NodeRecord, Share)
+from lab.datacenter.model import NODE_DOWN, NODE_PAUSED, NODE_UP, VM, Cluster, ClusterRole, Host, NodeRecord, Share
 from lab.topology import GB, Topology, _stable_uuid
 
 log = logging.getLogger("lab.datacenter")
@@ -90,7 +89,7 @@ class Core:
                 vm = VM(id=vm_id, name=vm_spec.name, memory=int(vm_spec.memory_gb * GB), cpus=vm_spec.cpus,
                         state=vm_spec.state, highly_available=vm_spec.highly_available,
                         generation=vm_spec.generation, automatic_stop_action=vm_spec.automatic_stop_action,
-                        group_id=_stable_uuid("group", vm_spec.name),
+                        group_id=_stable_uuid("group", vm_spec.name), path=vm_spec.path,
                         started_at=now - dt.timedelta(days=3) if vm_spec.state in ("Running", "Paused") else None)
                 host.vms[vm.id] = vm
                 self.expected_vms[vm.id] = vm.name

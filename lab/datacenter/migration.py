@@ -5,8 +5,7 @@ import threading
 import time
 
 from lab.datacenter.core import OperationError
-from lab.datacenter.model import (
-    DRAIN_COMPLETED, DRAIN_FAILED, DRAIN_IN_PROGRESS, NODE_UP, VM, Cluster, Host, Migration)
+from lab.datacenter.model import DRAIN_COMPLETED, DRAIN_FAILED, DRAIN_IN_PROGRESS, NODE_UP, VM, Cluster, Host, Migration
 
 MOVE_FQID = "Move-ClusterVirtualMachineRole"
 
@@ -62,6 +61,8 @@ class MigrationOps:
                 f"by {target.os.caption} (highest {target.os.vm_version}).", "InvalidOperation",
                 "MigrationFailed", "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
         if vm.in_memory and target.free_memory() < vm.memory:
+            self.event("migration-refused", vm=vm.name, source=source.name, target=target.name,
+                       reason="not enough memory")
             raise OperationError(
                 f"Virtual machine migration operation for '{vm.name}' failed at migration destination "
                 f"'{target.name}'. (Virtual machine ID {vm.id.upper()}) Not enough memory in the system "
@@ -243,6 +244,9 @@ class MigrationOps:
                     target = self.find_host(target_ref) if target_ref else self.pick_target(cluster, vm, host, promised)
                     if target is not None:
                         promised[vm_id] = (target.key, vm.memory)
+                    else:
+                        self.event("migration-refused", vm=vm.name, source=host.name, target=None,
+                                   reason="no node has the memory free")
                 try:
                     if target is None:
                         raise OperationError(f"no node has {vm.memory / 2**30:.0f} GB free for '{vm.name}'")

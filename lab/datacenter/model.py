@@ -46,6 +46,7 @@ class VM:
     migration: Migration | None = None
     drained_from: str | None = None      # host key, for Resume-ClusterNode -Failback Immediate
     version: str = "9.0"                 # configuration version (Get-VM Version); stays when it migrates
+    path: str = ""                       # its folder (Get-VM Path); empty: the host's default
 
     @property
     def in_memory(self) -> bool:
@@ -102,6 +103,7 @@ class Host:
     pending_features: set[str] = field(default_factory=set)    # installed, waiting for a restart
     switches: list["VMSwitch"] = field(default_factory=list)
     install_lock: threading.Lock = field(default_factory=threading.Lock)
+    downloaded: set = field(default_factory=set)  # update ids in the host's Windows Update cache
 
     @property
     def online(self) -> bool:

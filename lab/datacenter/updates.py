@@ -75,6 +75,7 @@ class UpdateOps:
         with self.lock:
             host = self.hosts[host_key]
             duration = self.clock.wall(host.timings["scan_seconds"])
+            self.event("wu-scan-started", host=host.name)
         time.sleep(duration)
         with self.change():
             result = []
@@ -90,6 +91,24 @@ class UpdateOps:
                     result.append(update)
             self.event("wu-scan", host=host.name, found=len(result))
             return 0, result
+
+    def download(self, host_key: str, refs: list[str]) -> int:
+        """Download (only) the given applicable, not yet installed updates into the host's cache.
+        The lab's install time already covers the download, so this takes no time of its own;
+        it is recorded (event "wu-download") so the order of a remediation's steps can be seen."""
+        if not refs:
+            return WU_E_NO_UPDATE
+        with self.change():
+            host = self.hosts[host_key]
+            wanted = []
+            for ref in refs:
+                update = self._update_ref(ref)
+                if update is not None and update not in wanted and update.id not in host.installed \
+                        and host.os.key in update.applies_to:
+                    wanted.append(update)
+            host.downloaded |= {u.id for u in wanted}
+            self.event("wu-download", host=host.name, updates=[u.kb for u in wanted])
+            return 0
 
     def install(self, host_key: str, refs: list[str]) -> tuple[int, bool, list[UpdateSpec]]:
         """Install updates by id/KB. Returns (HRESULT, reboot required, installed updates)."""
@@ -128,6 +147,7 @@ class UpdateOps:
                         host.failed_updates[update.id] = hresult
                         continue
                     host.installed[update.id] = self.clock.now()
+                    host.downloaded.discard(update.id)
                     host.failed_updates.pop(update.id, None)
                     done.append(update)
                 reboot = any(u.reboot_required for u in done)

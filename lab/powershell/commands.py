@@ -8,9 +8,21 @@ from .formatting import format_date, list_lines, render, table_lines
 from .invoke import NOT_RECOGNIZED, Builtin, Cmdlet
 from .jsonconv import convert_from_json, convert_to_json
 from .operators import like
-from .pipeline_commands import (UTILITY, WHERE_OPERATORS, _as_list, _error, _extent, _inputs,
-                                _select_properties, foreach_object, group_object, measure_object,
-                                select_object, sort_object, where_object)
+from .pipeline_commands import (
+    UTILITY,
+    WHERE_OPERATORS,
+    _as_list,
+    _error,
+    _extent,
+    _inputs,
+    _select_properties,
+    foreach_object,
+    group_object,
+    measure_object,
+    select_object,
+    sort_object,
+    where_object,
+)
 from .values import LOCAL, Hashtable, PSEnum, PSObject, to_datetime, to_number, to_string
 
 

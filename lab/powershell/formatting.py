@@ -6,8 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from .errors import ErrorRecord, format_error, runtime_error
-from .values import (Hashtable, PSEnum, date_kind, format_double, format_timespan, is_object,
-                     to_string)
+from .values import Hashtable, PSEnum, date_kind, format_double, format_timespan, is_object, to_string
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",

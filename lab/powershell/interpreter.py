@@ -13,9 +13,8 @@ import logging
 from . import nodes as n
 from . import operators
 from .errors import ErrorRecord, PSException, TerminatingError, format_error, runtime_error
+from .flow import COMPOUND, UNSET, BreakSignal, ContinueSignal, ExitSignal, ReturnSignal, enumerate_value, unwrap
 from .formatting import render
-from .flow import (COMPOUND, UNSET, BreakSignal, ContinueSignal, ExitSignal, ReturnSignal,
-                   enumerate_value, unwrap)
 from .invoke import CommandInvoker
 from .members import call_method, get_index, get_member, has_member, set_index, set_member
 from .typesystem import call_static, convert, resolve_type, static_member

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import nodes as n
-from .flow import UNSET, ExitSignal, ReturnSignal, enumerate_value, unwrap
 from .errors import CmdletError, CmdletWarning, ErrorRecord, PSException, TerminatingError
+from .flow import UNSET, ExitSignal, ReturnSignal, enumerate_value, unwrap
 from .members import get_member
 from .values import ConversionError, PSEnum, ScriptBlock, to_bool, to_string
 

@@ -7,9 +7,21 @@ from datetime import datetime, timedelta, timezone
 from .errors import ErrorRecord, PSException, method_exception, runtime_error
 from .formatting import format_date, format_number
 from .operators import equals
-from .values import (LOCAL, ConversionError, Hashtable, PSEnum, PSObject, ScriptBlock, TypeInfo,
-                     date_kind, find_property, format_timespan, to_number,
-                     to_string, type_name)
+from .values import (
+    LOCAL,
+    ConversionError,
+    Hashtable,
+    PSEnum,
+    PSObject,
+    ScriptBlock,
+    TypeInfo,
+    date_kind,
+    find_property,
+    format_timespan,
+    to_number,
+    to_string,
+    type_name,
+)
 
 # -- properties -------------------------------------------------------------------------------
 DATE_PROPERTIES = {

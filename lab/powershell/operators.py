@@ -7,8 +7,19 @@ import uuid
 from datetime import datetime, timedelta
 
 from .errors import runtime_error
-from .values import (ConversionError, Hashtable, PSEnum, TypeInfo, arithmetic_number, as_utc,
-                     to_bool, to_datetime, to_number, to_string, type_name)
+from .values import (
+    ConversionError,
+    Hashtable,
+    PSEnum,
+    TypeInfo,
+    arithmetic_number,
+    as_utc,
+    to_bool,
+    to_datetime,
+    to_number,
+    to_string,
+    type_name,
+)
 
 _NUMERIC = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
 

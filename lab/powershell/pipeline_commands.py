@@ -9,8 +9,18 @@ from .errors import ErrorRecord, PSException, TerminatingError
 from .members import DATE_PROPERTIES, call_method, get_member
 from .operators import binary, compare, equals, like
 from .typesystem import resolve_type
-from .values import (ConversionError, Hashtable, PSObject, ScriptBlock, TypeInfo, find_property,
-                     is_object, to_bool, to_number, to_string)
+from .values import (
+    ConversionError,
+    Hashtable,
+    PSObject,
+    ScriptBlock,
+    TypeInfo,
+    find_property,
+    is_object,
+    to_bool,
+    to_number,
+    to_string,
+)
 
 UTILITY = "Microsoft.PowerShell.Commands."
 

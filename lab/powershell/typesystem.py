@@ -7,8 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from .errors import method_exception, runtime_error
 from .formatting import composite_format
-from .values import (LOCAL, ConversionError, Hashtable, PSObject, to_bool, to_datetime, to_number,
-                     to_string)
+from .values import LOCAL, ConversionError, Hashtable, PSObject, to_bool, to_datetime, to_number, to_string
 
 TYPES = {
     "string": "System.String", "int": "System.Int32", "int32": "System.Int32",

@@ -11,9 +11,27 @@ import uuid
 from pathlib import Path
 
 from lab.topology.specs import (
-    FAULT_KINDS, HOST_DEFAULTS, HOST_ROLES, OS_RELEASES, STOP_ACTIONS, TIMING_KEYS, TRANSPORTS, VM_STATES,
-    ClusterSpec, CsvSpec, DiskSpec, HostSpec, ImageSpec, NicSpec, OsRelease, ShareSpec, Topology, TopologyError,
-    UpdateSpec, VmSpec)
+    FAULT_KINDS,
+    HOST_DEFAULTS,
+    HOST_ROLES,
+    OS_RELEASES,
+    STOP_ACTIONS,
+    TIMING_KEYS,
+    TRANSPORTS,
+    VM_STATES,
+    ClusterSpec,
+    CsvSpec,
+    DiskSpec,
+    HostSpec,
+    ImageSpec,
+    NicSpec,
+    OsRelease,
+    ShareSpec,
+    Topology,
+    TopologyError,
+    UpdateSpec,
+    VmSpec,
+)
 
 
 class _Table:
@@ -267,7 +285,9 @@ class _Loader:
             generation=_choice(v.get("generation", int, 2), (1, 2), f"{v.where}.generation"),
             automatic_stop_action=_choice(v.get("automatic_stop_action", str, "Save"), STOP_ACTIONS,
                                           f"{v.where}.automatic_stop_action"),
-            id=v.get("id", str, ""), version=v.get("version", str, ""))
+            id=v.get("id", str, ""), version=v.get("version", str, ""), path=v.get("path", str, ""))
+        if spec.path and not (spec.path.startswith("\\\\") or re.match(r"^[A-Za-z]:\\", spec.path)):
+            raise TopologyError(f"{v.where}.path: '{spec.path}' is neither a local path (C:\\…) nor a share (\\\\server\\share\\…)")
         if spec.version and spec.version not in {r.vm_version for r in OS_RELEASES.values()}:
             raise TopologyError(f"{v.where}.version: '{spec.version}' is not a VM configuration version of these "
                                 f"releases ({', '.join(r.vm_version for r in OS_RELEASES.values())})")

@@ -100,6 +100,7 @@ class VmSpec:
     automatic_stop_action: str = "Save"
     id: str = ""
     version: str = ""              # configuration version; default: what the cluster's functional level gives
+    path: str = ""                 # its folder (Get-VM Path), e.g. on a file server's share \\SOFS\share\vm
 
 
 @dataclass

@@ -11,8 +11,20 @@ import time
 from collections import Counter
 
 from . import soap
-from .auth import (KERBEROS_PROTOCOL, PROTOCOL, AuthError, NtlmAccounts, SessionIdentity, accept_kerberos,
-                   check_basic, credssp_user, decrypt, encrypt, encrypted_content_type, ntlm_message_type)
+from .auth import (
+    KERBEROS_PROTOCOL,
+    PROTOCOL,
+    AuthError,
+    NtlmAccounts,
+    SessionIdentity,
+    accept_kerberos,
+    check_basic,
+    credssp_user,
+    decrypt,
+    encrypt,
+    encrypted_content_type,
+    ntlm_message_type,
+)
 from .server import Acceptor, listen, serve_connection, shutdown_socket, tls_context
 from .shell import CommandLineTooLong, RunningCommand, Shell
 

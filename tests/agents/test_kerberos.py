@@ -12,7 +12,6 @@ from lab.kdc import missing_for_kerberos
 from tests.helpers import require
 
 
-
 def missing_kerberos() -> list[str]:
     """What Kerberos against the lab needs and this machine lacks: the lab's KDC and acceptor, and
     Ferry's transport (pykerberos)."""

@@ -126,3 +126,44 @@ def describe(job) -> str:
     for entry in job.log.order_by("id"):
         lines.append(f"  log {entry.level}: {entry.message}")
     return "\n".join(lines)
+
+
+def finish_with_workers(job, limit: float = 300.0):
+    """Run `job` and every job it starts (a campaign's children) to their ends, each active job in a
+    thread of its own, as a pool of workers would."""
+    from jobs.choices import ACTIVE
+    from jobs.engine.runner import run_job
+    from jobs.models import Job
+
+    running: dict[int, threading.Thread] = {}
+
+    def work(job_id):
+        try:
+            run_job(job_id)
+        finally:
+            connection.close()
+
+    deadline = time.monotonic() + limit
+    job.refresh_from_db()
+    while job.status in ACTIVE:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job #{job.pk} did not finish within {limit:g} s")
+        for job_id in Job.objects.filter(status__in=ACTIVE).values_list("pk", flat=True):
+            if job_id not in running or not running[job_id].is_alive():
+                running[job_id] = threading.Thread(target=work, args=(job_id,), daemon=True)
+                running[job_id].start()
+        time.sleep(0.05)
+        job.refresh_from_db()
+    for thread in running.values():
+        thread.join(30)
+    return job
+
+
+def discover_more(lab, *names):
+    """Discover further clusters with the Run As account `bring_in` made."""
+    from fabric.inventory.discovery import discover_cluster
+    from fabric.models import RunAsAccount
+
+    run_as = RunAsAccount.objects.get(name="lab")
+    return [discover_cluster(lab.entry(n)["address"], run_as, port=_https_port(lab.entry(n)), https=True,
+                             transport="ntlm", ca_path=lab.endpoints["ca_path"]) for n in names]

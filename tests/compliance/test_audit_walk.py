@@ -37,6 +37,8 @@ WALKED_ELSEWHERE = {
     "nodescripts:script_add",     # the node script library: tests/nodescripts/test_pages.py
     "nodescripts:script_edit",
     "nodescripts:script_delete",
+    "compliance:maintenance_windows", "compliance:maintenance_window_delete",  # tests/compliance/test_campaign_pages.py
+    "compliance:schedule_list", "compliance:schedule_cancel",                  # tests/compliance/test_campaign_pages.py
 }
 # Every REST API endpoint (api:…) is walked in tests/api/test_api.py, its changes with their audit rows.
 NOT_A_CHANGE = {"login", "logout",

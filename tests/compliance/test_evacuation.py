@@ -4,8 +4,8 @@ import time
 
 import pytest
 
-from fabric.nodeops.scheduler import run_moves
 from fabric.nodeops.planner import GiB, Move
+from fabric.nodeops.scheduler import run_moves
 
 
 def test_never_more_migrations_than_any_host_allows_and_all_run():

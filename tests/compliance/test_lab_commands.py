@@ -5,7 +5,6 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 

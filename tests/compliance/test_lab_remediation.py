@@ -4,6 +4,8 @@ The lab's invariants (no VM lost or duplicated, no running VM on a paused or dow
 kept, no memory over-commit) are checked after every test; a sampler also watches that every
 VM that ran before, runs in every sample (live migration) or only goes through Saved (save state).
 """
+import itertools
+
 import pytest
 
 from compliance.choices import ComplianceState
@@ -66,7 +68,27 @@ def test_each_option_combination(lab, fabric, save_state, no_restart):
     restarted = {n for n, h in lab_hosts(lab).items() if h["last_boot"] != booted[n]}
     assert restarted == (set() if no_restart else NEEDY)
     assert JobStep.objects.get(job=job, name="compliance.evacuate_node", target="R-N3").status == "skipped"
+    if not no_restart:
+        downloads_ahead_of_drains(lab, job)
     lab.assert_invariants_held()
+
+
+def downloads_ahead_of_drains(lab, job):
+    """Each node's updates are downloaded while its VMs still run; the next node's while the node
+    before it is out for its install and restart (seen in the lab's own event order)."""
+    seq = {}
+    for event in lab.events():
+        who = event.get("host") or event.get("node")
+        seq.setdefault((event["event"], who), event["seq"])
+    order = [s.target for s in JobStep.objects.filter(job=job, name="compliance.check_node").order_by("order")]
+    needy = [n for n in order if n in NEEDY]
+    assert needy and all(seq[("wu-download", n)] < seq[("node-paused", n)] for n in needy), seq
+    for before, node in itertools.pairwise(order):
+        if before in NEEDY and node in NEEDY:
+            assert (seq[("wu-install-finished", before)] < seq[("wu-download", node)]
+                    < seq[("node-resumed", before)]), (before, node, seq)
+    prepared = JobStep.objects.filter(job=job, name="compliance.prepare_node")
+    assert {s.target: s.status for s in prepared} == {n: "skipped" if n not in NEEDY else "succeeded" for n in order}
 
 
 def test_nodes_already_in_maintenance_refuse_unless_allowed(lab, fabric):

@@ -59,7 +59,7 @@ class Processes:
 
     def daphne(self, env: dict | None = None) -> tuple[subprocess.Popen, int]:
         port = free_port()
-        proc = self._start("daphne", ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"], env)
+        proc = self._start("daphne", ["-m", "config.web", "-b", "127.0.0.1", "-p", str(port)], env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if proc.poll() is not None:

@@ -133,7 +133,7 @@ def test_job_times_show_in_the_browsers_zone_with_the_exact_time_on_hover_also_a
 
     from django.utils import timezone
 
-    from tests.fabric import factories
+    from tests import factories
 
     chromium = require_binary("chromium")
     from playwright.sync_api import sync_playwright

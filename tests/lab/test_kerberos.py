@@ -3,6 +3,7 @@ third machine depends on how it was made, as on Windows."""
 import json
 
 import pytest
+
 from lab.kdc import missing_for_kerberos
 from tests.helpers import require
 

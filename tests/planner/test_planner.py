@@ -1,8 +1,15 @@
 """The evacuation planner: every VM placed, no host over its memory, refusals explained."""
 import random
 
-from fabric.nodeops.planner import GiB, PlanHost, PlanVM, evacuation_lower_bound, plan_evacuation, plan_rolling
-from fabric.nodeops.planner import PlanRefused
+from fabric.nodeops.planner import (
+    GiB,
+    PlanHost,
+    PlanRefused,
+    PlanVM,
+    evacuation_lower_bound,
+    plan_evacuation,
+    plan_rolling,
+)
 
 
 def cluster(n=4, memory=64, vms_per_node=5, vm_memory=8):

@@ -60,6 +60,8 @@ def url_arguments(inv, hvc, job, users):
 
             script, _ = NodeScript.objects.get_or_create(name="drain-checks", defaults={"body": "Write-Output 1"})
             return [script.pk]
+        if name == "compliance:maintenance_windows":
+            return ["cluster", hvc.pk]
         if name.startswith("notifications:subscription_"):
             from notifications.models import Subscription
 

@@ -24,9 +24,8 @@ from fabric.nodeops.workloads import for_cluster, sofs
 from jobs.engine import StepFailed, StepResult, register_step
 from upgrades.request import POOL, NodeSettings
 from upgrades.rolling import EVACUATE, EVICT, JOIN, MANAGE, RECORD, UNMANAGE
-from upgrades.steps.records import DeploymentTemplate
 from upgrades.steps import common as c
-
+from upgrades.steps.records import DeploymentTemplate
 
 # --- 1. record ----------------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from compliance.management.commands._campaign import campaign_command
 from compliance.management.commands._common import finish, follow, resolve_target
 from compliance.orchestration import (
     UnknownScript,
@@ -19,7 +20,18 @@ class Command(BaseCommand):
             "host. Prints the dry-run plan; refuses with the reason when it does not fit.")
 
     def add_arguments(self, parser):
-        parser.add_argument("target", help="cluster or host (cluster:NAME / host:NAME when ambiguous)")
+        parser.add_argument("target", nargs="+",
+                            help="cluster or host (cluster:NAME / host:NAME when ambiguous); several clusters "
+                                 "make a campaign")
+        parser.add_argument("--parallel", type=int, default=None, metavar="N",
+                            help="campaign: at most N clusters at once (default 2); file servers go before the "
+                                 "Hyper-V clusters whose VMs they hold")
+        parser.add_argument("--at", default="", metavar="WHEN",
+                            help="campaign: do not start now but at WHEN, a moment ('2026-12-12 02:00') or every "
+                                 "month ('second Saturday 02:00'), as a scheduled run")
+        parser.add_argument("--time-zone", default="UTC", help="the time zone of --at (default UTC)")
+        parser.add_argument("--max-failed-clusters", type=int, default=0, metavar="N",
+                            help="campaign: clusters that may fail before no new cluster starts (default 0)")
         parser.add_argument("--save-state", action="store_true", help="save the VMs instead of live-migrating them")
         parser.add_argument("--no-restart", action="store_true", help="do not restart; hosts stay Pending Reboot")
         parser.add_argument("--allow-maintenance", action="store_true",
@@ -40,23 +52,32 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="follow the job; exit 0 only if it succeeded")
 
     def handle(self, *args, target, **o):
-        where = resolve_target(target)
+        targets = [resolve_target(t) for t in target]
         if o["retries"] < 0 or o["max_failed_nodes"] < 0 or o["reboot_timeout"] <= 0:
             raise CommandError("--retries and --max-failed-nodes must be ≥ 0 and --reboot-timeout > 0.")
-        options = RemediationOptions(
+        options = self._options(o)
+        try:
+            node_scripts(options)
+        except UnknownScript as error:
+            raise CommandError(str(error)) from error
+        if len(targets) > 1 or o["parallel"] is not None or o["at"]:
+            return campaign_command(self, targets, options, o)
+        where = targets[0]
+        if isinstance(where, Cluster) and where.kind == ClusterKind.SOFS and o["save_state"]:
+            raise CommandError(f"{where.name} is a Scale-Out File Server: its nodes run no VMs, so --save-state "
+                               f"does not apply (its roles and volumes are moved, not saved).")
+        self._single(where, options, o)
+
+    def _options(self, o) -> RemediationOptions:
+        return RemediationOptions(
             no_restart=o["no_restart"], allow_maintenance=o["allow_maintenance"], save_state=o["save_state"],
             max_retries_per_node=o["retries"], max_failed_nodes=o["max_failed_nodes"],
             reboot_timeout_minutes=o["reboot_timeout"], power_cycle_hung=not o["no_power_cycle"],
             node_order=[n.strip() for n in o["order"].split(",") if n.strip()],
             pre_script=o["pre_script"].strip(), post_script=o["post_script"].strip(),
         )
-        try:
-            node_scripts(options)
-        except UnknownScript as error:
-            raise CommandError(str(error)) from error
-        if isinstance(where, Cluster) and where.kind == ClusterKind.SOFS and o["save_state"]:
-            raise CommandError(f"{where.name} is a Scale-Out File Server: its nodes run no VMs, so --save-state "
-                               f"does not apply (its roles and volumes are moved, not saved).")
+
+    def _single(self, where, options, o) -> None:
         if isinstance(where, Cluster):
             problems = self._print_cluster_plan(where, options)
         elif isinstance(where, Host):

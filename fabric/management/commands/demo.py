@@ -72,9 +72,7 @@ class Command(BaseCommand):
             ensure_refresh_schedule()
             children += [
                 subprocess.Popen([sys.executable, "manage.py", "qcluster"], env=env),
-                subprocess.Popen(
-                    [sys.executable, "-m", "daphne", "-b", address, "-p", str(port), "config.asgi:application"], env=env
-                ),
+                subprocess.Popen([sys.executable, "-m", "config.web", "-b", address, "-p", str(port)], env=env),
             ]
         except BaseException:
             self._stop(children)

@@ -15,7 +15,6 @@ from fabric.nodeops.records import Evacuated
 from fabric.nodeops.scheduler import run_moves
 from jobs.engine import StepFailed
 
-
 # One request per host more than it runs at once: the host queues it and starts it as soon as a
 # slot frees (see fabric.nodeops.scheduler).
 MIGRATIONS_QUEUED = 2
