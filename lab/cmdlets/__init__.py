@@ -5,7 +5,16 @@ import logging
 import time
 
 from lab.cmdlets import (  # noqa: F401 (registration)
-    cluster, eventlog, files, hyperv, provisioning, servers, storage, system, windowsupdate)
+    cluster,
+    eventlog,
+    files,
+    hyperv,
+    provisioning,
+    servers,
+    storage,
+    system,
+    windowsupdate,
+)
 from lab.cmdlets.common import MODULES, HostContext
 from lab.datacenter.hostconfig import feature_modules
 

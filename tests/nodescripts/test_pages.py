@@ -88,8 +88,8 @@ def test_the_remediate_dialog_offers_the_scripts_and_the_plan_runs_them_around_e
     NodeScript.objects.filter(name="drain-checks").update(body="changed later")  # the job keeps its copy
     lane = [s for s in job.steps.filter(is_group=False, target="hv-prod-n1").order_by("order")]
     names = [s.name.split(".")[-1] for s in lane]
-    assert names == ["prepare_node", "check_node", "pre_node_script", "evacuate_node", "install_updates", "restart_node",
-                     "resume_node", "post_node_script", "return_vms", "verify_node"]
+    assert names == ["prepare_node", "check_node", "pre_node_script", "evacuate_node", "install_updates",
+                     "restart_node", "resume_node", "post_node_script", "return_vms", "verify_node"]
     assert lane[2].params["script"] == {"name": "drain-checks", "body": "Write-Output 1", "timeout": 30}
 
 
