@@ -147,6 +147,10 @@ class RemediationRequestSerializer(serializers.Serializer):
     reboot_timeout_minutes = serializers.IntegerField(default=DEFAULT_REBOOT_TIMEOUT_MINUTES)
     node_order = serializers.ListField(child=serializers.CharField(), default=list,
                                        help_text="Node names first to last; empty: fewest VMs first.")
+    pre_script = serializers.CharField(default="", allow_blank=True,
+                                       help_text="a node script's name: run on each node before it is paused")
+    post_script = serializers.CharField(default="", allow_blank=True,
+                                        help_text="a node script's name: run on each node after it is resumed")
     dry_run = serializers.BooleanField(default=False, help_text="Return the plan; start nothing.")
 
 

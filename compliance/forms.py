@@ -10,6 +10,7 @@ from compliance.remediation import (
     RemediationOptions,
 )
 from fabric.models import Cluster, Host, HostGroup
+from nodescripts.models import NodeScript
 
 
 class BaselineForm(forms.ModelForm):
@@ -96,6 +97,14 @@ class RemediateForm(forms.Form):
     reboot_timeout_minutes = forms.IntegerField(
         label="Reboot timeout (minutes)", min_value=1, max_value=240, initial=DEFAULT_REBOOT_TIMEOUT_MINUTES
     )
+    pre_script = forms.ModelChoiceField(
+        NodeScript.objects.all(), to_field_name="name", required=False, empty_label="none",
+        label="Pre-script", help_text="Runs on each node before it is paused; if it fails, that node fails.",
+    )
+    post_script = forms.ModelChoiceField(
+        NodeScript.objects.all(), to_field_name="name", required=False, empty_label="none",
+        label="Post-script", help_text="Runs on each node after it is resumed; if it fails, that node fails.",
+    )
     node_order = forms.ChoiceField(
         choices=NodeOrder.choices, initial=NodeOrder.FEWEST_VMS, widget=forms.RadioSelect
     )
@@ -131,6 +140,8 @@ class RemediateForm(forms.Form):
             max_failed_nodes=data["max_failed_nodes"],
             reboot_timeout_minutes=data["reboot_timeout_minutes"],
             node_order=order,
+            pre_script=data["pre_script"].name if data.get("pre_script") else "",
+            post_script=data["post_script"].name if data.get("post_script") else "",
         )
 
     def clean(self):

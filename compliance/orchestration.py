@@ -11,6 +11,7 @@ from compliance.baselines import baselines_by_host, target_hosts
 from compliance.models import UpdateServer
 from compliance.remediation import RemediationOptions, cluster_dry_run
 from compliance.steps import remediate as steps
+from compliance.steps import scripts as script_steps
 from fabric.choices import ClusterKind
 from fabric.models import Cluster, Host, HostGroup
 from jobs.engine import PlanStep, submit_job
@@ -64,7 +65,26 @@ def _policy(options: RemediationOptions) -> dict:
     return {"max_retries_per_node": options.max_retries_per_node, "max_failed_nodes": options.max_failed_nodes}
 
 
-def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool) -> list[PlanStep]:
+class UnknownScript(ValueError):
+    """A node script named in the options is not in the library."""
+
+
+def node_scripts(options: RemediationOptions) -> dict[str, dict]:
+    """The chosen pre- and post-script as the job keeps them (a copy: later edits do not change it)."""
+    from nodescripts.models import NodeScript
+
+    chosen = {}
+    for step, name in ((script_steps.PRE_SCRIPT, options.pre_script), (script_steps.POST_SCRIPT, options.post_script)):
+        if name:
+            script = NodeScript.objects.filter(name=name).first()
+            if script is None:
+                raise UnknownScript(f"There is no node script named {name!r} in the library.")
+            chosen[step] = script.snapshot()
+    return chosen
+
+
+def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool,
+                scripts: dict[str, dict] | None = None) -> list[PlanStep]:
     name = host.name
     base = {"host_id": host.pk}
     retries = options.max_retries_per_node
@@ -98,8 +118,19 @@ def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool) ->
     if not file_server:  # a file server's roles and volumes stay spread where they moved
         plan.append((back_step, back, retries))
     plan.append((steps.VERIFY, f"Check {name} against its baselines", 0))
+    scripts = scripts or {}
+    if script_steps.PRE_SCRIPT in scripts:  # before the node is paused
+        plan.insert(1, (script_steps.PRE_SCRIPT, f"Run the pre-script {scripts[script_steps.PRE_SCRIPT]['name']} "
+                                                 f"on {name}", 0))
+    if script_steps.POST_SCRIPT in scripts:  # once it is resumed (a standalone host: once it is back)
+        after = steps.RESUME if clustered else steps.RESTART
+        at = next(i for i, row in enumerate(plan) if row[0] == after) + 1
+        plan.insert(at, (script_steps.POST_SCRIPT, f"Run the post-script {scripts[script_steps.POST_SCRIPT]['name']} "
+                                                   f"on {name}", 0))
     params = dict(base, standalone=standalone)
-    return [PlanStep(step, title=title, target=name, params=params, group=name, retries=r) for step, title, r in plan]
+    return [PlanStep(step, title=title, target=name, group=name, retries=r,
+                     params=dict(params, script=scripts[step]) if step in scripts else params)
+            for step, title, r in plan]
 
 
 def _with_prefetch(nodes: list[list[PlanStep]]) -> list[PlanStep]:
@@ -126,12 +157,13 @@ def _with_prefetch(nodes: list[list[PlanStep]]) -> list[PlanStep]:
 def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, user=None, *, campaign_step=None):
     """Remediate a cluster node by node. The order is the dry run's (fewest VMs first or explicit).
     `campaign_step`: the campaign's step (its pk) this job is a child of."""
+    scripts = node_scripts(options)
     dry = cluster_dry_run(cluster, options)
     order = [n.name for n in dry.nodes]
     hosts = {h.name: h for h in cluster.nodes.all()}
     plan = [PlanStep(steps.PRECHECK, title=f"Scan the nodes of {cluster.name} and check the plan",
                      target=cluster.name, params={"cluster_id": cluster.pk})]
-    plan += _with_prefetch([_node_steps(hosts[name], options, standalone=False) for name in order])
+    plan += _with_prefetch([_node_steps(hosts[name], options, standalone=False, scripts=scripts) for name in order])
     plan.append(PlanStep(steps.FINISH, title="Refresh the inventory", target=cluster.name,
                          params={"cluster_id": cluster.pk}))
     return submit_job(
@@ -144,13 +176,14 @@ def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, us
 
 def submit_host_remediation(hosts: list[Host], options: RemediationOptions, user=None, *, campaign_step=None):
     """Remediate hosts one by one as standalone hosts (running VMs saved, started again)."""
+    scripts = node_scripts(options)
     hosts = sorted(hosts, key=lambda h: h.name.lower())
     first = hosts[0]
     lock = f"cluster:{first.cluster_id}" if first.cluster_id else f"host:{first.pk}"
     title = f"Remediate {', '.join(h.name for h in hosts)}"
     plan = [PlanStep(steps.PRECHECK, title="Scan the hosts", target=title[10:],
                      params={"host_ids": [h.pk for h in hosts]})]
-    plan += _with_prefetch([_node_steps(host, options, standalone=True) for host in hosts])
+    plan += _with_prefetch([_node_steps(host, options, standalone=True, scripts=scripts) for host in hosts])
     plan.append(PlanStep(steps.FINISH, title="Summarize", target=title[10:],
                          params={"host_ids": [h.pk for h in hosts]}))
     return submit_job(

@@ -34,6 +34,9 @@ class RemediationOptions:
     # A node that hangs after its restart (powered on, OS silent) and whose BMC Ferry knows gets one
     # power cycle through the BMC before the restart step gives up.
     power_cycle_hung: bool = True
+    # Node scripts from the library, by name: run on each node before it is paused / after it is resumed.
+    pre_script: str = ""
+    post_script: str = ""
 
     def as_params(self) -> dict:
         return asdict(self)
@@ -53,6 +56,10 @@ class RemediationOptions:
         parts.append(f"reboot timeout {self.reboot_timeout_minutes} min")
         if not self.power_cycle_hung:
             parts.append("no power cycle of a hung node")
+        if self.pre_script:
+            parts.append(f"pre-script {self.pre_script}")
+        if self.post_script:
+            parts.append(f"post-script {self.post_script}")
         return ", ".join(parts)
 
 

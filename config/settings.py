@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "api",
     "notifications",
     "users",
+    "nodescripts",
 ]
 
 MIDDLEWARE = [

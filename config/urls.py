@@ -23,5 +23,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("notifications/", include("notifications.urls")),
     path("settings/users/", include("users.urls")),
+    path("scripts/", include("nodescripts.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,7 @@
 """The Jobs workspace: list, job page (+ its polling fallback), cancel and the recovery actions of a
 failed job (retry from the failed step, skip the failed step or node, resume a failed node)."""
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -13,6 +13,7 @@ from core.audit import AuditAction
 from core.htmx import go_to
 from core.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
 from core.views.generic import ObjectListView
+from jobs import reports
 from jobs.choices import TERMINAL, InvalidTransition, JobStatus
 from jobs.engine import cancel_job, restart_job
 from jobs.filters import PAGE_SIZE, JobFilterSet, clean_params, job_queryset
@@ -141,3 +142,20 @@ def _visible_job(request, pk) -> Job:
     if not job.can_view(request.user):
         raise Http404
     return job
+
+
+class JobReportView(RoleRequiredMixin, View):
+    """The run report of a finished job, as a printable page or (`?format=csv`) a CSV file."""
+
+    csv = False
+
+    def get(self, request, pk):
+        job = _visible_job(request, pk)
+        if job.status not in TERMINAL:
+            raise Http404("The report is made once the job has finished.")
+        report = reports.build(job)
+        if self.csv:
+            response = HttpResponse(reports.as_csv(report), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="ferry-job-{job.pk}-report.csv"'
+            return response
+        return TemplateResponse(request, "jobs/job_report.html", {"report": report, "job": job})

@@ -80,6 +80,8 @@ class RemediateView(APIView):
             "reboot_timeout_minutes": data["reboot_timeout_minutes"],
             "node_order": NodeOrder.EXPLICIT if data["node_order"] else NodeOrder.FEWEST_VMS,
             "explicit_order": ", ".join(data["node_order"]),
+            "pre_script": data["pre_script"],
+            "post_script": data["post_script"],
         })
         if not form.is_valid():
             errors = {("node_order" if k == "explicit_order" else k): [e["message"] for e in v]

@@ -357,7 +357,9 @@ def install_updates(ctx) -> StepResult:
         raise StepFailed(message) from error
     installed = {k for ref in result.installed for k in update_key(ref)}
     record_install(node.host, installed, {}, reboot_required=result.reboot_required)
-    ctx.save_checkpoint(reboot_required=result.reboot_required)
+    kb_of = {u["id"]: u["kb"] for u in wanted}
+    ctx.save_checkpoint(reboot_required=result.reboot_required,
+                        installed=[{"id": ref, "kb": kb_of.get(ref, "")} for ref in result.installed])
     restart = "; a restart is required" if result.reboot_required else ""
     return StepResult(f"installed {len(result.installed)} of {len(refs)} ({kbs}){restart}")
 

@@ -9,7 +9,7 @@ from django.views import View
 from compliance.choices import ComplianceState, EvacuationMode, NodeOrder
 from compliance.forms import RemediateForm
 from compliance.models import HostCompliance
-from compliance.orchestration import submit_cluster_remediation, submit_host_remediation
+from compliance.orchestration import UnknownScript, node_scripts, submit_cluster_remediation, submit_host_remediation
 from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
 from compliance.views.campaign import campaign_context, submit_campaign_from_dialog
 from compliance.views.common import Selection
@@ -105,6 +105,11 @@ class RemediateView(OperatorRequiredMixin, View):
         if not context["can_submit"]:
             return self._render(request, context, status=422 if not request.htmx else 200)
         options = context["options"]
+        try:
+            node_scripts(options)  # deleted since the dialog was opened?
+        except UnknownScript as error:
+            form.add_error(None, str(error))
+            return self._render(request, dialog_context(selection, form), status=422 if not request.htmx else 200)
         if context["campaign"]:
             return submit_campaign_from_dialog(request, selection, form, options)
         jobs, existing = [], []

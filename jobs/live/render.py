@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from jobs.choices import ACTIVE, LogLevel, StepStatus
+from jobs.eta import estimate
 from jobs.filters import job_table_context
 from jobs.models import Job, JobLogEntry, JobStep
 
@@ -76,6 +77,7 @@ def header_context(job: Job, can_operate: bool) -> dict:
         "job": job, "running_steps": running, "can_operate": can_operate, "node_states": failed_lanes,
         "failed_nodes": failed_nodes, "has_failed_step": failed_step_outside,
         "can_skip_node": any(lane.data.get("in_service") for lane in failed_nodes),
+        "eta": estimate(job),
     }
 
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 import logging
 import time
 
-from lab.cmdlets import cluster, files, hyperv, provisioning, servers, storage, system, windowsupdate  # noqa: F401 (registration)
+from lab.cmdlets import (  # noqa: F401 (registration)
+    cluster,
+    eventlog,
+    files,
+    hyperv,
+    provisioning,
+    servers,
+    storage,
+    system,
+    windowsupdate,
+)
 from lab.cmdlets.common import MODULES, HostContext
 from lab.datacenter.hostconfig import feature_modules
 

@@ -99,6 +99,7 @@ class Host:
     incoming: dict[str, int] = field(default_factory=dict)   # vm id → bytes reserved
     files: dict[str, tuple[str, str]] = field(default_factory=dict)  # lower path → (path, text)
     features: set[str] = field(default_factory=set)            # Get-WindowsFeature InstallState Installed
+    event_sources: dict[str, str] = field(default_factory=dict)  # lower source → log (New-EventLog)
     pending_features: set[str] = field(default_factory=set)    # installed, waiting for a restart
     switches: list["VMSwitch"] = field(default_factory=list)
     install_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -34,6 +34,9 @@ WALKED_ELSEWHERE = {
     "users:user_add",             # Settings › Users and roles: tests/users/test_users.py
     "users:user_edit",
     "users:user_password",
+    "nodescripts:script_add",     # the node script library: tests/nodescripts/test_pages.py
+    "nodescripts:script_edit",
+    "nodescripts:script_delete",
     "compliance:maintenance_windows", "compliance:maintenance_window_delete",  # tests/compliance/test_campaign_pages.py
     "compliance:schedule_list", "compliance:schedule_cancel",                  # tests/compliance/test_campaign_pages.py
 }

@@ -48,6 +48,8 @@ def test_two_users_see_every_step_change_live(procs, trace, make_user):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         pages = {name: open_live_page(browser, base, session, job.pk) for name, session in sessions.items()}
+        for page in pages.values():  # the first run of these steps anywhere
+            page.wait_for_selector("#job-header .job-eta >> text=no history yet")
 
         for pk, key in steps:
             for page in pages.values():
@@ -57,6 +59,8 @@ def test_two_users_see_every_step_change_live(procs, trace, make_user):
             for page in pages.values():
                 page.wait_for_selector(f"#step-{pk}[data-status=succeeded]", state="attached")  # its lane may fold
                 page.wait_for_selector(f"#job-log-entries >> text={key} passed its gate")
+                if key != steps[-1][1]:  # once a step has run, the ones like it have an ETA, updated live
+                    page.wait_for_selector("#job-header .job-eta >> text=/ETA .* \\(about \\d+ min left\\)/")
 
         for name, page in pages.items():
             page.wait_for_selector("#job-header[data-status=succeeded]")
@@ -65,6 +69,8 @@ def test_two_users_see_every_step_change_live(procs, trace, make_user):
             assert page.evaluate("window.loadedOnce") is True  # never reloaded
             assert page.evaluate("window.ferryLive.open") is True  # it was the socket, not polling
             assert "100%" in page.inner_text("#job-header")
+            assert page.locator("#job-header .job-eta").count() == 0
+            assert page.locator("#job-header .job-report a", has_text="Run report").count() == 1
             assert page.locator("#running-jobs").get_attribute("data-count") == "0"
         browser.close()
 

@@ -2,7 +2,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from compliance.management.commands._campaign import campaign_command
 from compliance.management.commands._common import finish, follow, resolve_target
-from compliance.orchestration import submit_cluster_remediation, submit_host_remediation
+from compliance.orchestration import (
+    UnknownScript,
+    node_scripts,
+    submit_cluster_remediation,
+    submit_host_remediation,
+)
 from compliance.remediation import RemediationOptions, cluster_dry_run, standalone_problems
 from core.audit import AuditAction, record
 from fabric.choices import ClusterKind
@@ -39,6 +44,10 @@ class Command(BaseCommand):
         parser.add_argument("--order", default="", help="explicit node order, comma separated")
         parser.add_argument("--no-power-cycle", action="store_true",
                             help="do not power-cycle (through its BMC) a node that hangs after its restart")
+        parser.add_argument("--pre-script", default="", metavar="NAME",
+                            help="node script from the library to run on each node before it is paused")
+        parser.add_argument("--post-script", default="", metavar="NAME",
+                            help="node script from the library to run on each node after it is resumed")
         parser.add_argument("--dry-run", action="store_true", help="print the plan and stop")
         parser.add_argument("--wait", action="store_true", help="follow the job; exit 0 only if it succeeded")
 
@@ -47,6 +56,10 @@ class Command(BaseCommand):
         if o["retries"] < 0 or o["max_failed_nodes"] < 0 or o["reboot_timeout"] <= 0:
             raise CommandError("--retries and --max-failed-nodes must be ≥ 0 and --reboot-timeout > 0.")
         options = self._options(o)
+        try:
+            node_scripts(options)
+        except UnknownScript as error:
+            raise CommandError(str(error)) from error
         if len(targets) > 1 or o["parallel"] is not None or o["at"]:
             return campaign_command(self, targets, options, o)
         where = targets[0]
@@ -61,6 +74,7 @@ class Command(BaseCommand):
             max_retries_per_node=o["retries"], max_failed_nodes=o["max_failed_nodes"],
             reboot_timeout_minutes=o["reboot_timeout"], power_cycle_hung=not o["no_power_cycle"],
             node_order=[n.strip() for n in o["order"].split(",") if n.strip()],
+            pre_script=o["pre_script"].strip(), post_script=o["post_script"].strip(),
         )
 
     def _single(self, where, options, o) -> None:

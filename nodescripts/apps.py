@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class NodeScriptsConfig(AppConfig):
+    name = "nodescripts"
+    verbose_name = "Node scripts"
