@@ -172,6 +172,21 @@ class UpgradeRequestSerializer(serializers.Serializer):
     dry_run = serializers.BooleanField(default=False, help_text="Return the prerequisites and the plan; start nothing.")
 
 
+class CampaignRequestSerializer(RemediationRequestSerializer):
+    """Several clusters remediated as one campaign, with the Remediate dialog's options (checked by its
+    own form, as for one cluster)."""
+
+    clusters = serializers.PrimaryKeyRelatedField(queryset=Cluster.objects.all(), many=True, allow_empty=False,
+                                                  help_text="cluster ids")
+    parallel = serializers.IntegerField(default=2, help_text="At most this many clusters at once (1 to 50).")
+    max_failed_clusters = serializers.IntegerField(default=0, help_text="Once more clusters failed, no new one starts.")
+    dry_run = serializers.BooleanField(default=False, help_text="Return the waves and each cluster's plan; start "
+                                                                "nothing.")
+
+    def validate_clusters(self, clusters):
+        if len({c.pk for c in clusters}) != len(clusters):
+            raise serializers.ValidationError("A cluster is named twice.")
+        return clusters
 
 
 # --- answers, as the schema documents them --------------------------------------------------------
@@ -200,6 +215,28 @@ class RemediationPlanSerializer(serializers.Serializer):
     problems = serializers.ListField(child=serializers.CharField())
     plan = RemediationNodePlanSerializer(many=True)
     active_job = serializers.IntegerField(allow_null=True, required=False)
+
+
+class CampaignClusterPlanSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    cluster = serializers.CharField()
+    fits = serializers.BooleanField()
+    problems = serializers.ListField(child=serializers.CharField())
+    storage_warning = serializers.CharField(help_text="a file server whose roles and volumes could not be read")
+    active_job = serializers.IntegerField(allow_null=True, help_text="the campaign waits for it to end")
+    plan = RemediationNodePlanSerializer(many=True)
+
+
+class CampaignPlanSerializer(serializers.Serializer):
+    options = serializers.CharField()
+    parallel = serializers.IntegerField()
+    max_failed_clusters = serializers.IntegerField()
+    waves = serializers.ListField(child=serializers.ListField(child=serializers.CharField()),
+                                  help_text="cluster names, wave by wave: a file server before the clusters whose "
+                                            "VMs it holds")
+    fits = serializers.BooleanField(help_text="a submit would start the campaign")
+    problems = serializers.ListField(child=serializers.CharField())
+    clusters = CampaignClusterPlanSerializer(many=True)
 
 
 class VerdictSerializer(serializers.Serializer):

@@ -25,6 +25,7 @@ urlpatterns = [
     path("compliance/scan/", compliance.ScanView.as_view(), name="scan"),
     path("clusters/<int:pk>/remediate/", submit.RemediateView.as_view(), name="remediate"),
     path("clusters/<int:pk>/upgrade/", submit.UpgradeView.as_view(), name="upgrade"),
+    path("campaigns/", submit.CampaignView.as_view(), name="campaigns"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", login_required(SpectacularSwaggerView.as_view(url_name="api:schema")), name="docs"),
     path("redoc/", login_required(SpectacularRedocView.as_view(url_name="api:schema")), name="redoc"),

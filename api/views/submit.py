@@ -1,9 +1,12 @@
-"""Submitting work on a cluster: remediation and rolling upgrade, each with a dry run.
+"""Submitting work on a cluster: remediation and rolling upgrade, and a campaign over several
+clusters, each with a dry run.
 
-Both go through the code the pages and the commands use: the Remediate dialog's form, plan and
-submission (compliance.views.remediate, compliance.orchestration), and the upgrade request that
-`upgrade_cluster` builds from names (upgrades.rolling). A cluster that already has an active job
-is refused with 409, a plan that does not fit with 409 and its problems, bad input with 400.
+All go through the code the pages and the commands use: the Remediate dialog's form, plan and
+submission (compliance.views.remediate, compliance.orchestration), the campaign's waves and
+`submit_campaign` (compliance.campaigns), and the upgrade request that `upgrade_cluster` builds
+from names (upgrades.rolling). A cluster that already has an active job is refused with 409 (a
+campaign waits for it instead), a plan that does not fit with 409 and its problems, bad input with
+400.
 """
 from dataclasses import asdict
 
@@ -17,11 +20,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import serializers as s
+from compliance.campaigns import CampaignError, plan_waves, submit_campaign
+from compliance.campaigns.planning import campaign_problems
 from compliance.choices import NodeOrder
 from compliance.forms import RemediateForm
 from compliance.orchestration import submit_cluster_remediation
+from compliance.views.campaign import record_campaign
 from compliance.views.common import Selection
-from compliance.views.remediate import dialog_context
+from compliance.views.remediate import cluster_entry, dialog_context
 from core import audit
 from core.audit import AuditAction
 from fabric.management.commands.upgrade_cluster import build_request
@@ -60,6 +66,29 @@ def _remediation_plan(entry: dict) -> list[dict]:
     return rows
 
 
+def _options_form(data: dict, **campaign) -> RemediateForm:
+    """The Remediate dialog's form with the API's options (and a campaign's `parallel` and
+    `max_failed_clusters`), valid; its errors as a 400 under the API's field names."""
+    form = RemediateForm(data={
+        "evacuation": data["evacuation"],
+        "no_restart": data["no_restart"],
+        "allow_maintenance": data["allow_maintenance"],
+        "max_retries_per_node": data["max_retries_per_node"],
+        "max_failed_nodes": data["max_failed_nodes"],
+        "reboot_timeout_minutes": data["reboot_timeout_minutes"],
+        "node_order": NodeOrder.EXPLICIT if data["node_order"] else NodeOrder.FEWEST_VMS,
+        "explicit_order": ", ".join(data["node_order"]),
+        "pre_script": data["pre_script"],
+        "post_script": data["post_script"],
+        **campaign,
+    })
+    if not form.is_valid():
+        errors = {("node_order" if k == "explicit_order" else k): [e["message"] for e in v]
+                  for k, v in form.errors.get_json_data().items()}
+        raise ValidationError(errors)
+    return form
+
+
 class RemediateView(APIView):
     """Remediate a cluster node by node, as the Remediate dialog does (`dry_run`: only the plan)."""
 
@@ -71,22 +100,7 @@ class RemediateView(APIView):
         given = s.RemediationRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
-        form = RemediateForm(data={
-            "evacuation": data["evacuation"],
-            "no_restart": data["no_restart"],
-            "allow_maintenance": data["allow_maintenance"],
-            "max_retries_per_node": data["max_retries_per_node"],
-            "max_failed_nodes": data["max_failed_nodes"],
-            "reboot_timeout_minutes": data["reboot_timeout_minutes"],
-            "node_order": NodeOrder.EXPLICIT if data["node_order"] else NodeOrder.FEWEST_VMS,
-            "explicit_order": ", ".join(data["node_order"]),
-            "pre_script": data["pre_script"],
-            "post_script": data["post_script"],
-        })
-        if not form.is_valid():
-            errors = {("node_order" if k == "explicit_order" else k): [e["message"] for e in v]
-                      for k, v in form.errors.get_json_data().items()}
-            raise ValidationError(errors)
+        form = _options_form(data)
         context = dialog_context(Selection([f"cluster:{cluster.pk}"]), form)
         entry = context["clusters"][0]
         problems = context["problems"] + ([entry["storage_error"]] if entry["storage_error"] else [])
@@ -107,6 +121,52 @@ class RemediateView(APIView):
         audit.record(request, AuditAction.ACTION, job,
                      f"remediation requested through the API: {job.title} ({options.describe()})")
         return Response(s.JobDetailSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+
+class CampaignView(APIView):
+    """Remediate several clusters as one campaign, as the Remediate dialog does with several clusters
+    chosen: one parent job, a file server in a wave before the Hyper-V clusters whose VMs it holds, at
+    most `parallel` clusters at once (`dry_run`: the waves and each cluster's plan). A cluster with an
+    active job is not refused: its part of the campaign waits for that job to end."""
+
+    @extend_schema(request=s.CampaignRequestSerializer, responses={
+        200: s.CampaignPlanSerializer, 201: s.JobDetailSerializer, 400: OpenApiTypes.OBJECT,
+        409: s.RefusalSerializer})
+    def post(self, request):
+        given = s.CampaignRequestSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        clusters = data["clusters"]
+        form = _options_form(data, parallel=data["parallel"], max_failed_clusters=data["max_failed_clusters"])
+        options = form.options()
+        parallel, max_failed = form.cleaned_data["parallel"], form.cleaned_data["max_failed_clusters"]
+        if data["dry_run"]:
+            return Response(self._plan(clusters, options, parallel, max_failed))
+        try:
+            job, _ = submit_campaign(clusters, options, parallel=parallel, max_failed_clusters=max_failed,
+                                     user=request.user)
+        except CampaignError as refused:
+            return Response({"detail": f"Refused: {refused}"}, status=status.HTTP_409_CONFLICT)
+        record_campaign(request, job, options, through="through the API")
+        return Response(s.JobDetailSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _plan(clusters, options, parallel: int, max_failed: int) -> dict:
+        """The dialog's waves and per-cluster dry runs; `problems` are what `submit_campaign` refuses."""
+        try:
+            waves, problems = [w.names for w in plan_waves(clusters)], []
+        except CampaignError as error:
+            waves, problems = [], [str(error)]
+        problems += campaign_problems(clusters, options, parallel)
+        answer = []
+        for cluster in clusters:
+            entry = cluster_entry(cluster, options)
+            active = _active_job(cluster)
+            answer.append({"id": cluster.pk, "cluster": cluster.name, "fits": not entry["dry_run"].problems,
+                           "problems": entry["dry_run"].problems, "storage_warning": entry["storage_error"],
+                           "active_job": active.pk if active else None, "plan": _remediation_plan(entry)})
+        return {"options": options.describe(), "parallel": parallel, "max_failed_clusters": max_failed,
+                "waves": waves, "fits": not problems, "problems": problems, "clusters": answer}
 
 
 class UpgradeView(APIView):

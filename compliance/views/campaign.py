@@ -26,6 +26,12 @@ def submit_campaign_from_dialog(request, selection, form, options):
     except CampaignError as error:
         messages.error(request, str(error))
         return go_to(request, request.get_full_path())
-    record(request, AuditAction.ACTION, job, f"campaign requested: {job.title} (at most {job.params['parallel']} "
-                                             f"at once; {options.describe()})")
+    record_campaign(request, job, options)
     return go_to(request, job.get_absolute_url())
+
+
+def record_campaign(request, job, options, through: str = "") -> None:
+    """The audit row of a started campaign (the dialog's; the API's says `through the API`)."""
+    requested = f"campaign requested {through}".rstrip()
+    record(request, AuditAction.ACTION, job, f"{requested}: {job.title} (at most {job.params['parallel']} at once; "
+                                             f"{options.describe()})")

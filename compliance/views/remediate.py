@@ -40,7 +40,7 @@ def _host_entries(hosts, options: RemediationOptions, confirmed: bool):
     return entries, problems
 
 
-def _cluster_entry(cluster, options: RemediationOptions) -> dict:
+def cluster_entry(cluster, options: RemediationOptions) -> dict:
     """The cluster's dry run; for a file server also the roles and volumes each node hands over."""
     dry = cluster_dry_run(cluster, options)
     moves, storage_error = {}, ""
@@ -55,7 +55,7 @@ def _cluster_entry(cluster, options: RemediationOptions) -> dict:
 def dialog_context(selection: Selection, form: RemediateForm) -> dict:
     options = form.options() if form.is_valid() else RemediationOptions()
     confirmed = form.is_valid() and form.cleaned_data.get("confirm_clustered_hosts")
-    clusters = [_cluster_entry(c, options) for c in selection.clusters]
+    clusters = [cluster_entry(c, options) for c in selection.clusters]
     hosts, host_problems = _host_entries(selection.hosts, options, confirmed)
     problems = [p for c in clusters for p in c["dry_run"].problems] + host_problems
     if not selection:

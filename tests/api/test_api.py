@@ -57,6 +57,7 @@ def endpoints(w):
         ("api:remediate", "post", f"/api/clusters/{c.pk}/remediate/", {"dry_run": True}),
         ("api:upgrade", "post", f"/api/clusters/{c.pk}/upgrade/", {"profile": "none", "bmc_run_as": "none",
                                                                     "dry_run": True}),
+        ("api:campaigns", "post", "/api/campaigns/", {"clusters": [c.pk], "dry_run": True}),
     ]
 
 
@@ -248,8 +249,8 @@ def test_every_api_change_writes_one_audit_row_and_reads_take_no_post(operator, 
             continue
         if name == "api:upgrade":
             continue  # a started upgrade needs the lab's BMCs: tests/api/test_api_lab.py
-        if name == "api:remediate":
-            body = {}  # the real submit, not the dry run
+        if name in ("api:remediate", "api:campaigns"):
+            body = {**body, "dry_run": False}  # the real submit, not the dry run
         before = AuditEntry.objects.count()
         response = api.post(url, body)
         assert response.status_code in (200, 201), (name, response.content)
