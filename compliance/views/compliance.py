@@ -15,7 +15,7 @@ from compliance.choices import ComplianceState, UpdateState
 from compliance.forms import ExemptionForm
 from compliance.models import Baseline, BaselineCompliance, Exemption, HostCompliance, UpdateStatus
 from compliance.orchestration import NothingToDo, submit_scan
-from compliance.summary import build_summary, group_paths, page_groups
+from compliance.summary import SORTS, build_summary, group_paths, page_groups
 from compliance.views.common import Selection
 from core.audit import AuditAction, record
 from core.display import iso_utc
@@ -50,7 +50,9 @@ class ComplianceView(RoleRequiredMixin, TemplateView):
             state = ""
         baseline = int(q["baseline"]) if q.get("baseline", "").isdigit() else None
         group = HostGroup.objects.filter(pk=q["group"]).first() if q.get("group", "").isdigit() else None
-        return {"state": state, "baseline": baseline, "group": group, "search": q.get("q", "").strip()[:100]}
+        sort = q.get("sort", "") if q.get("sort", "") in SORTS else ""
+        return {"state": state, "baseline": baseline, "group": group, "search": q.get("q", "").strip()[:100],
+                "sort": sort}
 
     def get(self, request, *args, **kwargs):
         if request.GET.get("_export") == "csv":
@@ -79,13 +81,14 @@ class ComplianceView(RoleRequiredMixin, TemplateView):
         page = Paginator(summary.rows, ROWS_PER_PAGE).get_page(self.request.GET.get("page"))
         group = chosen["group"]
         filters = {"state": chosen["state"], "baseline": chosen["baseline"] or "", "group": group.pk if group else "",
-                   "q": chosen["search"]}
+                   "q": chosen["search"], "sort": chosen["sort"]}
         context.update(
             summary=summary,
             page=page,
             groups_on_page=page_groups(page.object_list, summary.clusters),
             chart=summary.chart(),
             states=ComplianceState,
+            sorts=SORTS,
             filters=filters,
             all_baselines=Baseline.objects.order_by("name"),
             groups=group_paths(),

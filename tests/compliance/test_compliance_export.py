@@ -95,3 +95,29 @@ def test_the_export_needs_the_same_number_of_queries_for_10_and_50_hosts(viewer_
     with CaptureQueriesContext(connection) as large:
         assert len(export(viewer_client)) == 50
     assert len(large) == len(small) <= 20, [q["sql"][:80] for q in large.captured_queries]
+
+
+def test_sort_by_state_or_missing_keeps_each_cluster_under_its_row(viewer_client):
+    f.scanned_cluster("ZED", nodes=2)
+    f.scanned_cluster("ALPHA", nodes=2)  # both scanned before the last cluster's update: Unknown, none missing
+    f.scanned_cluster("MID", nodes=3, compliant=("MID-N1",))
+    assert [r["Host"] for r in export(viewer_client)] == ["ALPHA-N1", "ALPHA-N2", "MID-N1", "MID-N2", "MID-N3",
+                                                          "ZED-N1", "ZED-N2"]
+    worst_first = ["MID-N2", "MID-N3", "MID-N1", "ALPHA-N1", "ALPHA-N2", "ZED-N1", "ZED-N2"]
+    assert [r["Host"] for r in export(viewer_client, sort="state")] == worst_first
+    assert [r["Host"] for r in export(viewer_client, sort="missing")] == worst_first
+    page = viewer_client.get(URL, {"sort": "state"}).content.decode()
+    order = [page.index(f'data-compliance="{name}"') for name in ["MID", *worst_first[:3], "ALPHA", "ALPHA-N1"]]
+    assert order == sorted(order)  # each cluster's row, then its nodes
+    assert '<option value="state" selected>State, worst first</option>' in page
+    assert 'name="sort"' in viewer_client.get(URL, {"sort": "bogus"}).content.decode()
+
+
+def test_a_sorted_page_needs_the_same_number_of_queries_for_10_and_50_hosts(viewer_client):
+    f.scanned_cluster("A", nodes=10, vms_per_node=0)
+    with CaptureQueriesContext(connection) as small:
+        viewer_client.get(URL, {"sort": "missing"})
+    f.scanned_cluster("B", nodes=40, vms_per_node=0)
+    with CaptureQueriesContext(connection) as large:
+        viewer_client.get(URL, {"sort": "missing"})
+    assert len(large) == len(small) <= 20, [q["sql"][:80] for q in large.captured_queries]
