@@ -3,6 +3,7 @@ and the audit log's table."""
 import html
 
 import django_tables2 as tables
+import tablib
 from django.utils.html import format_html, strip_tags
 from django.utils.safestring import SafeData
 from django_tables2.columns import library
@@ -68,6 +69,17 @@ class CsvExport(TableExport):
         for row in rows:
             dataset.append(row)
         return dataset
+
+    @classmethod
+    def of_rows(cls, headers, rows) -> "CsvExport":
+        """The same file from plain rows (an iterable, read once) for a page that is no table:
+        the cells made inert as a table's are."""
+        export = cls.__new__(cls)
+        export.format = cls.CSV
+        export.dataset = tablib.Dataset(headers=[_inert(h) for h in headers])
+        for row in rows:
+            export.dataset.append(tuple(_inert(cell) for cell in row))
+        return export
 
 
 def _inert(cell):

@@ -15,9 +15,10 @@ from compliance.choices import ComplianceState, UpdateState
 from compliance.forms import ExemptionForm
 from compliance.models import Baseline, BaselineCompliance, Exemption, HostCompliance, UpdateStatus
 from compliance.orchestration import NothingToDo, submit_scan
-from compliance.summary import build_summary, group_paths, page_groups
+from compliance.summary import SORTS, build_summary, group_paths, page_groups
 from compliance.views.common import Selection
 from core.audit import AuditAction, record
+from core.display import iso_utc
 from core.htmx import go_to, partial_or_page
 from core.roles import (
     ADMINISTRATOR,
@@ -27,6 +28,7 @@ from core.roles import (
     RoleRequiredMixin,
     has_role,
 )
+from core.tables import CsvExport
 from fabric.models import Host, HostGroup
 
 ROWS_PER_PAGE = 100
@@ -40,24 +42,53 @@ class ComplianceView(RoleRequiredMixin, TemplateView):
     def get_template_names(self):
         return [partial_or_page(self.request, self.template_name, self.partials)]
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
+    def filters(self) -> dict:
+        """The state, baseline, group and name the query string asks for (unknown values ignored)."""
         q = self.request.GET
         state = q.get("state", "")
         if state not in ComplianceState.values:
             state = ""
         baseline = int(q["baseline"]) if q.get("baseline", "").isdigit() else None
         group = HostGroup.objects.filter(pk=q["group"]).first() if q.get("group", "").isdigit() else None
-        search = q.get("q", "").strip()[:100]
-        summary = build_summary(state=state, baseline=baseline, group=group, search=search)
-        page = Paginator(summary.rows, ROWS_PER_PAGE).get_page(q.get("page"))
-        filters = {"state": state, "baseline": baseline or "", "group": group.pk if group else "", "q": search}
+        sort = q.get("sort", "") if q.get("sort", "") in SORTS else ""
+        return {"state": state, "baseline": baseline, "group": group, "search": q.get("q", "").strip()[:100],
+                "sort": sort}
+
+    def get(self, request, *args, **kwargs):
+        if request.GET.get("_export") == "csv":
+            return self.export(build_summary(**self.filters()))
+        return super().get(request, *args, **kwargs)
+
+    @staticmethod
+    def export(summary):
+        """Every host the filters select, a row each (clusters as a column), as CSV."""
+        headers = ["Host", "Cluster", "State", *(b.name for b in summary.baselines), "Missing updates",
+                   "Running VMs", "Last scan", "Error", "Left by a failed job"]
+
+        def label(state):
+            return ComplianceState(state).label if state in ComplianceState.values else state or ""
+
+        rows = ([row.host.name, row.host.cluster.name if row.host.cluster else "", row.state_label,
+                 *(label(row.baseline_states.get(b.pk)) for b in summary.baselines),
+                 row.missing, row.running_vms, iso_utc(row.last_scan), row.error, row.host.failure_state]
+                for row in summary.every_row())
+        return CsvExport.of_rows(headers, rows).response(filename="compliance.csv")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        chosen = self.filters()
+        summary = build_summary(**chosen)
+        page = Paginator(summary.rows, ROWS_PER_PAGE).get_page(self.request.GET.get("page"))
+        group = chosen["group"]
+        filters = {"state": chosen["state"], "baseline": chosen["baseline"] or "", "group": group.pk if group else "",
+                   "q": chosen["search"], "sort": chosen["sort"]}
         context.update(
             summary=summary,
             page=page,
             groups_on_page=page_groups(page.object_list, summary.clusters),
             chart=summary.chart(),
             states=ComplianceState,
+            sorts=SORTS,
             filters=filters,
             all_baselines=Baseline.objects.order_by("name"),
             groups=group_paths(),
