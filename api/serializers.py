@@ -255,6 +255,7 @@ class UpgradeNodePlanSerializer(serializers.Serializer):
 
 class UpgradePlanSerializer(serializers.Serializer):
     cluster = serializers.CharField()
+    kind = serializers.CharField(help_text="the cluster's kind: hyperv or sofs")
     target = serializers.CharField(help_text="the target release")
     ok = serializers.BooleanField(help_text="every prerequisite holds")
     verdicts = VerdictSerializer(many=True)
