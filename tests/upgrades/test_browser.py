@@ -126,7 +126,8 @@ def test_walk_the_wizard_to_finish_and_watch_the_upgrade_live(lab, procs, make_u
         lanes = page.locator("#job-steps .lane .lane-head")
         assert lanes.count() == len(nodes)
         for name in nodes:
-            assert page.locator(f'#job-steps details.lane[data-node="{name}"] >> text=Evict from the cluster').count() == 1
+            lane = page.locator(f'#job-steps details.lane[data-node="{name}"]')
+            assert lane.locator("text=Evict from the cluster").count() == 1
         page.wait_for_selector("#job-header[data-status=succeeded], #job-header[data-status=failed]",
                                timeout=UPGRADE_TIMEOUT_MS)
         assert page.locator("#job-header").get_attribute("data-status") == "succeeded", \
