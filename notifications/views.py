@@ -4,13 +4,15 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views import View
-from django.views.generic import ListView
 
 from core import audit
 from core.audit import AuditAction
 from core.roles import ADMINISTRATOR, RoleRequiredMixin, has_role
+from core.views.generic import ObjectListView
+from notifications.filters import DeliveryFilterSet
 from notifications.forms import SubscriptionForm
 from notifications.models import Delivery, Subscription
+from notifications.tables import DeliveryTable
 
 
 class SubscriptionListView(RoleRequiredMixin, View):
@@ -65,16 +67,27 @@ class SubscriptionDeleteView(RoleRequiredMixin, View):
         return redirect("notifications:subscription_list")
 
 
-class DeliveryLogView(RoleRequiredMixin, ListView):
+class DeliveryLogView(ObjectListView):
+    """One's own deliveries; an administrator's are everyone's (and the export follows the page)."""
+
+    model = Delivery
     template_name = "notifications/delivery_list.html"
-    paginate_by = 50
+    table_class = DeliveryTable
+    filterset_class = DeliveryFilterSet
+    title = "Notification deliveries"
+    count_nouns = ("delivery", "deliveries")
+
+    def everyone(self) -> bool:
+        return has_role(self.request.user, ADMINISTRATOR)
 
     def get_queryset(self):
         rows = Delivery.objects.select_related("user", "job").prefetch_related("attempt_log")
-        if not has_role(self.request.user, ADMINISTRATOR):
+        if not self.everyone():
             rows = rows.filter(user=self.request.user)
         return rows
 
+    def get_table_kwargs(self):
+        return {**super().get_table_kwargs(), "everyone": self.everyone()}
+
     def get_context_data(self, **kwargs):
-        return {**super().get_context_data(**kwargs), "title": "Notification deliveries",
-                "everyone": has_role(self.request.user, ADMINISTRATOR)}
+        return {**super().get_context_data(**kwargs), "everyone": self.everyone()}

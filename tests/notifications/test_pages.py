@@ -8,6 +8,7 @@ from core.models import AuditEntry
 from notifications.models import Delivery, DeliveryAttempt, Subscription
 from tests import factories as f
 from tests.fabric.test_audit import ADDRESS, assert_one_row, post_and_count
+from tests.fabric.test_lists import csv_rows
 from tests.helpers import database_text
 
 pytestmark = pytest.mark.django_db
@@ -98,6 +99,42 @@ def test_the_delivery_log_shows_each_attempt_to_its_owner_and_to_administrators(
     assert "The receiver answered HTTP 500." in page and "delivered (HTTP 200)" in page
     everyone = admin_client_ferry.get(reverse("notifications:delivery_list")).content.decode()
     assert "HV-MINE" in everyone and "HV-THEIRS" in everyone
+
+
+def test_the_delivery_log_is_a_sorted_filtered_counted_table_exported_as_its_owner_sees_it(
+        viewer, viewer_client, operator, admin_client_ferry):
+    def delivery(user, target, **fields):
+        row = {"event": "failed", "channel": "webhook", "destination": "https://hooks.example.com:8443",
+               "payload": {"url": "https://hooks.example.com:8443/ferry?key=sesame"}, "status": "delivered",
+               "attempts": 1, **fields}
+        return Delivery.objects.create(user=user, target=target, **row)
+
+    delivery(viewer, "HV-B", event="succeeded")
+    delivery(viewer, "=HV-A", status="failed", error="The receiver answered HTTP 500.")
+    delivery(viewer, "HV-C", channel="email", destination="ops@example.com")
+    delivery(operator, "HV-THEIRS")
+    url = reverse("notifications:delivery_list")
+    page = viewer_client.get(url, {"sort": "target"}).content.decode()
+    assert "3 deliveries" in page and "HV-THEIRS" not in page
+    assert page.index("=HV-A") < page.index("HV-B") < page.index("HV-C")
+    assert all(f'name="{name}"' in page for name in ("q", "event", "status", "channel"))
+    for params, count in (({"event": "succeeded"}, "1 delivery"), ({"status": "failed"}, "1 delivery"),
+                          ({"channel": "email"}, "1 delivery"), ({"q": "hv-"}, "3 deliveries")):
+        assert count in viewer_client.get(url, params).content.decode(), params
+    partial = viewer_client.get(url, {"sort": "-target"}, HTTP_HX_TARGET="results", HTTP_HX_REQUEST="true")
+    assert "<html" not in partial.content.decode() and "3 deliveries" in partial.content.decode()
+
+    rows = csv_rows(viewer_client.get(url, {"_export": "csv", "sort": "target"}))
+    assert rows[0] == ["Created", "Event", "Job", "Target", "To", "Status", "Attempts"]
+    assert [row[3] for row in rows[1:]] == ["'=HV-A", "HV-B", "HV-C"]
+    assert rows[1][4] == "Webhook https://hooks.example.com:8443"
+    export = "\n".join(",".join(row) for row in rows)
+    assert "sesame" not in export and "/ferry" not in export and "HV-THEIRS" not in export
+
+    everyone = csv_rows(admin_client_ferry.get(url, {"_export": "csv", "channel": "webhook", "sort": "target"}))
+    assert everyone[0][1] == "User" and [row[4] for row in everyone[1:]] == ["'=HV-A", "HV-B", "HV-THEIRS"]
+    assert viewer_client.get(url, {"_export": "csv", "q": "THEIRS"}).content.decode().count("\n") == 1
+    assert Client().get(url, {"_export": "csv"}).status_code == 302
 
 
 def test_the_pages_are_in_the_menu(viewer_client):
