@@ -2,6 +2,7 @@
 import django_filters
 from django import forms
 from django.db.models import Q
+from django_q.models import Schedule
 
 from compliance.choices import UpdateClassification, UpdateSeverity
 from compliance.models import Baseline, Update, UpdateServer
@@ -58,4 +59,17 @@ class UpdateServerFilterSet(SearchFilterSet):
 
     class Meta:
         model = UpdateServer
+        fields = ["q"]
+
+
+class ScheduleFilterSet(SearchFilterSet):
+    """The name holds the clusters and the rule ("Campaign: remediate HVA, HVB (every second Saturday …)")."""
+
+    q = django_filters.CharFilter(
+        method="search", label="Search",
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Cluster or rule", "autocomplete": "off"}),
+    )
+
+    class Meta:
+        model = Schedule
         fields = ["q"]

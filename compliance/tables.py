@@ -1,9 +1,11 @@
-"""The compliance lists (django-tables2): update catalog, baselines, update servers."""
+"""The compliance lists (django-tables2): update catalog, baselines, update servers, scheduled campaigns."""
 import django_tables2 as tables
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django_q.models import Schedule
 
+from compliance.campaigns.schedules import describe
 from compliance.models import Baseline, Update, UpdateServer
 from core.roles import OPERATOR, has_role
 from core.tables import FerryTable, WhenColumn, YesNoColumn
@@ -95,4 +97,57 @@ class UpdateServerTable(FerryTable):
             '<form method="post" action="{}"><input type="hidden" name="csrfmiddlewaretoken" value="{}">'
             '<button type="submit">Synchronize</button></form>',
             reverse("compliance:updateserver_sync", args=[record.pk]), get_token(self.request),
+        )
+
+
+class ScheduleTable(FerryTable):
+    """Scheduled campaigns: django-q schedules whose details (clusters, rule) live in their kwargs."""
+
+    name = tables.Column(verbose_name="Campaign", accessor="pk", order_by=("name",))
+    when = tables.Column(verbose_name="When", accessor="pk", orderable=False)
+    next_run = WhenColumn(verbose_name="Next run")
+    parallel = tables.Column(verbose_name="At once", accessor="pk", orderable=False)
+    actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=(), exclude_from_export=True)
+
+    class Meta(FerryTable.Meta):
+        model = Schedule
+        fields = ("name", "when", "next_run", "parallel")
+        empty_text = "No campaign is scheduled."
+
+    def before_render(self, request):
+        if not has_role(request.user, OPERATOR):
+            self.columns.hide("actions")  # operators cancel
+
+    def _described(self, record) -> dict:
+        if not hasattr(self, "_descriptions"):
+            self._descriptions = {}
+        if record.pk not in self._descriptions:
+            self._descriptions[record.pk] = describe(record)
+        return self._descriptions[record.pk]
+
+    def render_name(self, record):
+        return ", ".join(self._described(record)["clusters"]) or "—"
+
+    def value_name(self, record):
+        return ", ".join(self._described(record)["clusters"])
+
+    def render_when(self, record):
+        return self._described(record)["when"] or "—"
+
+    def value_when(self, record):
+        return self._described(record)["when"]
+
+    def render_parallel(self, record):
+        parallel = self._described(record)["parallel"]
+        return "—" if parallel is None else parallel
+
+    def value_parallel(self, record):
+        parallel = self._described(record)["parallel"]
+        return "" if parallel is None else parallel
+
+    def render_actions(self, record):
+        return format_html(
+            '<form method="post" action="{}"><input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+            '<button type="submit">Cancel</button></form>',
+            reverse("compliance:schedule_cancel", args=[record.pk]), get_token(self.request),
         )

@@ -3,21 +3,23 @@ from zoneinfo import available_timezones
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.views import View
 from django_q.models import Schedule
 
 from compliance.campaigns import CampaignError
 from compliance.campaigns.schedules import (
     RUN,
-    describe,
     parse_when,
     schedule_campaign,
     scheduled_campaigns,
 )
+from compliance.filters import ScheduleFilterSet
+from compliance.tables import ScheduleTable
 from core.audit import AuditAction, record
-from core.roles import OPERATOR, OperatorRequiredMixin, RoleRequiredMixin, has_role
+from core.roles import OPERATOR, OperatorRequiredMixin, has_role
+from core.views.generic import ObjectListView
 from fabric.models import Cluster
 
 
@@ -39,17 +41,29 @@ class ScheduleForm(forms.Form):
         return data
 
 
-class ScheduleListView(RoleRequiredMixin, View):
-    template_name = "compliance/schedules.html"
+class ScheduleListView(ObjectListView):
+    """The scheduled campaigns (a table like every list, exported as seen) with the form that adds one."""
 
-    def get(self, request):
-        return self._render(request, ScheduleForm(initial={"time_zone": "UTC", "parallel": 2,
-                                                           "max_failed_clusters": 0}))
+    model = Schedule
+    template_name = "compliance/schedules.html"
+    table_class = ScheduleTable
+    filterset_class = ScheduleFilterSet
+    title = "Scheduled campaigns"
+    count_nouns = ("scheduled campaign", "scheduled campaigns")
+    form = None
+
+    def get_queryset(self):
+        return scheduled_campaigns().order_by("next_run", "pk")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_schedule"] = has_role(self.request.user, OPERATOR)
+        context["form"] = self.form or ScheduleForm(initial={"time_zone": "UTC", "parallel": 2,
+                                                             "max_failed_clusters": 0})
+        return context
 
     def post(self, request):
         if not has_role(request.user, OPERATOR):
-            from django.core.exceptions import PermissionDenied
-
             raise PermissionDenied("Only an operator schedules campaigns.")
         form = ScheduleForm(request.POST)
         if form.is_valid():
@@ -64,12 +78,10 @@ class ScheduleListView(RoleRequiredMixin, View):
                        object_type="scheduled campaign", object_repr=schedule.name)
                 messages.success(request, f"Scheduled: {schedule.name}.")
                 return redirect("compliance:schedule_list")
-        return self._render(request, form, status=422)
-
-    def _render(self, request, form, status=200):
-        rows = [describe(s) for s in scheduled_campaigns()]
-        return TemplateResponse(request, self.template_name, {
-            "rows": rows, "form": form, "can_schedule": has_role(request.user, OPERATOR)}, status=status)
+        self.form = form
+        response = self.get(request)
+        response.status_code = 422
+        return response
 
 
 class ScheduleCancelView(OperatorRequiredMixin, View):

@@ -19,6 +19,7 @@ from fabric.models import MaintenanceWindow
 from jobs.models import Job
 from tests import factories as f
 from tests.fabric.test_audit import ADDRESS
+from tests.fabric.test_lists import csv_rows
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -73,6 +74,32 @@ def test_a_campaign_is_scheduled_listed_and_cancelled(admin, viewer_client):
     assert admin.post(reverse("compliance:schedule_cancel", args=[schedule.pk])).status_code == 302
     assert not scheduled_campaigns().exists()
     assert list(AuditEntry.objects.order_by("id").values_list("action", flat=True)) == ["create", "delete"]
+
+
+def test_the_scheduled_campaigns_are_a_sorted_searchable_counted_table_exported_as_seen(admin, viewer_client):
+    hva, hvb = f.cluster("HVA", nodes=1), f.cluster("HVB", nodes=1)
+    schedule_campaign([hvb], parse_when("2099-01-02 02:00", "UTC"), parallel=1)
+    schedule_campaign([hva], parse_when("second Saturday 02:00", "Europe/Berlin"), parallel=3)
+    url = reverse("compliance:schedule_list")
+    page = viewer_client.get(url, {"sort": "name"}).content.decode()
+    assert "2 scheduled campaigns" in page and 'name="q"' in page
+    assert page.index(">HVA<") < page.index(">HVB<")
+    assert "Schedule a campaign" not in page and ">Cancel<" not in page   # a viewer only looks
+    descending = viewer_client.get(url, {"sort": "-name"}).content.decode()
+    assert descending.index(">HVB<") < descending.index(">HVA<")
+    found = viewer_client.get(url, {"q": "hvb"}).content.decode()
+    assert "1 scheduled campaign<" in found
+    assert ">HVB<" in found and ">HVA<" not in found
+    operator_page = admin.get(url).content.decode()
+    assert ">Cancel<" in operator_page and "Schedule a campaign" in operator_page
+
+    rows = csv_rows(viewer_client.get(url, {"_export": "csv", "sort": "next_run"}))
+    assert rows[0] == ["Campaign", "When", "Next run", "At once"]
+    assert [row[0] for row in rows[1:]] == ["HVA", "HVB"]
+    assert rows[1][1] == "every second Saturday of the month at 02:00 Europe/Berlin" and rows[1][3] == "3"
+    assert rows[2][2] == "2099-01-02T02:00:00Z"
+    assert [row[0] for row in csv_rows(viewer_client.get(url, {"_export": "csv", "q": "HVB"}))[1:]] == ["HVB"]
+    assert Client().get(url, {"_export": "csv"}).status_code == 302
 
 
 @pytest.mark.django_db
