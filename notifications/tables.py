@@ -1,10 +1,12 @@
-"""The delivery log (django-tables2): each message with the receiver's answers."""
+"""The delivery log (each message with the receiver's answers) and one's subscriptions (django-tables2)."""
 import django_tables2 as tables
+from django.middleware.csrf import get_token
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from core import display
 from core.tables import FerryTable, WhenColumn
-from notifications.models import Delivery
+from notifications.models import Delivery, Subscription
 
 
 def _attempt_text(attempt) -> str:
@@ -55,3 +57,40 @@ class DeliveryTable(FerryTable):
 
     def value_attempts(self, value):
         return value
+
+
+class SubscriptionTable(FerryTable):
+    """One's own subscriptions. A webhook shows only its scheme, host and port; its secret never."""
+
+    target = tables.Column(verbose_name="For", accessor="target_label",
+                           order_by=("scope", "cluster__name", "host__name"))
+    events = tables.Column(verbose_name="Events", accessor="pk", orderable=False)
+    channel = tables.Column()
+    destination = tables.Column(verbose_name="To", accessor="destination", order_by=("email", "url"))
+    active = tables.Column(verbose_name="State")
+    actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=(), exclude_from_export=True)
+
+    class Meta(FerryTable.Meta):
+        model = Subscription
+        fields = ("target", "events", "channel", "destination", "active")
+        empty_text = "You hear of no job yet."
+
+    def render_events(self, record):
+        return self.value_events(record) or "—"
+
+    def value_events(self, record):
+        return ", ".join(event.replace("_", " ") for event in record.events)
+
+    def render_active(self, value):
+        return "Active" if value else "Paused"
+
+    def value_active(self, value):
+        return self.render_active(value)
+
+    def render_actions(self, record):
+        return format_html(
+            '<a class="button" href="{}">Edit</a> <form method="post" action="{}" class="inline">'
+            '<input type="hidden" name="csrfmiddlewaretoken" value="{}"><button type="submit">Delete</button></form>',
+            reverse("notifications:subscription_edit", args=[record.pk]),
+            reverse("notifications:subscription_delete", args=[record.pk]), get_token(self.request),
+        )

@@ -8,16 +8,17 @@ from django.views import View
 from core import audit
 from core.audit import AuditAction
 from core.roles import ADMINISTRATOR, RoleRequiredMixin, has_role
-from core.views.generic import ObjectListView
+from core.views.generic import ObjectListView, export_response, paginated
 from notifications.filters import DeliveryFilterSet
 from notifications.forms import SubscriptionForm
 from notifications.models import Delivery, Subscription
-from notifications.tables import DeliveryTable
+from notifications.tables import DeliveryTable, SubscriptionTable
 
 
 class SubscriptionListView(RoleRequiredMixin, View):
     def get(self, request):
-        return self._page(request, SubscriptionForm(user=request.user))
+        page = self._page(request, SubscriptionForm(user=request.user))
+        return export_response(request, page.context_data["table"], "notifications") or page
 
     def post(self, request):
         form = SubscriptionForm(request.POST, user=request.user)
@@ -30,10 +31,10 @@ class SubscriptionListView(RoleRequiredMixin, View):
         return redirect("notifications:subscription_list")
 
     def _page(self, request, form, status=200):
-        return TemplateResponse(request, "notifications/subscription_list.html", {
-            "title": "Notifications", "form": form,
-            "subscriptions": Subscription.objects.filter(user=request.user).select_related("cluster", "host"),
-        }, status=status)
+        rows = Subscription.objects.filter(user=request.user).select_related("cluster", "host")
+        table = paginated(request, SubscriptionTable(rows, request=request))
+        return TemplateResponse(request, "notifications/subscription_list.html",
+                                {"title": "Notifications", "form": form, "table": table}, status=status)
 
 
 class SubscriptionEditView(RoleRequiredMixin, View):

@@ -6,9 +6,11 @@ from django.template.response import TemplateResponse
 from django.views import View
 
 from api.models import ApiToken
+from api.tables import TokenTable
 from core import audit
 from core.audit import AuditAction
 from core.roles import RoleRequiredMixin
+from core.views.generic import export_response, paginated
 
 
 class TokenForm(forms.Form):
@@ -16,14 +18,15 @@ class TokenForm(forms.Form):
 
 
 def _page(request, form, token: str = "", status: int = 200):
-    tokens = ApiToken.objects.filter(user=request.user)
+    table = paginated(request, TokenTable(ApiToken.objects.filter(user=request.user), request=request))
     return TemplateResponse(request, "api/token_list.html",
-                            {"form": form, "tokens": tokens, "new_token": token, "title": "API tokens"}, status=status)
+                            {"form": form, "table": table, "new_token": token, "title": "API tokens"}, status=status)
 
 
 class TokenListView(RoleRequiredMixin, View):
     def get(self, request):
-        return _page(request, TokenForm())
+        page = _page(request, TokenForm())
+        return export_response(request, page.context_data["table"], "api-tokens") or page
 
     def post(self, request):
         form = TokenForm(request.POST)

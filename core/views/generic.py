@@ -40,6 +40,14 @@ def paginated(request, table, per_page: int = PER_PAGE):
     return table
 
 
+def export_response(request, table, filename: str):
+    """`?_export=csv` of a table a page builds itself (a short list beside a form): the rows it shows, as
+    ObjectListView exports them; None when no export was asked for."""
+    if request.method != "GET" or request.GET.get("_export") != CsvExport.CSV:
+        return None
+    return CsvExport(CsvExport.CSV, table, exclude_columns=()).response(filename=f"{filename}.csv")
+
+
 class ObjectListView(RoleRequiredMixin, PartialTemplateMixin, ExportMixin, SingleTableMixin, FilterView):
     """A list: sortable, paged, filtered, counted ("42 hosts") and exportable as CSV (?_export=csv,
     with the filters applied) by whoever may see it."""

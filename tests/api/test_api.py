@@ -11,6 +11,7 @@ from core.models import AuditEntry
 from jobs.choices import JobStatus
 from jobs.models import Job
 from tests import factories as f
+from tests.fabric.test_lists import csv_rows
 from tests.fabric.test_role_walk import every_pattern
 from tests.helpers import database_text
 from tests.jobs.test_views import make_job
@@ -116,6 +117,34 @@ def test_a_token_is_shown_once_stored_hashed_revoked_and_audited(viewer_client, 
     refused = api.get("/api/clusters/")
     assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
     assert AuditEntry.objects.filter(object_type="API token", detail="API token revoked").count() == 1
+
+
+def test_ones_tokens_are_a_sorted_counted_table_exported_without_the_token_or_its_hash(viewer_client, viewer,
+                                                                                     operator):
+    _, second = ApiToken.issue(viewer, "b nightly report")
+    first_row, first = ApiToken.issue(viewer, "=a backup script")
+    first_row.revoke()
+    ApiToken.issue(operator, "theirs")
+    url = reverse("api:token_list")
+    page = viewer_client.get(url, {"sort": "name"}).content.decode()
+    assert "2 API tokens" in page and "theirs" not in page
+    assert page.index("=a backup script") < page.index("b nightly report") and page.count(">Revoke<") == 1
+    descending = viewer_client.get(url, {"sort": "-name"}).content.decode()
+    assert descending.index("b nightly report") < descending.index("=a backup script")
+
+    response = viewer_client.get(url, {"_export": "csv", "sort": "name"})
+    rows = csv_rows(response)
+    assert rows[0] == ["Name", "Token", "Created", "Last used", "State"]
+    assert [row[0] for row in rows[1:]] == ["'=a backup script", "b nightly report"]
+    assert rows[1][1] == f"ferry_{first_row.prefix}_…" and rows[1][4].startswith("Revoked 20")
+    assert rows[2][4] == "Active"
+    export = response.content.decode()
+    for secret in (first, second, *ApiToken.objects.values_list("digest", flat=True)):
+        assert secret not in export and secret not in page
+    assert "theirs" not in export
+    assert Client().get(url, {"_export": "csv"}).status_code == 302
+    made = viewer_client.post(url, {"name": "new one"}).content.decode()
+    assert "3 API tokens" in made and 'id="new-token"' in made
 
 
 def test_nobody_revokes_another_users_token(viewer, operator_client):

@@ -137,6 +137,30 @@ def test_the_delivery_log_is_a_sorted_filtered_counted_table_exported_as_its_own
     assert Client().get(url, {"_export": "csv"}).status_code == 302
 
 
+def test_ones_subscriptions_are_a_sorted_counted_table_exported_without_the_webhooks_secret_or_path(
+        viewer, viewer_client, operator):
+    Subscription.objects.create(user=viewer, channel="webhook", url="https://hooks.example.com:8443/ferry?key=sesame",
+                                secret=SECRET, on_succeeded=True)
+    Subscription.objects.create(user=viewer, channel="email", email="ada@example.com", active=False)
+    Subscription.objects.create(user=operator, channel="email", email="theirs@example.com")
+    url = reverse("notifications:subscription_list")
+    page = viewer_client.get(url, {"sort": "channel"}).content.decode()
+    assert "2 subscriptions" in page and "theirs@example.com" not in page
+    assert page.index("ada@example.com") < page.index("https://hooks.example.com:8443")
+    descending = viewer_client.get(url, {"sort": "-channel"}).content.decode()
+    assert descending.index("https://hooks.example.com:8443") < descending.index("ada@example.com")
+
+    rows = csv_rows(viewer_client.get(url, {"_export": "csv", "sort": "channel"}))
+    assert rows[0] == ["For", "Events", "Channel", "To", "State"]
+    assert rows[1] == ["everything", "failed, needs attention", "E-mail", "ada@example.com", "Paused"]
+    assert rows[2] == ["everything", "succeeded, failed, needs attention", "Webhook",
+                       "https://hooks.example.com:8443/…", "Active"]
+    export = "\n".join(",".join(row) for row in rows)
+    for hidden in (SECRET, "sesame", ":8443/ferry", "theirs@example.com"):
+        assert hidden not in export and hidden not in page
+    assert Client().get(url, {"_export": "csv"}).status_code == 302
+
+
 def test_the_pages_are_in_the_menu(viewer_client):
     page = viewer_client.get(reverse("notifications:subscription_list")).content.decode()
     for url in ("/notifications/", "/notifications/deliveries/", "/api/tokens/"):
