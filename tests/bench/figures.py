@@ -15,10 +15,12 @@ FIGURES: dict[str, tuple[str, str]] = {
     "remediation_makespan": (RAW, ("wall seconds and the bound behind remediation_makespan_ratio (absolute, this "
                                   "machine)")),
     "evacuation_ratio": (RATIO, "Ferry's evacuation of one node ÷ its evacuation lower bound"),
-    "evacuation_vs_naive": (RATIO, "Ferry's evacuation ÷ the cluster's own drain of the same node in the same lab"),
+    "evacuation_vs_drain": (RATIO, ("Ferry's evacuation of one node ÷ the cluster's own drain (Suspend-ClusterNode "
+                                   "-Drain) of the same node in the same lab")),
+    "evacuation_vs_naive": (RATIO, "the older name of evacuation_vs_drain, kept for comparison with older results"),
     "evacuation": (RAW, "seconds behind evacuation_ratio and evacuation_vs_naive (absolute, this machine)"),
-    "scan_ratio": (RATIO, ("a scan of 1,000 lab hosts ÷ ceil(hosts / concurrency) × the lab's scan time (see "
-                          "docs/benchmarks.md: not a true lower bound)")),
+    "scan_ratio": (RATIO, ("a scan job over 1,000 lab hosts ÷ max(one host's scan time in the lab, Ferry's own "
+                          "CPU per host scan in the same run × hosts ÷ cores)")),
     "scan": (RAW, "seconds behind scan_ratio (absolute, this machine)"),
     "compliance_view_ratio_1000_vs_100": (RATIO, "the Compliance view's server time at 1,000 hosts ÷ at 100 hosts"),
     "compliance_view": (RAW, ("milliseconds and queries behind compliance_view_ratio_1000_vs_100 (absolute, this "
@@ -45,6 +47,14 @@ FIGURES: dict[str, tuple[str, str]] = {
                                            "the ratios to 100 hosts"),
     "page_times_ms": (ABSOLUTE, "server milliseconds per page and size on this machine (median of the rounds)"),
     "fabric_generation_seconds": (ABSOLUTE, "wall seconds of generate_fabric on this machine"),
+    "parallel_clusters_ratio": (RATIO, ("ten identical lab clusters remediated as one campaign, 10 at once ÷ one "
+                                       "such cluster remediated alone in the same lab")),
+    "parallel_clusters": (RAW, "seconds behind parallel_clusters_ratio (absolute, this machine)"),
+    "eta_error": (RATIO, ("|ETA − real end| ÷ real time left, halfway through a rolling remediation; median over "
+                         "replayed runs")),
+    "eta_error_raw": (RAW, "the distribution and the runs behind eta_error"),
+    "event_frames_lost": (ABSOLUTE, ("websocket frames that never reached a viewer (expected = events × viewers "
+                                    "connected); a count, divided by nothing")),
     "machine": (ABSOLUTE, "the machine the figures were measured on"),
     "errors": (RAW, "benchmarks that failed, with their traceback"),
 }
