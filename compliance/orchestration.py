@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 
+from django.db import connection
+
 from compliance.baselines import baselines_by_host, target_hosts
 from compliance.models import UpdateServer
 from compliance.remediation import RemediationOptions, cluster_dry_run
@@ -16,10 +18,21 @@ from fabric.choices import ClusterKind
 from fabric.models import Cluster, Host, HostGroup
 from jobs.engine import PlanStep, submit_job
 
+SCAN_WIDTH = 256  # hosts at once by default: docs/benchmarks.md, "Scan width"
+
 
 def scan_concurrency() -> int:
-    """Hosts scanned at once (FERRY_SCAN_CONCURRENCY)."""
-    return max(1, int(os.environ.get("FERRY_SCAN_CONCURRENCY", "32")))
+    """Hosts scanned at once: FERRY_SCAN_CONCURRENCY, else SCAN_WIDTH. A scan waits on its host holding
+    no database connection, but each step takes one while it starts and ends, so on PostgreSQL the
+    default stays within a quarter of the server's max_connections (the web tier and other workers
+    need theirs)."""
+    if os.environ.get("FERRY_SCAN_CONCURRENCY"):
+        return max(1, int(os.environ["FERRY_SCAN_CONCURRENCY"]))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW max_connections")
+            return max(8, min(SCAN_WIDTH, int(cursor.fetchone()[0]) // 4))
+    return SCAN_WIDTH
 
 
 def submit_sync(server: UpdateServer, user=None):

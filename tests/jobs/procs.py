@@ -14,7 +14,7 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 def database_url(settings_dict: dict) -> str:
     """A DATABASE_URL pointing other processes at the database this test uses."""
     engine = settings_dict["ENGINE"]
-    if engine.endswith("sqlite3"):
+    if engine.endswith(("sqlite3", "sqlite")):
         return f"sqlite:///{settings_dict['NAME']}"
     if engine.endswith("postgresql"):
         user = quote(settings_dict.get("USER") or "")
