@@ -415,7 +415,10 @@ def submit_upgrade(request: UpgradeRequest, user=None):
         raise UpgradeRefused(" ".join(refused))
     loaded = _Loaded(request)
     cluster, target = loaded.cluster, loaded.target
-    scripts = upgrade_scripts(request)
+    try:
+        scripts = upgrade_scripts(request)
+    except UnknownScript as error:   # deleted from the library since the prerequisites were read
+        raise UpgradeRefused(str(error)) from None
     params = {"cluster_id": cluster.pk, "request": request.as_params(), "target_build": target.build,
               "to_level": target.functional_level}
     plan = [PlanStep(PRECHECK, title=f"Check the prerequisites of the upgrade of {cluster.name} to {target.name}",
