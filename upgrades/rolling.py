@@ -330,8 +330,10 @@ def _script_verdicts(request: UpgradeRequest) -> list[Verdict]:
         return [Verdict("node scripts", False, str(error))]
     named = [f"the {what} {name}" for what, name in (("pre-script", request.pre_script),
                                                      ("post-script", request.post_script)) if name]
-    return [Verdict("node scripts", True, f"{' and '.join(named).capitalize()} in the library, copied into the "
-                                          f"job when it starts.")]
+    verb = "are" if len(named) > 1 else "is"
+    named = " and ".join(named)
+    return [Verdict("node scripts", True, f"{named[0].upper()}{named[1:]} {verb} in the library; the job keeps a "
+                                          f"copy of each as it is when it starts.")]
 
 
 def _moment(when, zone: str) -> str:
