@@ -175,3 +175,40 @@ def test_a_failing_pre_script_stops_its_node_before_anything_moved(lab):
                                                                     "ru-vm3": "RU-N2"}
     assert "RU-N1" in job.error
     lab.assert_invariants_held()
+
+
+TRACE = """try {{ New-EventLog -LogName Application -Source FerryUpgrade }} catch {{ }}
+Write-EventLog -LogName Application -Source FerryUpgrade -EventId {event_id} -Message "{what} on $env:COMPUTERNAME"
+Write-Output "{what} done on $env:COMPUTERNAME"
+"""
+
+
+def test_a_file_server_node_runs_its_scripts_before_it_leaves_and_once_it_is_back(monkeypatch, settings):
+    """The same steps on a Scale-Out File Server: the pre-script before the node's roles move, the
+    post-script once it has joined again and been resumed, each seen in the node's own event log."""
+    from lab.testing import LabProcess
+    from tests.jobs.conftest import FAST
+    from tests.upgrades.sofs_lab import TOPOLOGY as SOFS_TOPOLOGY
+    from tests.upgrades.sofs_lab import bring_in_file_server
+    from upgrades.orchestration import submit_upgrade
+
+    settings.FERRY_JOBS = dict(FAST)
+    for name, value in (("FERRY_COMPLIANCE_POLL_SECONDS", "0.05"), ("FERRY_DEPLOY_TIMEOUT_SECONDS", "30"),
+                        ("FERRY_RESTART_TIMEOUT_SECONDS", "30")):
+        monkeypatch.setenv(name, value)
+    NodeScript.objects.create(name="drain-checks", body=TRACE.format(event_id=100, what="pre-checks"))
+    NodeScript.objects.create(name="health-checks", body=TRACE.format(event_id=200, what="post-checks"))
+    with LabProcess(topology_text=SOFS_TOPOLOGY, speed=100.0) as lab:
+        cluster, profile, bmc_run_as, subnet = bring_in_file_server(lab)
+        job = finish(submit_upgrade(request_for(lab, cluster, profile, bmc_run_as, subnet, names=["FSU-N1"],
+                                                functional_level=False, pre_script="drain-checks",
+                                                post_script="health-checks"))[0], limit=300)
+        assert job.status == "succeeded", describe(job)
+        events = [e for e in lab.events() if "FSU-N1" in (e.get("host"), e.get("node"))]
+        seq = {f"{e['event']}:{e.get('event_id', '')}": e["seq"] for e in events}
+        assert seq["eventlog-written:100"] < seq["node-paused:"] < seq["node-evicted:"]
+        assert seq["host-reimaged:"] < seq["node-added:"] < seq["eventlog-written:200"]   # joins Up, nothing to resume
+        assert next(h for h in lab.state()["hosts"] if h["name"] == "FSU-N1")["os"]["build"] == 20348
+        lab.assert_invariants_held()     # no share went unavailable
+    assert job.log.filter(message__contains="pre-checks done on FSU-N1").exists()
+    assert job.log.filter(message__contains="post-checks done on FSU-N1").exists()
