@@ -173,7 +173,11 @@ def test_a_failing_pre_script_stops_its_node_before_anything_moved(lab):
     assert watch.paused_nodes() == set() and watch.not_running(VMS) == {}
     assert {vm["name"]: vm["host"] for vm in lab.state()["vms"]} == {"ru-vm1": "RU-N1", "ru-vm2": "RU-N1",
                                                                     "ru-vm3": "RU-N2"}
-    assert "RU-N1" in job.error
+    # the failure policy (no failed node allowed) stops the job; the node's state is named where operators look
+    assert "1 node(s) failed (RU-N1); the failure policy allows 0." in job.error
+    state = "in service, still a node of RU19; its pre-script failed before anything moved"
+    assert f"RU-N1 is {state}. Next: Retry from the failed step, or Skip the failed node and go on." in job.error
+    assert Host.objects.get(name="RU-N1").failure_state == state
     lab.assert_invariants_held()
 
 
