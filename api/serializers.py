@@ -11,6 +11,7 @@ from compliance.remediation import (
 )
 from fabric.models import Cluster, FileShare, Host, VirtualMachine
 from jobs.models import Job, JobStep
+from nodescripts.models import UnknownScript, copy_for_job
 
 # --- the fabric (read) ---------------------------------------------------------------------------
 
@@ -169,7 +170,25 @@ class UpgradeRequestSerializer(serializers.Serializer):
     functional_level = serializers.BooleanField(
         default=True, help_text="raise the functional level after the last node"
     )
+    pre_script = serializers.CharField(default="", allow_blank=True,
+                                       help_text="a node script's name: run on each node before it is evacuated")
+    post_script = serializers.CharField(default="", allow_blank=True,
+                                        help_text="a node script's name: run on each node once it has joined again "
+                                                  "and been resumed")
     dry_run = serializers.BooleanField(default=False, help_text="Return the prerequisites and the plan; start nothing.")
+
+    def _script(self, name: str) -> str:
+        try:
+            copy_for_job(name.strip())
+        except UnknownScript as error:
+            raise serializers.ValidationError(str(error)) from None
+        return name.strip()
+
+    def validate_pre_script(self, name):
+        return self._script(name)
+
+    def validate_post_script(self, name):
+        return self._script(name)
 
 
 class CampaignRequestSerializer(RemediationRequestSerializer):
@@ -262,6 +281,8 @@ class UpgradePlanSerializer(serializers.Serializer):
     nodes = UpgradeNodePlanSerializer(many=True)
     functional_level = serializers.CharField()
     point_of_no_return = serializers.CharField()
+    maintenance_window = serializers.CharField(help_text="whether the nodes' maintenance window is open now, and "
+                                                         "when it closes or next opens; empty when none is set")
 
 
 class RefusalSerializer(serializers.Serializer):

@@ -17,6 +17,7 @@ from compliance.steps import scripts as script_steps
 from fabric.choices import ClusterKind
 from fabric.models import Cluster, Host, HostGroup
 from jobs.engine import PlanStep, submit_job
+from nodescripts.models import UnknownScript, copy_for_job  # noqa: F401  (the views and the command take it from here)
 
 SCAN_WIDTH = 256  # hosts at once by default: docs/benchmarks.md, "Scan width"
 
@@ -78,21 +79,14 @@ def _policy(options: RemediationOptions) -> dict:
     return {"max_retries_per_node": options.max_retries_per_node, "max_failed_nodes": options.max_failed_nodes}
 
 
-class UnknownScript(ValueError):
-    """A node script named in the options is not in the library."""
-
-
 def node_scripts(options: RemediationOptions) -> dict[str, dict]:
-    """The chosen pre- and post-script as the job keeps them (a copy: later edits do not change it)."""
-    from nodescripts.models import NodeScript
-
+    """The chosen pre- and post-script as the job keeps them (a copy: later edits do not change it);
+    UnknownScript when one is not in the library."""
     chosen = {}
     for step, name in ((script_steps.PRE_SCRIPT, options.pre_script), (script_steps.POST_SCRIPT, options.post_script)):
-        if name:
-            script = NodeScript.objects.filter(name=name).first()
-            if script is None:
-                raise UnknownScript(f"There is no node script named {name!r} in the library.")
-            chosen[step] = script.snapshot()
+        script = copy_for_job(name)
+        if script is not None:
+            chosen[step] = script
     return chosen
 
 

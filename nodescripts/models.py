@@ -54,3 +54,18 @@ class NodeScript(models.Model):
     def snapshot(self) -> dict:
         """What a job keeps of the script when it is submitted: later edits do not change a queued job."""
         return {"name": self.name, "body": self.body, "timeout": self.timeout_seconds}
+
+
+class UnknownScript(ValueError):
+    """A node script named for a job is not in the library."""
+
+
+def copy_for_job(name: str) -> dict | None:
+    """The job's copy of the library script `name` (None for "" = no script); UnknownScript when
+    the library has none of that name."""
+    if not name:
+        return None
+    script = NodeScript.objects.filter(name=name).first()
+    if script is None:
+        raise UnknownScript(f"There is no node script named {name!r} in the library.")
+    return script.snapshot()

@@ -26,6 +26,7 @@ from fabric.models import (
     Subnet,
 )
 from fabric.models.validators import normalize_mac, validate_mac_address
+from nodescripts.models import NodeScript
 from upgrades.releases import UnknownRelease, by_build, release_of_build, rolling_upgrade_refusal
 from upgrades.request import POOL, NodeSettings
 
@@ -296,10 +297,22 @@ class BaseNodeRowFormSet(forms.BaseFormSet):
 NodeRowFormSet = forms.formset_factory(NodeRowForm, formset=BaseNodeRowFormSet, extra=0, can_delete=False)
 
 
+def _script_choice(label: str, help_text: str) -> forms.ModelChoiceField:
+    return forms.ModelChoiceField(
+        NodeScript.objects.all(), to_field_name="name", required=False, empty_label="none", label=label,
+        help_text=help_text,
+        error_messages={"invalid_choice": "There is no node script of that name in the library: choose one of "
+                                          "the list, or none."})
+
+
 class SummaryForm(forms.Form):
     functional_level = forms.BooleanField(
         required=False, initial=True, label="Update the cluster functional level after the last node",
         help_text="The point of no return: afterwards no node of the older release can join the cluster.")
+    pre_script = _script_choice("Pre-script", "Runs on each node before it is evacuated; if it fails, that node "
+                                              "fails before anything moved, and the upgrade stops there.")
+    post_script = _script_choice("Post-script", "Runs on each node once it has joined again and been resumed "
+                                                "with its VMs back; if it fails, that node fails.")
 
 
 def _int(value):

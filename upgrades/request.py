@@ -36,6 +36,8 @@ class UpgradeRequest:
     image_id: int | None             # None: the profile's image
     nodes: list[NodeSettings]
     functional_level: bool = True    # raise the functional level after the last node
+    pre_script: str = ""             # a node script of the library, run on each node before it leaves; "" none
+    post_script: str = ""            # ... and once it has joined again and been resumed
 
     def as_params(self) -> dict:
         return asdict(self)
@@ -73,6 +75,7 @@ class UpgradePlan:
     functional_level: str = ""                        # the final step's title; empty when deselected
     point_of_no_return: str = ""                      # why that step cannot be undone
     kind: str = "hyperv"                              # the cluster's kind (ClusterKind): what moves off a node
+    maintenance_window: str = ""                      # when nodes may start: closed now, next opening; "" any time
 
     @property
     def ok(self) -> bool:

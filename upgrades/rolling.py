@@ -9,12 +9,16 @@ provision (WDS + DHCP + BMC, then the template over WinRM), back under managemen
 instead of VMs, gets the File Server role instead of Hyper-V, and its roles stay where they moved.
 After the last node the functional level rises (unless deselected) and, on a Hyper-V cluster, the
 VMs whose configuration version could be raised are listed.
+
+A node starts only inside its maintenance window (its first step waits), and the library's pre- and
+post-script, when chosen, are steps of its own swimlane around what takes it out of service.
 """
 from __future__ import annotations
 
 import ipaddress
+from zoneinfo import ZoneInfo
 
-from fabric import agents
+from fabric import agents, clock, maintenance
 from fabric.choices import ClusterKind
 from fabric.models import Cluster, Host, LibraryImage, PhysicalComputerProfile, RunAsAccount, Subnet
 from fabric.nodeops.inventory import plan_inputs_from_inventory
@@ -22,6 +26,7 @@ from fabric.nodeops.planner import plan_rolling
 from fabric.nodeops.workloads.sofs import sofs_dry_run
 from jobs.engine import PlanStep, submit_job
 from jobs.models import ACTIVE, Job
+from nodescripts.models import UnknownScript, copy_for_job
 from upgrades.releases import UnknownRelease, by_build, release_of_build, rolling_upgrade_refusal
 from upgrades.request import (
     POOL,
@@ -46,6 +51,8 @@ CHECK_LEVEL = "upgrades.check_functional_level"
 RAISE_LEVEL = "upgrades.raise_functional_level"
 REFRESH = "upgrades.refresh_cluster"
 VM_VERSIONS = "upgrades.list_vm_versions"
+PRE_SCRIPT = "upgrades.pre_node_script"       # before the node is evacuated
+POST_SCRIPT = "upgrades.post_node_script"     # once it has joined again and been resumed
 
 # What missing_settings names, as the settings file's keys.
 BMC_ADDRESS, MANAGEMENT_MAC, IP_SETTINGS = "bmc_address", "management_mac", "ip"
@@ -257,7 +264,8 @@ def check_prerequisites(request: UpgradeRequest, *, live=None) -> list[Verdict]:
     other = [p for p in rolling.problems if not p.startswith("Quorum")]
     verdicts.append(Verdict("evacuation", not other, "; ".join(other) or
                             "The evacuation plan fits for every node."))
-    if live is None:
+    if live is None:   # the job runs its own copy of the scripts, whatever the library holds by then
+        verdicts += _script_verdicts(request)
         busy = Job.objects.filter(lock_key=f"cluster:{cluster.pk}", status__in=ACTIVE).first()
         verdicts.append(Verdict("no other job", busy is None, f"Job {busy.title!r} runs on {cluster.name}."
                                 if busy else f"No other job runs on {cluster.name}."))
@@ -271,8 +279,11 @@ def left_behind(loaded: "_Loaded") -> list[str]:
     return sorted(h.name for h in loaded.cluster.nodes.all() if h.pk not in chosen and h.os_build != build)
 
 
-def node_steps(host: Host, kind: str = ClusterKind.HYPERV) -> list[tuple[str, str]]:
-    """(step name, title) of one node's seven steps on a cluster of `kind`."""
+def node_steps(host: Host, kind: str = ClusterKind.HYPERV, *, pre_script: str = "",
+               post_script: str = "") -> list[tuple[str, str]]:
+    """(step name, title) of one node's steps on a cluster of `kind`: the seven of every upgrade, and
+    the library scripts named (the pre-script before the node is evacuated, the post-script once it
+    has joined and been resumed)."""
     name = host.name
     if kind == ClusterKind.SOFS:
         evacuate = f"Wait for healthy storage, pause {name} and move its SOFS roles and CSVs to other nodes"
@@ -283,8 +294,10 @@ def node_steps(host: Host, kind: str = ClusterKind.HYPERV) -> list[tuple[str, st
         evacuate = f"Pause {name} and live-migrate its VMs"
         provision = f"Re-image {name} through its BMC and the deployment server, then configure it"
         join = f"Add {name} to the cluster, resume it and bring its VMs back"
-    return [
-        (RECORD, f"Record the configuration of {name}"),
+    steps = [(RECORD, f"Record the configuration of {name}")]
+    if pre_script:
+        steps.append((PRE_SCRIPT, f"Run the pre-script {pre_script} on {name}"))
+    steps += [
         (EVACUATE, evacuate),
         (EVICT, f"Evict {name} from the cluster (Remove-ClusterNode)"),
         (UNMANAGE, f"Remove {name} from management while it is reprovisioned"),
@@ -292,6 +305,63 @@ def node_steps(host: Host, kind: str = ClusterKind.HYPERV) -> list[tuple[str, st
         (MANAGE, f"Bring {name} back under management"),
         (JOIN, join),
     ]
+    if post_script:
+        steps.append((POST_SCRIPT, f"Run the post-script {post_script} on {name}"))
+    return steps
+
+
+def upgrade_scripts(request: UpgradeRequest) -> dict[str, dict]:
+    """The job's copies of the chosen scripts by step name (later library edits do not change a
+    running job); UnknownScript when the library has no script of a name."""
+    chosen = {}
+    for step, name in ((PRE_SCRIPT, request.pre_script), (POST_SCRIPT, request.post_script)):
+        script = copy_for_job(name)
+        if script is not None:
+            chosen[step] = script
+    return chosen
+
+
+def _script_verdicts(request: UpgradeRequest) -> list[Verdict]:
+    if not (request.pre_script or request.post_script):
+        return []
+    try:
+        upgrade_scripts(request)
+    except UnknownScript as error:
+        return [Verdict("node scripts", False, str(error))]
+    named = [f"the {what} {name}" for what, name in (("pre-script", request.pre_script),
+                                                     ("post-script", request.post_script)) if name]
+    verb = "are" if len(named) > 1 else "is"
+    named = " and ".join(named)
+    return [Verdict("node scripts", True, f"{named[0].upper()}{named[1:]} {verb} in the library; the job keeps a "
+                                          f"copy of each as it is when it starts.")]
+
+
+def _moment(when, zone: str) -> str:
+    local = when.astimezone(ZoneInfo(zone))
+    return f"{local:%a %d %b %H:%M} ({zone})"
+
+
+def window_note(hosts: list[Host]) -> str:
+    """When the chosen nodes may start, for the Summary and --dry-run: each distinct set of
+    maintenance windows, whether it is open now, and when it closes or next opens ('' when none is set)."""
+    now = clock.now()
+    seen, notes = set(), []
+    for host in hosts:
+        windows = maintenance.for_host(host)
+        if windows.unrestricted or windows.source in seen:
+            continue
+        seen.add(windows.source)
+        zone = windows.windows[0].time_zone
+        if windows.is_open(now):
+            notes.append(f"The maintenance window of {windows.source} is open now, until "
+                         f"{_moment(windows.closes_at(now), zone)}; a node starts only inside it, so once it closes "
+                         f"the job waits between nodes for the next one.")
+        else:
+            opening = windows.next_opening(now)
+            notes.append(f"The maintenance window of {windows.source} is closed now; it next opens "
+                         f"{_moment(opening, zone)}: no node of it leaves before then (the job waits, "
+                         f"holding the cluster).")
+    return " ".join(notes)
 
 
 def _storage_moves(loaded: _Loaded) -> tuple[dict[str, list[tuple[str, str]]], Verdict | None]:
@@ -322,8 +392,8 @@ def plan_upgrade(request: UpgradeRequest) -> UpgradePlan:
         host = loaded.hosts.get(settings.host_id)
         if host is None:
             continue
-        nodes.append(NodePlan(host.pk, host.name, [title for _, title in node_steps(host, kind)],
-                              moves.get(host.name, [])))
+        steps = node_steps(host, kind, pre_script=request.pre_script, post_script=request.post_script)
+        nodes.append(NodePlan(host.pk, host.name, [title for _, title in steps], moves.get(host.name, [])))
     target = loaded.target.name if loaded.target else ""
     level, warning = "", ""
     if request.functional_level and loaded.target is not None and left_behind(loaded):
@@ -334,7 +404,9 @@ def plan_upgrade(request: UpgradeRequest) -> UpgradePlan:
                  f"({target})")
         warning = ("The point of no return: once the functional level rises, no node of an older release can "
                    "join the cluster again.")
-    return UpgradePlan(loaded.cluster.name, target, nodes, verdicts, level, warning, kind=kind)
+    window = window_note([loaded.hosts[n.host_id] for n in request.nodes if n.host_id in loaded.hosts])
+    return UpgradePlan(loaded.cluster.name, target, nodes, verdicts, level, warning, kind=kind,
+                       maintenance_window=window)
 
 
 def submit_upgrade(request: UpgradeRequest, user=None):
@@ -345,6 +417,10 @@ def submit_upgrade(request: UpgradeRequest, user=None):
         raise UpgradeRefused(" ".join(refused))
     loaded = _Loaded(request)
     cluster, target = loaded.cluster, loaded.target
+    try:
+        scripts = upgrade_scripts(request)
+    except UnknownScript as error:   # deleted from the library since the prerequisites were read
+        raise UpgradeRefused(str(error)) from None
     params = {"cluster_id": cluster.pk, "request": request.as_params(), "target_build": target.build,
               "to_level": target.functional_level}
     plan = [PlanStep(PRECHECK, title=f"Check the prerequisites of the upgrade of {cluster.name} to {target.name}",
@@ -352,8 +428,10 @@ def submit_upgrade(request: UpgradeRequest, user=None):
     for settings in request.nodes:
         host = loaded.hosts[settings.host_id]
         node_params = dict(params, host_id=host.pk)
-        plan += [PlanStep(step, title=title, target=host.name, params=node_params, group=host.name)
-                 for step, title in node_steps(host, cluster.kind)]
+        plan += [PlanStep(step, title=title, target=host.name, group=host.name,
+                          params=dict(node_params, script=scripts[step]) if step in scripts else node_params)
+                 for step, title in node_steps(host, cluster.kind, pre_script=request.pre_script,
+                                               post_script=request.post_script)]
     if request.functional_level and not left_behind(loaded):
         plan += [
             PlanStep(CHECK_LEVEL, target=cluster.name, params=params,

@@ -157,18 +157,25 @@ class UpgradeClusterWizard(OperatorRequiredMixin, SessionWizardView):
         nodes = form_dict["nodes"].cleaned_data
         bmc = form_dict["bmc"].cleaned_data
         summary = form_dict["summary"].cleaned_data if "summary" in form_dict else {"functional_level": True}
+        pre, post = summary.get("pre_script"), summary.get("post_script")
         return UpgradeRequest(
             cluster_id=self.cluster.pk, profile_id=nodes["profile"].pk, bmc_run_as_id=bmc["run_as"].pk,
             image_id=None, nodes=[row.settings(bmc["port"]) for row in form_dict["customize"].forms],
-            functional_level=bool(summary.get("functional_level")))
+            functional_level=bool(summary.get("functional_level")),
+            pre_script=pre.name if pre else "", post_script=post.name if post else "")
 
-    def summary_plan(self):
+    def summary_plan(self, summary=None):
+        """The plan the Summary shows; with the scripts chosen on it once it was posted (a refusal or
+        a field error shows it again)."""
         forms = {}
         for step in ("nodes", "bmc", "customize"):
             form = self.get_form(step=step, data=self.storage.get_step_data(step))
             if not form.is_valid():
                 return None
             forms[step] = form
+        if summary is not None and summary.is_bound:
+            summary.is_valid()          # its valid fields count even when another has an error
+            forms["summary"] = summary
         return plan_upgrade(self.build_request(forms))
 
     def get_context_data(self, form, **kwargs):
@@ -179,7 +186,7 @@ class UpgradeClusterWizard(OperatorRequiredMixin, SessionWizardView):
         if self.steps.current == "bmc":
             context["new_run_as_form"] = new_run_as_form()
         if self.steps.current == "summary":
-            context["plan"] = self.summary_plan()
+            context["plan"] = self.summary_plan(form)
         return context
 
     # -- Finish ---------------------------------------------------------------------------------
@@ -200,9 +207,12 @@ class UpgradeClusterWizard(OperatorRequiredMixin, SessionWizardView):
                 job, created = submit_upgrade(upgrade, self.request.user)
                 if created:
                     names = ", ".join(row.node_name for row in form_dict["customize"].forms)
+                    scripts = "".join(f", {what} {name}" for what, name in (("pre-script", upgrade.pre_script),
+                                                                            ("post-script", upgrade.post_script))
+                                      if name)
                     record(self.request, AuditAction.ACTION, job,
                            f"upgrade requested: {self.cluster.name} ({names}) with the profile "
-                           f"{form_dict['nodes'].cleaned_data['profile']}")
+                           f"{form_dict['nodes'].cleaned_data['profile']}{scripts}")
         except UpgradeRefused as refusal:
             raise _Refused(str(refusal)) from refusal
         if created:

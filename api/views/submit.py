@@ -183,7 +183,8 @@ class UpgradeView(APIView):
         data = given.validated_data
         try:
             _, upgrade = build_request(cluster.name, data["profile"], data["bmc_run_as"], data["image"],
-                                       data["nodes"], data["node_settings"], functional_level=data["functional_level"])
+                                       data["nodes"], data["node_settings"], functional_level=data["functional_level"],
+                                       pre_script=data["pre_script"], post_script=data["post_script"])
         except CommandError as refused:
             return Response({"detail": str(refused)}, status=status.HTTP_400_BAD_REQUEST)
         if data["dry_run"]:

@@ -1,7 +1,8 @@
 """A real browser: an operator opens Upgrade Cluster from the cluster page, walks the wizard (Select
 All, the profile, the BMC account, the BMC IPs Ferry did not know typed into the rows that said
 Missing Settings, a taken name refused by the directory), presses Finish and watches the rolling
-upgrade live on the job page, one swimlane per node. Real daphne and qcluster processes, real Chromium, the lab."""
+upgrade live on the job page, one swimlane per node, each ending with the post-script chosen on the
+Summary. Real daphne and qcluster processes, real Chromium, the lab."""
 import os
 
 import pytest
@@ -47,7 +48,11 @@ def test_walk_the_wizard_to_finish_and_watch_the_upgrade_live(lab, procs, make_u
     chromium = require_binary("chromium")
     from playwright.sync_api import sync_playwright
 
+    from jobs.models import JobLogEntry
+    from nodescripts.models import NodeScript
+
     cluster, profile, bmc_run_as, _ = bring_in(lab)
+    NodeScript.objects.create(name="health-checks", body="Write-Output \"healthy: $env:COMPUTERNAME\"")
     nodes = list(cluster.nodes.order_by("name").values_list("name", flat=True))
     assert not cluster.nodes.filter(bmc_address__isnull=False).exists()      # Ferry knows no BMC yet
     bmcs = {name: lab.entry(name)["bmc"] for name in nodes}
@@ -117,6 +122,7 @@ def test_walk_the_wizard_to_finish_and_watch_the_upgrade_live(lab, procs, make_u
             assert f"The BMC of {name} answers" in summary
         assert "point of no return" in summary.lower()
         assert page.locator("#id_summary-functional_level").is_checked()
+        page.select_option("#id_summary-post_script", "health-checks")
         with page.expect_navigation():
             page.click("#wizard-finish")
 
@@ -128,6 +134,7 @@ def test_walk_the_wizard_to_finish_and_watch_the_upgrade_live(lab, procs, make_u
         for name in nodes:
             lane = page.locator(f'#job-steps details.lane[data-node="{name}"]')
             assert lane.locator("text=Evict from the cluster").count() == 1
+            assert lane.locator("text=Run the post-script").count() == 1
         page.wait_for_selector("#job-header[data-status=succeeded], #job-header[data-status=failed]",
                                timeout=UPGRADE_TIMEOUT_MS)
         assert page.locator("#job-header").get_attribute("data-status") == "succeeded", \
@@ -142,3 +149,5 @@ def test_walk_the_wizard_to_finish_and_watch_the_upgrade_live(lab, procs, make_u
     assert sorted(vm["name"] for vm in state["vms"] if vm["state"] == "Running") == \
         ["ru-vm1", "ru-vm2", "ru-vm3", "ru-vm4", "ru-vm5"]
     lab.assert_invariants_held()
+    for name in nodes:
+        assert JobLogEntry.objects.filter(message__contains=f"healthy: {name}").exists()

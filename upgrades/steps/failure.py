@@ -7,17 +7,19 @@ from fabric.models import Cluster, Host
 from jobs.choices import StepStatus
 from jobs.engine.registry import NodeFailure, describe_node_failure, on_job_failure
 from jobs.models import Job, JobStep
-from upgrades.rolling import EVACUATE, EVICT, JOIN, MANAGE, PROVISION, RECORD, UNMANAGE
+from upgrades.rolling import EVACUATE, EVICT, JOIN, MANAGE, POST_SCRIPT, PRE_SCRIPT, PROVISION, RECORD, UNMANAGE
 
 # The node's state when the step failed without naming it (an unexpected error).
 UNNAMED = {
     RECORD: "in service; nothing was changed",
+    PRE_SCRIPT: "in service, still a node of {cluster}; its pre-script failed before anything moved",
     EVACUATE: "still a node of {cluster}; its evacuation failed",
     EVICT: "still a node of {cluster}, evacuated; its eviction failed",
     UNMANAGE: "evicted from {cluster}; removing it from management failed",
     PROVISION: "evicted and out of management; its re-imaging failed",
     MANAGE: "re-imaged, not yet back under management",
     JOIN: "re-imaged and back under management, not yet a node of {cluster} again",
+    POST_SCRIPT: "re-imaged and a node of {cluster} again, resumed with its VMs back; its post-script failed",
 }
 
 
@@ -35,7 +37,7 @@ def upgrade_node_failure(job: Job, step: JobStep, stated: str) -> NodeFailure | 
         state = UNNAMED[step.name].format(cluster=cluster.name if cluster else "its cluster")
     earlier = JobStep.objects.filter(parent_id=step.parent_id, order__lt=step.order).exclude(
         status__in=(StepStatus.SUCCEEDED, StepStatus.SKIPPED))
-    in_service = step.name == RECORD and not earlier.exists()
+    in_service = step.name in (RECORD, PRE_SCRIPT, POST_SCRIPT) and not earlier.exists()
     Host.objects.filter(pk=host.pk).update(failure_state=state[:500], failure_job=job)
     return NodeFailure(state, in_service=in_service, resumable=False, host_id=host.pk)
 

@@ -1,10 +1,11 @@
 """A node's seven steps in a rolling upgrade (one swimlane per node), as the seed describes them:
 
-1. record the node's configuration into a deployment template;  2. evacuate (the planner; a file
-server's roles and CSVs), once storage is healthy again after the previous node;  3. pause and evict
-(Remove-ClusterNode);  4. remove from management (the host record stays);  5. provision
-(upgrades.steps.provision);  6. back under management (same record, new OS);  7. Add-ClusterNode,
-resume, the VMs back (a file server's roles stay where they moved).
+1. record the node's configuration into a deployment template, once its maintenance window is open;
+2. evacuate (the planner; a file server's roles and CSVs), once storage is healthy again after the
+previous node;  3. pause and evict (Remove-ClusterNode);  4. remove from management (the host
+record stays);  5. provision (upgrades.steps.provision);  6. back under management (same record,
+new OS);  7. Add-ClusterNode, resume, the VMs back (a file server's roles stay where they moved).
+The library's pre- and post-script, when chosen, run around them (upgrades.steps.scripts).
 
 Every step looks before it acts, so a retried or resumed step does only what is left: an evicted
 node is not evicted again, a node already on the target release is not re-imaged again, and the
@@ -12,7 +13,7 @@ power cycle that starts a deployment is recorded before it is sent and never sen
 """
 from __future__ import annotations
 
-from fabric import agents
+from fabric import agents, maintenance
 from fabric.choices import ClusterKind, HostStatus
 from fabric.inventory import refresh_host
 from fabric.models import Host, IPAllocation, LibraryImage, PhysicalComputerProfile, StaticIPPool, Subnet
@@ -46,6 +47,9 @@ def record_configuration(ctx) -> StepResult:
     done = DeploymentTemplate.from_data(ctx.step.data.get("template"))
     if done is not None:
         return StepResult(f"{host.name}'s deployment template was recorded already.", skipped=True)
+    # the node's start: only inside its maintenance window, so a window that closes stops the job
+    # here, between nodes; a node under way goes on to its end (a re-imaged node must come back)
+    maintenance.wait_for_window(ctx, host)
     settings = c.settings(ctx)
     request = c.request(ctx)
     profile = PhysicalComputerProfile.objects.filter(pk=request.profile_id).first()

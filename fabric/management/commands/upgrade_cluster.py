@@ -1,5 +1,6 @@
 """`manage.py upgrade_cluster CLUSTER --profile P --bmc-run-as R [--image I] [--nodes A,B]
-[--node-settings FILE] [--no-functional-level] [--dry-run] [--wait]`: a rolling upgrade as a job.
+[--node-settings FILE] [--no-functional-level] [--pre-script NAME] [--post-script NAME] [--dry-run]
+[--wait]`: a rolling upgrade as a job.
 (`--settings` is Django's own option on every command — the settings module — so the file of node
 settings has a name of its own.)
 
@@ -17,6 +18,7 @@ from compliance.management.commands._common import finish, follow
 from core.audit import AuditAction, record
 from fabric.choices import ClusterKind
 from fabric.models import Cluster, LibraryImage, LogicalNetwork, PhysicalComputerProfile, RunAsAccount, Subnet
+from nodescripts.models import UnknownScript, copy_for_job
 from upgrades.orchestration import (
     UpgradeRefused,
     default_node_settings,
@@ -101,7 +103,8 @@ def _check(settings, name: str) -> None:
 
 
 def build_request(cluster: str, profile: str, bmc_run_as: str, image: str, wanted: list[str], given: dict,
-                  *, functional_level: bool = True) -> tuple[Cluster, UpgradeRequest]:
+                  *, functional_level: bool = True, pre_script: str = "",
+                  post_script: str = "") -> tuple[Cluster, UpgradeRequest]:
     """The request from names, as the command and the API take them: (cluster, request).
     `wanted` empty: every node. `given`: the settings file's content, keyed by node name."""
     found = Cluster.objects.filter(
@@ -134,9 +137,14 @@ def build_request(cluster: str, profile: str, bmc_run_as: str, image: str, wante
                                f"{'it' if len(missing) == 1 else 'them'} out; give "
                                f"{'it' if len(missing) == 1 else 'them'} in --node-settings).")
         request_nodes.append(node)
+    for option, name in (("--pre-script", pre_script), ("--post-script", post_script)):
+        try:
+            copy_for_job(name)
+        except UnknownScript as error:
+            raise CommandError(f"{option}: {error}") from None
     request = UpgradeRequest(cluster_id=found.pk, profile_id=chosen_profile.pk, bmc_run_as_id=bmc.pk,
                              image_id=chosen_image.pk if chosen_image else None, nodes=request_nodes,
-                             functional_level=functional_level)
+                             functional_level=functional_level, pre_script=pre_script, post_script=post_script)
     return found, request
 
 
@@ -157,15 +165,21 @@ class Command(BaseCommand):
                             help="JSON settings per node, keyed by node name (see the command's doc)")
         parser.add_argument("--no-functional-level", action="store_true",
                             help="leave the functional level as it is after the last node")
+        parser.add_argument("--pre-script", default="", metavar="NAME",
+                            help="node script from the library to run on each node before it is evacuated")
+        parser.add_argument("--post-script", default="", metavar="NAME",
+                            help="node script from the library to run on each node once it has joined again and "
+                                 "been resumed")
         parser.add_argument("--dry-run", action="store_true", help="print the plan and the prerequisites only")
         parser.add_argument("--wait", action="store_true", help="follow the job; exit 0 only if it succeeded")
 
     def handle(self, *args, cluster, profile, bmc_run_as, image, nodes, node_settings, no_functional_level,
-               dry_run, wait, **options):
+               pre_script, post_script, dry_run, wait, **options):
         given = _read_settings(node_settings) if node_settings else {}
         wanted = [n.strip() for n in nodes.split(",") if n.strip()] if nodes else []
         found, request = build_request(cluster, profile, bmc_run_as, image, wanted, given,
-                                       functional_level=not no_functional_level)
+                                       functional_level=not no_functional_level, pre_script=pre_script.strip(),
+                                       post_script=post_script.strip())
         names = {h.name.lower(): h for h in found.nodes.all()}
         wanted = wanted or [h.name for h in found.nodes.order_by("name")]
         if dry_run:
@@ -176,9 +190,11 @@ class Command(BaseCommand):
         except UpgradeRefused as refusal:
             raise CommandError(f"Refused: {refusal}") from None
         if created:
+            scripts = "".join(f", {what} {name}" for what, name in (("pre-script", request.pre_script),
+                                                                    ("post-script", request.post_script)) if name)
             record(None, AuditAction.ACTION, job, f"rolling upgrade requested: {found.name} to "
                                                   f"build {job.params['target_build']}, nodes "
-                                                  f"{', '.join(names[n.lower()].name for n in wanted)}")
+                                                  f"{', '.join(names[n.lower()].name for n in wanted)}{scripts}")
             self.stdout.write(f"Started: job #{job.pk} {job.title}")
         else:
             self.stdout.write(f"{found.name} already has an active job: #{job.pk} {job.title}")
@@ -188,6 +204,8 @@ class Command(BaseCommand):
     def _print_plan(self, plan) -> None:
         write = self.stdout.write
         write(f"Upgrade {plan.cluster} to {plan.target}")
+        if plan.maintenance_window:
+            write(plan.maintenance_window)
         for verdict in plan.verdicts:
             write(f"  [{'ok' if verdict.ok else 'REFUSED'}] {verdict.name}: {verdict.message}")
         for node in plan.nodes:
