@@ -8,8 +8,8 @@ from dataclasses import asdict, dataclass
 
 from fabric.choices import ClusterKind
 from fabric.models import Cluster, Host, PhysicalComputerProfile, RunAsAccount
-from upgrades.request import UpgradeRequest
-from upgrades.rolling import check_prerequisites, default_node_settings, missing_settings
+from upgrades.request import UpgradePlan, UpgradeRequest
+from upgrades.rolling import check_prerequisites, default_node_settings, missing_settings, plan_upgrade
 
 UPGRADABLE = (ClusterKind.HYPERV, ClusterKind.SOFS)
 
@@ -68,32 +68,69 @@ def missing_problem(cluster: Cluster, profile: PhysicalComputerProfile) -> str:
             f"Use the Upgrade Cluster wizard for it.")
 
 
-def upgrade_problems(targets, choice: UpgradeChoice, *, prerequisites: bool = True) -> tuple[dict, list[str]]:
-    """({cluster id: its request}, problems): a problem names its cluster and what stops it."""
-    requests, problems = {}, []
-    profiles = {p.pk: p for p in PhysicalComputerProfile.objects.filter(
-        pk__in=[choice.profile_id, choice.file_server_profile_id])}
+def _choice_problem(choice: UpgradeChoice, profiles: dict) -> str:
     if choice.profile_id not in profiles or (choice.file_server_profile_id and
                                              choice.file_server_profile_id not in profiles):
-        return {}, ["The physical computer profile no longer exists."]
+        return "The physical computer profile no longer exists."
     if not RunAsAccount.objects.filter(pk=choice.bmc_run_as_id).exists():
-        return {}, ["The BMC Run As account no longer exists."]
+        return "The BMC Run As account no longer exists."
+    return ""
+
+
+def _refusal(target, choice: UpgradeChoice, profiles: dict) -> str:
+    """Why `target` cannot be part of an upgrade campaign before its prerequisites are asked; empty when it can."""
+    if isinstance(target, Host):
+        if target.cluster_id:
+            return f"{target.name} is a node of {target.cluster.name}: put the cluster in the campaign."
+        return (f"{target.name} is a standalone host: a rolling upgrade re-images the nodes of a cluster one by "
+                f"one while their VMs run on the other nodes; a standalone host has none to move them to.")
+    if target.kind not in UPGRADABLE:
+        return f"{target.name} is not a Hyper-V cluster or a Scale-Out File Server."
+    return missing_problem(target, profiles[choice.profile_id_for(target)])
+
+
+def _profiles(choice: UpgradeChoice) -> dict:
+    return {p.pk: p for p in PhysicalComputerProfile.objects.filter(
+        pk__in=[choice.profile_id, choice.file_server_profile_id])}
+
+
+def upgrade_problems(targets, choice: UpgradeChoice, *, prerequisites: bool = True) -> tuple[dict, list[str]]:
+    """({cluster id: its request}, problems): a problem names its cluster and what stops it."""
+    profiles = _profiles(choice)
+    problem = _choice_problem(choice, profiles)
+    if problem:
+        return {}, [problem]
+    requests, problems = {}, []
     for target in targets:
-        if isinstance(target, Host):
-            where = f"a node of {target.cluster.name}: put the cluster in the campaign" if target.cluster_id else \
-                "a standalone host: a rolling upgrade re-images the nodes of a cluster one by one, with their " \
-                "VMs moved to the other nodes; a standalone host has nowhere to move them"
-            problems.append(f"{target.name} is {where}.")
+        refusal = _refusal(target, choice, profiles)
+        if refusal:
+            problems.append(refusal)
             continue
-        if target.kind not in UPGRADABLE:
-            problems.append(f"{target.name} is not a Hyper-V cluster or a Scale-Out File Server.")
-            continue
-        missing = missing_problem(target, profiles[choice.profile_id_for(target)])
-        if missing:
-            problems.append(missing)
-            continue
-        request = request_for(target, choice)
-        requests[target.pk] = request
+        requests[target.pk] = request = request_for(target, choice)
         if prerequisites:
             problems += [f"{target.name}: {v.message}" for v in check_prerequisites(request) if not v.ok]
     return requests, problems
+
+
+@dataclass
+class TargetDryRun:
+    """One cluster of an upgrade campaign's dry run: its plan (with the prerequisites' verdicts), or
+    only why it cannot be part of the campaign."""
+    target: object            # a Cluster, or a Host the campaign refuses
+    plan: UpgradePlan | None
+    problems: list[str]
+
+
+def dry_run(targets, choice: UpgradeChoice) -> list[TargetDryRun]:
+    """What each cluster's upgrade would do, each prerequisite asked once (the BMCs among them)."""
+    profiles = _profiles(choice)
+    problem = _choice_problem(choice, profiles)
+    answers = []
+    for target in targets:
+        refusal = problem or _refusal(target, choice, profiles)
+        if refusal:
+            answers.append(TargetDryRun(target, None, [refusal]))
+            continue
+        plan = plan_upgrade(request_for(target, choice))
+        answers.append(TargetDryRun(target, plan, [f"{target.name}: {v.message}" for v in plan.verdicts if not v.ok]))
+    return answers

@@ -3,11 +3,10 @@ campaign, file servers before the Hyper-V clusters whose VMs they hold."""
 from django.core.management.base import CommandError
 
 from compliance.campaigns import CampaignError, UpgradeChoice, plan_waves, submit_campaign
-from compliance.campaigns.upgrade import upgrade_problems
+from compliance.campaigns.upgrade import dry_run
 from compliance.management.commands._common import finish, follow, resolve_target
 from core.audit import AuditAction, record
-from fabric.models import Cluster, HostGroup, PhysicalComputerProfile, RunAsAccount
-from upgrades.orchestration import plan_upgrade
+from fabric.models import HostGroup, PhysicalComputerProfile, RunAsAccount
 
 
 def _named(model, name: str, what: str):
@@ -62,16 +61,13 @@ def upgrade_campaign_command(command, names: list[str], o) -> None:
 
 def _dry_run(command, targets, choice: UpgradeChoice) -> None:
     """Each cluster's prerequisites and node plan, in wave order; non-zero when a submit would be refused."""
-    requests, problems = upgrade_problems(targets, choice, prerequisites=False)
-    for problem in problems:
-        command.stdout.write(f"  REFUSED: {problem}")
-    for target in targets:
-        if not isinstance(target, Cluster) or target.pk not in requests:
-            continue
-        plan = plan_upgrade(requests[target.pk])
-        command.print_plan(plan)
-        problems += [f"{target.name}: {v.message}" for v in plan.verdicts if not v.ok]
+    problems = []
+    for answer in dry_run(targets, choice):
+        if answer.plan is None:
+            command.stdout.write(f"{answer.target.name}: REFUSED: {' '.join(answer.problems)}")
+        else:
+            command.print_plan(answer.plan)
+        problems += answer.problems
     if problems:
         raise CommandError("The campaign would be refused: see the clusters above.")
     command.stdout.write("Dry run: nothing was started.")
-
