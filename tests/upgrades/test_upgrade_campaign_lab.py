@@ -80,3 +80,50 @@ def test_the_command_refuses_a_campaign_with_a_node_ferry_knows_too_little_of(la
         call_command("upgrade_cluster", *base, stdout=StringIO())
     assert not Job.objects.exists()
     assert not AuditEntry.objects.filter(detail__startswith="campaign requested").exists()
+
+
+def test_a_busy_cluster_is_refused_and_the_page_starts_the_campaign_once_it_is_free(lab, make_user):
+    from django.test import Client
+
+    from jobs.choices import JobStatus
+    from tests.api.conftest import Api, token_for
+    from tests.fabric.test_audit import ADDRESS, assert_one_row, post_and_count
+    from tests.jobs.test_views import make_job
+
+    file_server, hyperv, profile, file_servers, bmc_run_as = bring_in_both(lab)
+    operator = make_user("ada", "operator")
+    api = Api(token_for(operator))
+    body = {"action": "upgrade", "clusters": [hyperv.pk, file_server.pk], "profile": profile.name,
+            "file_server_profile": file_servers.name, "bmc_run_as": bmc_run_as.name, "parallel": 2}
+    answer = api.post("/api/campaigns/", {**body, "dry_run": True}).json()
+    assert answer["fits"] and answer["waves"] == [[FILE_SERVER], [HYPERV]], answer
+    plans = {c["cluster"]: c["plan"] for c in answer["clusters"]}
+    assert plans[FILE_SERVER]["kind"] == "sofs" and plans[HYPERV]["target"] == "Windows Server 2022"
+    assert [n["name"] for n in plans[HYPERV]["nodes"]] == ["UCH-N1", "UCH-N2", "UCH-N3"]
+
+    busy = make_job("Remediate cluster UCHV", target=hyperv, lock_key=f"cluster:{hyperv.pk}")
+    response = api.post("/api/campaigns/", body)
+    assert response.status_code == 409, response.content
+    assert "UCHV: Job 'Remediate cluster UCHV' runs on UCHV." in response.json()["detail"]
+    with pytest.raises(CommandError, match="Refused: .*UCHV: Job 'Remediate cluster UCHV' runs on UCHV"):
+        call_command("upgrade_cluster", HYPERV, FILE_SERVER, "--profile", profile.name, "--bmc-run-as",
+                     bmc_run_as.name, stdout=StringIO())
+    page = Client(REMOTE_ADDR=ADDRESS)
+    page.force_login(operator)
+    form = {"clusters": [hyperv.pk, file_server.pk], "profile": profile.pk, "file_server_profile": file_servers.pk,
+            "bmc_run_as": bmc_run_as.pk, "parallel": 2, "max_failed_clusters": 0, "functional_level": "on"}
+    text = page.post("/upgrades/campaign/", {**form, "review": "1"}).content.decode()
+    assert "<strong>no other job</strong>: Job &#x27;Remediate cluster UCHV&#x27; runs on UCHV." in text
+    assert 'id="campaign-submit" disabled' in text
+    assert Job.objects.filter(kind="campaign").count() == 0
+
+    Job.objects.filter(pk=busy.pk).update(status=JobStatus.SUCCEEDED)
+    text = page.post("/upgrades/campaign/", {**form, "review": "1"}).content.decode()
+    assert "Wave 1: UCFS" in text and "Wave 2: UCHV" in text and "Pause UCH-N1 and live-migrate its VMs" in text
+    assert 'id="campaign-submit" disabled' not in text
+    response, rows = post_and_count(page, "/upgrades/campaign/", {**form, "submit": "1"})
+    campaign = Job.objects.get(kind="campaign")
+    assert response.status_code == 302 and response.url == campaign.get_absolute_url()
+    row = assert_one_row(rows, "upgrades:upgrade_campaign")
+    assert row.detail.startswith("upgrade campaign requested: Campaign: upgrade UCFS, UCHV (at most 2 at once")
+    assert campaign.params["action"] == "upgrade" and campaign.requested_by == operator
