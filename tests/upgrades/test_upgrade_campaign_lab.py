@@ -127,3 +127,23 @@ def test_a_busy_cluster_is_refused_and_the_page_starts_the_campaign_once_it_is_f
     row = assert_one_row(rows, "upgrades:upgrade_campaign")
     assert row.detail.startswith("upgrade campaign requested: Campaign: upgrade UCFS, UCHV (at most 2 at once")
     assert campaign.params["action"] == "upgrade" and campaign.requested_by == operator
+
+
+def test_a_failed_file_server_upgrade_starts_no_further_cluster(lab):
+    file_server, hyperv, profile, file_servers, bmc_run_as = bring_in_both(lab)
+    lab.fault("pxe_boot_ignored", host="UCF-N1")
+    choice = UpgradeChoice(profile_id=profile.pk, bmc_run_as_id=bmc_run_as.pk,
+                           file_server_profile_id=file_servers.pk)
+    job, _ = submit_campaign([hyperv, file_server], upgrade=choice, parallel=2, max_failed_clusters=0)
+    job = finish_with_workers(job, limit=900)
+    assert job.status == "failed", describe(job)
+    child = Job.objects.get(kind="rolling_upgrade")
+    assert child.target_label == FILE_SERVER and child.status == "failed"
+    assert "UCF-N1 is evicted and out of management; its re-imaging failed" in child.error, child.error
+    # the Hyper-V cluster's upgrade never started: its nodes keep 2019, its VMs run
+    assert not Job.objects.filter(kind="rolling_upgrade", target_label=HYPERV).exists()
+    builds = _builds(lab)
+    assert {builds[n] for n in ("UCH-N1", "UCH-N2", "UCH-N3")} == {17763}
+    step = job.steps.get(is_group=False, target=HYPERV)
+    assert step.status != "succeeded" and not step.data.get("child_job_id")
+    assert sorted(vm["name"] for vm in lab.state()["vms"] if vm["state"] == "Running") == VMS
