@@ -193,10 +193,25 @@ class UpgradeRequestSerializer(serializers.Serializer):
 
 class CampaignRequestSerializer(RemediationRequestSerializer):
     """Several clusters remediated as one campaign, with the Remediate dialog's options (checked by its
-    own form, as for one cluster)."""
+    own form, as for one cluster), or, with `"action": "upgrade"`, upgraded by rolling upgrades with
+    the Upgrade clusters page's choices (checked by its form)."""
 
+    action = serializers.ChoiceField(choices=[("remediate", "remediate"), ("upgrade", "upgrade")],
+                                     default="remediate", help_text="what happens to each cluster")
     clusters = serializers.PrimaryKeyRelatedField(queryset=Cluster.objects.all(), many=True, allow_empty=False,
                                                   help_text="cluster ids")
+    hosts = serializers.PrimaryKeyRelatedField(
+        queryset=Host.objects.all(), many=True, required=False, default=list,
+        help_text="upgrade: standalone host ids, which a rolling upgrade refuses (remediate them instead)")
+    profile = serializers.CharField(required=False, allow_blank=True, default="",
+                                    help_text="upgrade: the physical computer profile's name (every cluster's, "
+                                              "or the Hyper-V hosts' when file_server_profile is given)")
+    file_server_profile = serializers.CharField(required=False, allow_blank=True, default="",
+                                                help_text="upgrade: the file servers' profile (default: profile)")
+    bmc_run_as = serializers.CharField(required=False, allow_blank=True, default="",
+                                       help_text="upgrade: the Run As account every node's BMC accepts")
+    functional_level = serializers.BooleanField(
+        default=True, help_text="upgrade: raise each cluster's functional level after its last node")
     parallel = serializers.IntegerField(default=2, help_text="At most this many clusters at once (1 to 50).")
     max_failed_clusters = serializers.IntegerField(default=0, help_text="Once more clusters failed, no new one starts.")
     dry_run = serializers.BooleanField(default=False, help_text="Return the waves and each cluster's plan; start "
@@ -206,6 +221,18 @@ class CampaignRequestSerializer(RemediationRequestSerializer):
         if len({c.pk for c in clusters}) != len(clusters):
             raise serializers.ValidationError("A cluster is named twice.")
         return clusters
+
+    def validate(self, data):
+        if data["action"] == "remediate" and data["hosts"]:
+            raise serializers.ValidationError({"hosts": ["A campaign through the API remediates clusters; "
+                                                         "remediate a standalone host on its own."]})
+        if data["action"] == "upgrade":
+            missing = {name: [f"An upgrade needs {what}."] for name, what in (
+                ("profile", "a physical computer profile"), ("bmc_run_as", "the BMC Run As account"))
+                if not data[name].strip()}
+            if missing:
+                raise serializers.ValidationError(missing)
+        return data
 
 
 # --- answers, as the schema documents them --------------------------------------------------------
@@ -256,6 +283,26 @@ class CampaignPlanSerializer(serializers.Serializer):
     fits = serializers.BooleanField(help_text="a submit would start the campaign")
     problems = serializers.ListField(child=serializers.CharField())
     clusters = CampaignClusterPlanSerializer(many=True)
+
+
+class UpgradeCampaignTargetSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    cluster = serializers.CharField(help_text="the cluster's (or a refused standalone host's) name")
+    fits = serializers.BooleanField()
+    problems = serializers.ListField(child=serializers.CharField())
+    plan = serializers.DictField(allow_null=True, help_text="as clusters/<id>/upgrade/ answers a dry run; null "
+                                                            "when the cluster is refused before its prerequisites")
+
+
+class UpgradeCampaignPlanSerializer(serializers.Serializer):
+    action = serializers.CharField(help_text="upgrade")
+    upgrade = serializers.CharField(help_text="the profiles, the BMC Run As account, the functional level")
+    parallel = serializers.IntegerField()
+    max_failed_clusters = serializers.IntegerField()
+    waves = serializers.ListField(child=serializers.ListField(child=serializers.CharField()))
+    fits = serializers.BooleanField(help_text="a submit would start the campaign")
+    problems = serializers.ListField(child=serializers.CharField())
+    clusters = UpgradeCampaignTargetSerializer(many=True)
 
 
 class VerdictSerializer(serializers.Serializer):

@@ -77,7 +77,27 @@ class VirtualMachineTable(FerryTable):
         return format_bytes(value)
 
 
+class ChooseForUpgradeColumn(tables.Column):
+    """A tick per row that the list's "Upgrade clusters" form sends (the checkbox names that form, which
+    sits outside the table)."""
+
+    def __init__(self):
+        super().__init__(verbose_name="Choose", accessor="pk", orderable=False, empty_values=(),
+                         exclude_from_export=True)
+
+    def render(self, record):
+        return format_html('<input type="checkbox" name="clusters" value="{}" form="upgrade-clusters" '
+                           'aria-label="Choose {}">', record.pk, record.name)
+
+
+def _operators_only(table, request, *columns) -> None:
+    if not has_role(request.user, OPERATOR):
+        for column in columns:
+            table.columns.hide(column)  # operators start jobs
+
+
 class ClusterTable(FerryTable):
+    choose = ChooseForUpgradeColumn()
     name = tables.Column(linkify=True)
     kind = tables.Column()
     host_group = tables.Column(verbose_name="Host group", order_by=("host_group__name",))
@@ -89,11 +109,11 @@ class ClusterTable(FerryTable):
 
     class Meta(FerryTable.Meta):
         model = Cluster
-        fields = ("name", "kind", "host_group", "node_count", "vm_count", "functional_level", "mixed_mode_since")
+        fields = ("choose", "name", "kind", "host_group", "node_count", "vm_count", "functional_level",
+                  "mixed_mode_since")
 
     def before_render(self, request):
-        if not has_role(request.user, OPERATOR):
-            self.columns.hide("actions")  # operators start jobs
+        _operators_only(self, request, "choose", "actions")
 
     def render_actions(self, record):
         return format_html('<a class="button small" href="{}">Upgrade Cluster</a>',
@@ -101,6 +121,7 @@ class ClusterTable(FerryTable):
 
 
 class FileServerTable(FerryTable):
+    choose = ChooseForUpgradeColumn()
     name = tables.Column(linkify=True)
     fqdn = tables.Column(verbose_name="FQDN")
     host_group = tables.Column(verbose_name="Host group", order_by=("host_group__name",))
@@ -111,7 +132,11 @@ class FileServerTable(FerryTable):
 
     class Meta(FerryTable.Meta):
         model = Cluster
-        fields = ("name", "fqdn", "host_group", "node_count", "share_count", "functional_level", "mixed_mode_since")
+        fields = ("choose", "name", "fqdn", "host_group", "node_count", "share_count", "functional_level",
+                  "mixed_mode_since")
+
+    def before_render(self, request):
+        _operators_only(self, request, "choose")
 
 
 class NodeTable(HostTable):

@@ -297,7 +297,7 @@ class BaseNodeRowFormSet(forms.BaseFormSet):
 NodeRowFormSet = forms.formset_factory(NodeRowForm, formset=BaseNodeRowFormSet, extra=0, can_delete=False)
 
 
-def _script_choice(label: str, help_text: str) -> forms.ModelChoiceField:
+def script_choice(label: str, help_text: str) -> forms.ModelChoiceField:
     return forms.ModelChoiceField(
         NodeScript.objects.all(), to_field_name="name", required=False, empty_label="none", label=label,
         help_text=help_text,
@@ -309,9 +309,9 @@ class SummaryForm(forms.Form):
     functional_level = forms.BooleanField(
         required=False, initial=True, label="Update the cluster functional level after the last node",
         help_text="The point of no return: afterwards no node of the older release can join the cluster.")
-    pre_script = _script_choice("Pre-script", "Runs on each node before it is evacuated; if it fails, that node "
+    pre_script = script_choice("Pre-script", "Runs on each node before it is evacuated; if it fails, that node "
                                               "fails before anything moved, and the upgrade stops there.")
-    post_script = _script_choice("Post-script", "Runs on each node once it has joined again and been resumed "
+    post_script = script_choice("Post-script", "Runs on each node once it has joined again and been resumed "
                                                 "with its VMs back; if it fails, that node fails.")
 
 

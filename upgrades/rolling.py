@@ -409,8 +409,9 @@ def plan_upgrade(request: UpgradeRequest) -> UpgradePlan:
                        maintenance_window=window)
 
 
-def submit_upgrade(request: UpgradeRequest, user=None):
-    """Queue the rolling upgrade; (job, created). UpgradeRefused with the reasons when a prerequisite fails."""
+def submit_upgrade(request: UpgradeRequest, user=None, *, campaign_step=None):
+    """Queue the rolling upgrade; (job, created). UpgradeRefused with the reasons when a prerequisite fails.
+    `campaign_step`: the campaign's step (its pk) this job is a child of."""
     verdicts = check_prerequisites(request)
     refused = [v.message for v in verdicts if not v.ok]
     if refused:
@@ -446,4 +447,4 @@ def submit_upgrade(request: UpgradeRequest, user=None):
                              title=f"List the VMs whose configuration version could be raised to {target.vm_version}"))
     return submit_job(kind="rolling_upgrade", title=f"Upgrade cluster {cluster.name} to {target.name}",
                       target=cluster, lock_key=f"cluster:{cluster.pk}", requested_by=user, plan=plan,
-                      params=params)
+                      params={**params, **({"campaign_step": campaign_step} if campaign_step else {})})

@@ -1,9 +1,10 @@
 """Submitting work on a cluster: remediation and rolling upgrade, and a campaign over several
-clusters, each with a dry run.
+clusters (remediating or upgrading them), each with a dry run.
 
 All go through the code the pages and the commands use: the Remediate dialog's form, plan and
 submission (compliance.views.remediate, compliance.orchestration), the campaign's waves and
-`submit_campaign` (compliance.campaigns), and the upgrade request that `upgrade_cluster` builds
+`submit_campaign` (compliance.campaigns), the Upgrade clusters page's form and preview
+(upgrades.campaign), and the upgrade request that `upgrade_cluster` builds
 from names (upgrades.rolling). A cluster that already has an active job is refused with 409 (a
 campaign waits for it instead), a plan that does not fit with 409 and its problems, bad input with
 400.
@@ -13,14 +14,14 @@ from dataclasses import asdict
 from django.core.management import CommandError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import serializers as s
-from compliance.campaigns import CampaignError, plan_waves, submit_campaign
+from compliance.campaigns import UPGRADE, CampaignError, plan_waves, submit_campaign
 from compliance.campaigns.planning import campaign_problems
 from compliance.choices import NodeOrder
 from compliance.forms import RemediateForm
@@ -31,9 +32,10 @@ from compliance.views.remediate import cluster_entry, dialog_context
 from core import audit
 from core.audit import AuditAction
 from fabric.management.commands.upgrade_cluster import build_request
-from fabric.models import Cluster
+from fabric.models import Cluster, PhysicalComputerProfile, RunAsAccount
 from jobs.choices import ACTIVE
 from jobs.models import Job
+from upgrades.campaign import UpgradeCampaignForm, campaign_preview, record_upgrade_campaign
 from upgrades.orchestration import UpgradeRefused, plan_upgrade, submit_upgrade
 
 
@@ -127,15 +129,20 @@ class CampaignView(APIView):
     """Remediate several clusters as one campaign, as the Remediate dialog does with several clusters
     chosen: one parent job, a file server in a wave before the Hyper-V clusters whose VMs it holds, at
     most `parallel` clusters at once (`dry_run`: the waves and each cluster's plan). A cluster with an
-    active job is not refused: its part of the campaign waits for that job to end."""
+    active job is not refused: its part of the campaign waits for that job to end. With `"action":
+    "upgrade"` each cluster is upgraded by a rolling upgrade instead, as on the Upgrade clusters page;
+    there an active job is a failed prerequisite, as for one cluster."""
 
     @extend_schema(request=s.CampaignRequestSerializer, responses={
-        200: s.CampaignPlanSerializer, 201: s.JobDetailSerializer, 400: OpenApiTypes.OBJECT,
-        409: s.RefusalSerializer})
+        200: PolymorphicProxySerializer(component_name="CampaignDryRun", resource_type_field_name=None,
+                                        serializers=[s.CampaignPlanSerializer, s.UpgradeCampaignPlanSerializer]),
+        201: s.JobDetailSerializer, 400: OpenApiTypes.OBJECT, 409: s.RefusalSerializer})
     def post(self, request):
         given = s.CampaignRequestSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
+        if data["action"] == UPGRADE:
+            return self._upgrade(request, data)
         clusters = data["clusters"]
         form = _options_form(data, parallel=data["parallel"], max_failed_clusters=data["max_failed_clusters"])
         options = form.options()
@@ -148,6 +155,46 @@ class CampaignView(APIView):
         except CampaignError as refused:
             return Response({"detail": f"Refused: {refused}"}, status=status.HTTP_409_CONFLICT)
         record_campaign(request, job, options, through="through the API")
+        return Response(s.JobDetailSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)
+
+    @staticmethod
+    def _upgrade(request, data) -> Response:
+        """Each cluster upgraded by a rolling upgrade; checked by the Upgrade clusters page's form, a
+        busy cluster or a failing prerequisite refused (409) with the cluster named."""
+        names = {"profile": data["profile"], "file_server_profile": data["file_server_profile"],
+                 "bmc_run_as": data["bmc_run_as"]}
+        ids = {}
+        for field, model in (("profile", PhysicalComputerProfile), ("file_server_profile", PhysicalComputerProfile),
+                             ("bmc_run_as", RunAsAccount)):
+            if names[field].strip():
+                found = model.objects.filter(name__iexact=names[field].strip()).first()
+                if found is None:
+                    raise ValidationError({field: [f"No {model._meta.verbose_name} is named {names[field]!r}."]})
+                ids[field] = found.pk
+        form = UpgradeCampaignForm(data={
+            "clusters": [c.pk for c in data["clusters"]], **ids, "parallel": data["parallel"],
+            "max_failed_clusters": data["max_failed_clusters"], "functional_level": data["functional_level"],
+            "pre_script": data["pre_script"], "post_script": data["post_script"]})
+        if not form.is_valid():
+            raise ValidationError({k: [e["message"] for e in v] for k, v in form.errors.get_json_data().items()})
+        choice, targets = form.choice(), [*form.cleaned_data["clusters"], *data["hosts"]]
+        parallel, max_failed = form.cleaned_data["parallel"], form.cleaned_data["max_failed_clusters"]
+        if data["dry_run"]:
+            preview = campaign_preview(targets, choice)
+            return Response({
+                "action": UPGRADE, "upgrade": choice.describe(), "parallel": parallel,
+                "max_failed_clusters": max_failed,
+                "waves": [w.names for w in preview["waves"]], "fits": not preview["problems"],
+                "problems": preview["problems"],
+                "clusters": [{"id": a.target.pk, "cluster": a.target.name, "fits": not a.problems,
+                              "problems": a.problems, "plan": {**asdict(a.plan), "ok": a.plan.ok} if a.plan else None}
+                             for a in preview["targets"]]})
+        try:
+            job, _ = submit_campaign(targets, upgrade=choice, parallel=parallel, max_failed_clusters=max_failed,
+                                     user=request.user)
+        except CampaignError as refused:
+            return Response({"detail": f"Refused: {refused}"}, status=status.HTTP_409_CONFLICT)
+        record_upgrade_campaign(request, job, choice, through="through the API")
         return Response(s.JobDetailSerializer(job, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
     @staticmethod

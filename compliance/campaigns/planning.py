@@ -1,11 +1,12 @@
-"""Waves from the clusters' dependencies, and `submit_campaign` (the dialog, the command line and
-the API all start a campaign through it)."""
+"""Waves from the clusters' dependencies, and `submit_campaign` (the dialogs, the command lines and
+the API all start a campaign through it, to remediate or to upgrade)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.db.models import Q
 
+from compliance.campaigns.upgrade import UpgradeChoice, upgrade_problems
 from compliance.remediation import (
     RemediationOptions,
     cluster_dry_run,
@@ -16,6 +17,8 @@ from fabric.models import Cluster, FileShare, Host, VirtualMachine
 from jobs.engine import PlanStep, submit_job
 
 CAMPAIGN_CLUSTER = "compliance.campaign_cluster"
+REMEDIATE, UPGRADE = "remediate", "upgrade"  # what a campaign does to each cluster
+CHILD_KIND = {REMEDIATE: "remediation", UPGRADE: "rolling_upgrade"}  # the kind of the jobs it starts
 
 
 class CampaignError(ValueError):
@@ -89,7 +92,7 @@ def plan_waves(targets) -> list[Wave]:
     return waves
 
 
-def campaign_problems(targets, options: RemediationOptions, parallel: int) -> list[str]:
+def _common_problems(targets, parallel: int) -> list[str]:
     problems = []
     if not targets:
         problems.append("A campaign needs at least one cluster or host.")
@@ -97,6 +100,11 @@ def campaign_problems(targets, options: RemediationOptions, parallel: int) -> li
         problems.append("At most N clusters at once: N must be at least 1.")
     if len({_key(t) for t in targets}) != len(targets):
         problems.append("A cluster or host is named twice.")
+    return problems
+
+
+def campaign_problems(targets, options: RemediationOptions, parallel: int) -> list[str]:
+    problems = _common_problems(targets, parallel)
     for target in targets:
         if isinstance(target, Host):
             if target.cluster_id:
@@ -108,30 +116,52 @@ def campaign_problems(targets, options: RemediationOptions, parallel: int) -> li
     return problems
 
 
-def submit_campaign(clusters, options: RemediationOptions | None = None, *, parallel: int = 2,
-                    max_failed_clusters: int = 0, user=None, title: str = ""):
-    """Start a campaign remediating `clusters` (and standalone hosts among them), at most `parallel`
-    at once, in dependency waves. Returns (job, waves). Raises CampaignError (nothing saved) when the
-    request does not fit."""
+def upgrade_campaign_problems(targets, choice: UpgradeChoice, parallel: int) -> tuple[dict, list[str]]:
+    """({cluster id: its upgrade request}, problems) of an upgrade campaign."""
+    problems = _common_problems(targets, parallel)
+    requests, found = upgrade_problems(targets, choice)
+    return requests, problems + found
+
+
+def submit_campaign(clusters, options: RemediationOptions | None = None, *, upgrade: UpgradeChoice | None = None,
+                    parallel: int = 2, max_failed_clusters: int = 0, user=None, title: str = ""):
+    """Start a campaign over `clusters`, at most `parallel` at once, in dependency waves: remediating
+    them (and standalone hosts among them) with `options`, or, given `upgrade`, upgrading each
+    cluster to the release of its profile's image by a rolling upgrade. Returns (job, waves). Raises
+    CampaignError (nothing saved) when the request does not fit."""
     clusters = list(clusters)
     options = options or RemediationOptions()
     if max_failed_clusters < 0:
         raise CampaignError("The number of clusters allowed to fail cannot be negative.")
-    problems = campaign_problems(clusters, options, parallel)
+    requests = {}
+    if upgrade is None:
+        problems = campaign_problems(clusters, options, parallel)
+    else:
+        requests, problems = upgrade_campaign_problems(clusters, upgrade, parallel)
     if problems:
         raise CampaignError(" ".join(problems))
     waves = plan_waves(clusters)
+    verb = "Upgrade" if upgrade else "Remediate"
+
+    def step_params(target, wave) -> dict:
+        params = {f"{_key(target)[0]}_id": target.pk, "wave": wave.number}
+        if upgrade is not None:
+            params["request"] = requests[target.pk].as_params()
+        return params
+
     plan = [
-        PlanStep(CAMPAIGN_CLUSTER, title=f"Remediate {'host' if isinstance(t, Host) else 'cluster'} {t.name}",
-                 target=t.name, params={f"{_key(t)[0]}_id": t.pk, "wave": wave.number}, group=t.name, retries=0,
+        PlanStep(CAMPAIGN_CLUSTER, title=f"{verb} {'host' if isinstance(t, Host) else 'cluster'} {t.name}",
+                 target=t.name, params=step_params(t, wave), group=t.name, retries=0,
                  parallel_group=f"wave-{wave.number}", max_parallel=parallel)
         for wave in waves for t in wave.members
     ]
     names = ", ".join(t.name for w in waves for t in w.members)
+    action = {"action": UPGRADE, "upgrade": upgrade.as_params()} if upgrade else \
+        {"action": REMEDIATE, "options": options.as_params()}
     job, _ = submit_job(
-        kind="campaign", title=(title or f"Campaign: remediate {names}"), target=names, plan=plan,
+        kind="campaign", title=(title or f"Campaign: {verb.lower()} {names}"), target=names, plan=plan,
         requested_by=user, failure_policy={"max_failed_nodes": max_failed_clusters},
-        params={"options": options.as_params(), "parallel": parallel, "max_failed_clusters": max_failed_clusters,
+        params={**action, "parallel": parallel, "max_failed_clusters": max_failed_clusters,
                 "waves": [w.names for w in waves]},
     )
     return job, waves

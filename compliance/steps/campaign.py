@@ -1,7 +1,8 @@
-"""The campaign's step: start one cluster's (or standalone host's) remediation job and follow it to its end."""
+"""The campaign's step: start one cluster's (or standalone host's) remediation or rolling upgrade job and
+follow it to its end."""
 from __future__ import annotations
 
-from compliance.campaigns.planning import CAMPAIGN_CLUSTER
+from compliance.campaigns.planning import CAMPAIGN_CLUSTER, CHILD_KIND, REMEDIATE, UPGRADE
 from compliance.remediation import RemediationOptions
 from fabric.models import Cluster, Host
 from fabric.nodeops.live import poll_seconds
@@ -29,17 +30,40 @@ def _child(ctx) -> Job | None:
     child_id = ctx.step.data.get("child_job_id")
     if child_id:
         return Job.objects.get(pk=child_id)
-    return Job.objects.filter(kind="remediation", params__campaign_step=ctx.step.pk).order_by("-pk").first()
+    kind = CHILD_KIND[ctx.params.get("action", REMEDIATE)]
+    return Job.objects.filter(kind=kind, params__campaign_step=ctx.step.pk).order_by("-pk").first()
 
 
-@register_step(CAMPAIGN_CLUSTER, title="Remediate a cluster")
-def remediate_cluster(ctx) -> StepResult:
+def _upgrade_submitter(ctx):
+    """(cluster, lock, submit) for a cluster's rolling upgrade: the request the campaign built when it
+    was submitted. A cluster busy with another job is waited for; a refusal fails the cluster."""
+    from upgrades.orchestration import UpgradeRefused, submit_upgrade  # its steps import the engine
+    from upgrades.request import UpgradeRequest
+
+    cluster = Cluster.objects.get(pk=ctx.params["cluster_id"])
+    lock = f"cluster:{cluster.pk}"
+
+    def submit(_options):
+        if Job.objects.filter(lock_key=lock, status__in=ACTIVE).exists():
+            return None, False
+        try:
+            return submit_upgrade(UpgradeRequest.from_dict(ctx.params["request"]), ctx.job.requested_by,
+                                  campaign_step=ctx.step.pk)
+        except UpgradeRefused as refusal:
+            raise StepFailed(f"The upgrade of {cluster.name} was refused: {refusal}", retry=False) from None
+    return cluster, lock, submit
+
+
+@register_step(CAMPAIGN_CLUSTER, title="Remediate or upgrade a cluster")
+def campaign_cluster(ctx) -> StepResult:
     from compliance.orchestration import (  # they import the steps
         submit_cluster_remediation,
         submit_host_remediation,
     )
 
-    if ctx.params.get("host_id"):
+    if ctx.params.get("action") == UPGRADE:
+        target, lock, submit = _upgrade_submitter(ctx)
+    elif ctx.params.get("host_id"):
         host = Host.objects.get(pk=ctx.params["host_id"])
         target, lock = host, f"host:{host.pk}"
 

@@ -192,7 +192,10 @@ def clusters_with_counts(kind):
 
 
 class ClusterListView(ObjectListView):
+    """Operators tick clusters and press "Upgrade clusters" (an upgrade campaign); the file servers' list too."""
+
     model = Cluster
+    template_name = "fabric/cluster_list.html"
     table_class = ClusterTable
     filterset_class = ClusterFilterSet
     title = "Hyper-V clusters"

@@ -121,6 +121,8 @@ def test_the_schema_documents_the_campaign_endpoint(viewer):
     post = schema["paths"]["/api/campaigns/"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/CampaignRequest")
     answers = post["responses"]
-    assert answers["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/CampaignPlan")
+    assert answers["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/CampaignDryRun")
+    dry_runs = schema["components"]["schemas"]["CampaignDryRun"]["oneOf"]   # a remediation's or an upgrade's
+    assert sorted(d["$ref"].rsplit("/", 1)[1] for d in dry_runs) == ["CampaignPlan", "UpgradeCampaignPlan"]
     assert answers["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/JobDetail")
     assert answers["409"]["content"]["application/json"]["schema"]["$ref"].endswith("/Refusal")

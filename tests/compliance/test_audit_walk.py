@@ -25,6 +25,7 @@ WALKED_ELSEWHERE = {
     "upgrades:update_version",    # tests/upgrades/test_update_version.py (it needs the lab)
     "upgrades:upgrade_cluster",   # the wizard's Finish: tests/upgrades/test_wizard_lab.py
     "upgrades:bmc_run_as_add",    # the wizard's in-place Run As account: tests/upgrades/test_wizard.py
+    "upgrades:upgrade_campaign",  # Upgrade clusters: tests/upgrades/test_upgrade_campaign_lab.py
     "jobs:job_resume_node",       # Resume node after a failed job: tests/jobs/test_recovery_actions.py
     "api:token_list",             # creating an API token: tests/api/test_api.py
     "api:token_revoke",           # revoking it: tests/api/test_api.py

@@ -139,7 +139,8 @@ def test_every_page_is_accessible_and_fits_a_phone(live_db, tmp_path, make_user,
     names = {name for name, _ in pages}
     expected = {"fabric:server_list", "fabric:cluster_detail", "fabric:fileserver_detail", "fabric:host_detail",
                 "fabric:runas_add", "fabric:cluster_add", "compliance:compliance", "compliance:host_compliance",
-                "jobs:job_detail", "upgrades:upgrade_cluster", "users:user_list", "users:user_add"}
+                "jobs:job_detail", "upgrades:upgrade_cluster", "upgrades:upgrade_campaign", "users:user_list",
+                "users:user_add"}
     assert expected <= names, expected - names
     session = session_cookie(users["ada"])
     remediate_row = f'tr.cluster-row[data-name="{hvc.name}"] input[name=selected]'

@@ -1,6 +1,7 @@
 """`manage.py upgrade_cluster CLUSTER --profile P --bmc-run-as R [--image I] [--nodes A,B]
 [--node-settings FILE] [--no-functional-level] [--pre-script NAME] [--post-script NAME] [--dry-run]
-[--wait]`: a rolling upgrade as a job.
+[--wait]`: a rolling upgrade as a job. With several clusters (or `--parallel N`): an upgrade campaign,
+see `_upgrade_campaign`.
 (`--settings` is Django's own option on every command — the settings module — so the file of node
 settings has a name of its own.)
 
@@ -17,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from compliance.management.commands._common import finish, follow
 from core.audit import AuditAction, record
 from fabric.choices import ClusterKind
+from fabric.management.commands._upgrade_campaign import upgrade_campaign_command
 from fabric.models import Cluster, LibraryImage, LogicalNetwork, PhysicalComputerProfile, RunAsAccount, Subnet
 from nodescripts.models import UnknownScript, copy_for_job
 from upgrades.orchestration import (
@@ -156,8 +158,18 @@ class Command(BaseCommand):
             "(unless --no-functional-level).")
 
     def add_arguments(self, parser):
-        parser.add_argument("cluster", help="the Hyper-V cluster's or the Scale-Out File Server's name")
-        parser.add_argument("--profile", required=True, help="the physical computer profile")
+        parser.add_argument("clusters", nargs="+", metavar="cluster",
+                            help="the Hyper-V cluster's or the Scale-Out File Server's name; several make a campaign")
+        parser.add_argument("--profile", required=True,
+                            help="the physical computer profile (in a campaign: of every cluster, unless "
+                                 "--file-server-profile names one for the file servers)")
+        parser.add_argument("--file-server-profile", default="", metavar="PROFILE",
+                            help="campaign: the profile of the Scale-Out File Servers (default: --profile)")
+        parser.add_argument("--parallel", type=int, default=None, metavar="N",
+                            help="campaign: at most N clusters at once (default 2); file servers go before the "
+                                 "Hyper-V clusters whose VMs they hold")
+        parser.add_argument("--max-failed", type=int, default=0, metavar="N",
+                            help="campaign: clusters that may fail before no new cluster starts (default 0)")
         parser.add_argument("--bmc-run-as", required=True, help="the Run As account with BMC rights")
         parser.add_argument("--image", default="", help="a library image instead of the profile's")
         parser.add_argument("--nodes", default="", help="comma-separated node names (default: every node)")
@@ -173,8 +185,15 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="print the plan and the prerequisites only")
         parser.add_argument("--wait", action="store_true", help="follow the job; exit 0 only if it succeeded")
 
-    def handle(self, *args, cluster, profile, bmc_run_as, image, nodes, node_settings, no_functional_level,
-               pre_script, post_script, dry_run, wait, **options):
+    def handle(self, *args, clusters, **o):
+        if len(clusters) > 1 or o["parallel"] is not None or o["file_server_profile"]:
+            return upgrade_campaign_command(self, clusters, o)
+        if o["max_failed"]:
+            raise CommandError("--max-failed counts failed clusters of a campaign: name several clusters.")
+        self._single(clusters[0], **o)
+
+    def _single(self, cluster, *, profile, bmc_run_as, image, nodes, node_settings, no_functional_level,
+                pre_script, post_script, dry_run, wait, **options):
         given = _read_settings(node_settings) if node_settings else {}
         wanted = [n.strip() for n in nodes.split(",") if n.strip()] if nodes else []
         found, request = build_request(cluster, profile, bmc_run_as, image, wanted, given,
@@ -183,7 +202,10 @@ class Command(BaseCommand):
         names = {h.name.lower(): h for h in found.nodes.all()}
         wanted = wanted or [h.name for h in found.nodes.order_by("name")]
         if dry_run:
-            self._print_plan(plan_upgrade(request))
+            plan = plan_upgrade(request)
+            self.print_plan(plan)
+            if not plan.ok:
+                raise CommandError("The upgrade would be refused: see the prerequisites above.")
             return
         try:
             job, created = submit_upgrade(request)
@@ -201,7 +223,7 @@ class Command(BaseCommand):
         if wait:
             finish(self, follow(job, self.stdout.write))
 
-    def _print_plan(self, plan) -> None:
+    def print_plan(self, plan) -> None:
         write = self.stdout.write
         write(f"Upgrade {plan.cluster} to {plan.target}")
         if plan.maintenance_window:
@@ -218,5 +240,3 @@ class Command(BaseCommand):
             write(f"Then: {plan.functional_level}")
         if plan.point_of_no_return:
             write(f"  {plan.point_of_no_return}")
-        if not plan.ok:
-            raise CommandError("The upgrade would be refused: see the prerequisites above.")
