@@ -62,6 +62,7 @@ class ObjectListView(RoleRequiredMixin, PartialTemplateMixin, ExportMixin, Singl
     add_label = "Add"
     more_add_links: list[tuple[str, str]] = []  # (label, url name): other ways to add, shown after Add
     help_text = ""
+    list_actions = ""  # a template included in the toolbar beside Add (buttons acting on ticked rows)
 
     def get_title(self) -> str:
         return self.title or self.model._meta.verbose_name_plural.capitalize()
@@ -76,6 +77,7 @@ class ObjectListView(RoleRequiredMixin, PartialTemplateMixin, ExportMixin, Singl
             self.model._meta.verbose_name, self.model._meta.verbose_name_plural
         )
         context["help_text"] = self.help_text
+        context["list_actions"] = self.list_actions
         if self.add_url_name and has_role(self.request.user, ADMINISTRATOR):
             context["add_url"] = reverse(self.add_url_name)
             context["add_label"] = self.add_label
