@@ -169,8 +169,8 @@ def _where_the_time_goes(trace_dir: Path, web, job_id: int, committed: dict) -> 
     for number, (proc, _) in enumerate(web, 1):
         path = trace_dir / f"live-{proc.pid}.json"
         marks = json.loads(path.read_text()) if path.exists() else {}
-        stages = {"commit → doorbell heard": [], "doorbell → render done": [], "render → first frame sent": [],
-                  "first → last frame sent": []}
+        stages = {"commit → doorbell heard": [], "doorbell → render started": [], "render": [],
+                  "render → first frame sent": [], "first → last frame sent": []}
         frames = 0
         for i, (committed_at, seq) in committed.items():
             mark = marks.get(f"{job_id}:{seq}", {})
@@ -178,8 +178,10 @@ def _where_the_time_goes(trace_dir: Path, web, job_id: int, committed: dict) -> 
                 continue
             frames += mark.get("frames", 0)
             stages["commit → doorbell heard"].append(mark["arrived"] - committed_at)
-            render_end = mark.get("render_end", mark["arrived"])
-            stages["doorbell → render done"].append(render_end - mark["arrived"])
+            render_start = mark.get("render_start", mark["arrived"])
+            render_end = mark.get("render_end", render_start)
+            stages["doorbell → render started"].append(render_start - mark["arrived"])
+            stages["render"].append(render_end - render_start)
             stages["render → first frame sent"].append(mark["first_sent"] - render_end)
             stages["first → last frame sent"].append(mark["last_sent"] - mark["first_sent"])
         per_process[f"daphne {number}"] = {
