@@ -191,6 +191,33 @@ def test_every_viewer_gets_every_line_once_and_in_order_when_lines_come_faster_t
     async_to_sync(scenario)()
 
 
+def test_a_render_that_fails_is_tried_again_and_the_line_still_arrives(viewer, monkeypatch, caplog):
+    from jobs.live import render
+
+    job = make_job()
+    real, failures = render.job_frames, []
+
+    def failing_once(job_id, since, *args, **kwargs):
+        if since and not failures:
+            failures.append(since)
+            raise RuntimeError("database went away")
+        return real(job_id, since, *args, **kwargs)
+
+    monkeypatch.setattr(render, "job_frames", failing_once)
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/",
+                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        assert (await ws.connect())[0]
+        await ws.receive_from(timeout=5)
+        await sync_to_async(in_other_thread)(lambda: job.write_log("after the failed render"))
+        assert "after the failed render" in await ws.receive_from(timeout=5)
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+    assert failures and "Could not render a live update" in caplog.text
+
+
 def _change_without_doorbell(job_id, message):
     """What a worker in another process does, as far as this process can tell: rows change, no
     doorbell reaches the in-memory layer here."""
