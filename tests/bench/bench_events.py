@@ -157,6 +157,15 @@ def _viewer_main(ports, job_id, session, indices, conn):
     asyncio.run(_viewers(ports, job_id, session, indices, conn))
 
 
+def _answer(conn, timeout: float, otherwise: dict) -> dict:
+    """A viewer process's next report; `otherwise` when it died or kept silent (its viewers then
+    count as never connected, their lines as lost)."""
+    try:
+        return conn.recv() if conn.poll(timeout) else otherwise
+    except (EOFError, OSError):
+        return otherwise
+
+
 def _cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -213,19 +222,21 @@ def _measure(procs, web, session, count, trace_dir: Path) -> dict:
         child.start()
         children.append((child, parent_end))
     try:
-        readiness = [conn.recv() if conn.poll(CONNECT_WAIT_S + 30) else {"ready": 0, "failed": 0, "failures": []}
+        readiness = [_answer(conn, CONNECT_WAIT_S + 30, {"ready": 0, "failures": ["viewer process did not answer"]})
                      for _, conn in children]
         connect_seconds = time.monotonic() - connect_started
         cpu_before = [_cpu_seconds(proc.pid) for proc, _ in web]
         load_before = os.getloadavg()
         for _, conn in children:
-            conn.send("go")
+            try:
+                conn.send("go")
+            except OSError:  # that viewer process died: its report will be missing
+                pass
         emitter.stdin.write("go\n")
         emitter.stdin.flush()
         committed = {int(k): tuple(v) for k, v in json.loads(emitter.stdout.readline()).items()}
         emitter.wait(30)
-        reports = [conn.recv() if conn.poll(60) else {"arrivals": {}, "cpu_seconds": 0, "lag_ms": None}
-                   for _, conn in children]
+        reports = [_answer(conn, 60, {"arrivals": {}, "cpu_seconds": 0, "lag_ms": None}) for _, conn in children]
         load_after = os.getloadavg()
         web_cpu = [_cpu_seconds(proc.pid) - before for (proc, _), before in zip(web, cpu_before)]
     finally:
