@@ -17,6 +17,7 @@ STYLES = {
     "seconds": "%Y-%m-%d %H:%M:%S UTC",
     "time": "%H:%M:%S",
     "relative": None,
+    "moment": None,  # "time" within 12 hours of now, else "datetime" (a deadline days away shows its date)
 }
 EXACT = "%Y-%m-%d %H:%M:%S UTC"
 
@@ -32,6 +33,8 @@ def when(value, style: str = "datetime", empty: str = "—"):
     if timezone.is_naive(value):
         value = timezone.make_aware(value, dt_timezone.utc)
     utc = value.astimezone(dt_timezone.utc)
+    if style == "moment":
+        style = "time" if abs((utc - timezone.now()).total_seconds()) < 12 * 3600 else "datetime"
     if style == "relative":
         text = f"{timesince(utc)} ago" if utc <= timezone.now() else f"in {timesince(timezone.now(), utc)}"
     else:

@@ -43,6 +43,15 @@ def test_a_relative_time_keeps_the_exact_time_on_hover():
     assert f'title="{moment.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC"' in html
 
 
+def test_a_deadline_days_away_shows_its_date_and_one_soon_its_time():
+    soon, far = timezone.now() + dt.timedelta(minutes=5), timezone.now() + dt.timedelta(days=14)
+    html = Template('{% load ferry %}{{ soon|when:"moment" }}|{{ far|when:"moment" }}').render(
+        Context({"soon": soon, "far": far}))
+    near_html, far_html = html.split("|")
+    assert 'data-style="time"' in near_html and f">{soon.astimezone(dt.timezone.utc):%H:%M:%S}</time>" in near_html
+    assert 'data-style="datetime"' in far_html and f">{far.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC<" in far_html
+
+
 def test_yes_and_no_are_words():
     html = Template("{% load ferry %}{{ a|yes_no }} {{ b|yes_no }}").render(Context({"a": True, "b": False}))
     assert html == '<span class="yes-no yes">Yes</span> <span class="yes-no no">No</span>'
