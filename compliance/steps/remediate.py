@@ -166,7 +166,7 @@ def precheck(ctx) -> StepResult:
     live_order = [by_lower[n.lower()] for n in order if n.lower() in by_lower]
     live_states = {by_lower[n.lower()]: s for n, s in states.items() if n.lower() in by_lower}
     options.node_order = live_order if sorted(live_order) == sorted(live.nodes) else []
-    dry = rolling_dry_run(cluster.name, plan_hosts, plan_vms, live_states, options)
+    dry = rolling_dry_run(cluster.name, plan_hosts, plan_vms, live_states, options, witness=live.witness)
     paused = [n for n, s in live.nodes.items() if s == "Paused"]
     ctx.save_checkpoint(paused_before=paused)
     problems = [p for p in dry.problems if dry.to_remediate]

@@ -34,7 +34,7 @@ def precheck(ctx) -> StepResult:
             live = read_live_cluster(cluster)
     except agents.AgentError as error:
         raise StepFailed(f"Could not read the state of {cluster.name}: {error}", retry=error.transient) from error
-    verdicts = check_prerequisites(request, live=live.plan_inputs())
+    verdicts = check_prerequisites(request, live=live.plan_inputs(), witness=live.witness)
     for verdict in verdicts:
         ctx.log(f"{verdict.name}: {verdict.message}", "info" if verdict.ok else "error")
     refused = [v.message for v in verdicts if not v.ok]

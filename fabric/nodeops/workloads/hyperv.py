@@ -72,7 +72,7 @@ def save_vms(ctx, host: Host, vms: dict[str, str]) -> dict[str, str]:
 def plan_node(node: NodeTarget, live: LiveCluster, save_state: bool):
     name = node.live_name(live)
     hosts, vms = live.plan_inputs()
-    problem = quorum_problem(hosts, name)
+    problem = quorum_problem(hosts, name, witness=live.witness)
     if problem:
         raise StepFailed(problem, retry=False)
     try:

@@ -37,6 +37,7 @@ class SofsState:
     nodes: dict[str, str]  # node → Up / Down / Paused / Joining
     roles: dict[str, str]  # SOFS role → owner node
     volumes: dict[str, str]  # CSV → owner node
+    witness: bool = False  # Get-ClusterQuorum now: a witness that is online adds a vote
 
     def owned_by(self, node: str) -> list[tuple[str, str]]:
         """(kind, name) of what `node` owns: roles first, then volumes."""
@@ -45,7 +46,7 @@ class SofsState:
                 + [("volume", v) for v, owner in sorted(self.volumes.items()) if owner.lower() == key])
 
     def as_live(self) -> LiveCluster:
-        return LiveCluster(nodes=dict(self.nodes), vms=[], hosts={})
+        return LiveCluster(nodes=dict(self.nodes), vms=[], hosts={}, witness=self.witness)
 
 
 def read_sofs_state(conn: agents.Connection) -> SofsState:
@@ -55,6 +56,7 @@ def read_sofs_state(conn: agents.Connection) -> SofsState:
         nodes={n.name: n.state for n in inventory["nodes"]},
         roles={g.name: g.owner_node for g in inventory["groups"] if g.group_type == "ScaleoutFileServer"},
         volumes={v.name: v.owner_node for v in volumes},
+        witness=inventory["quorum"] is not None and inventory["quorum"].witness_votes,
     )
 
 
@@ -83,7 +85,7 @@ def plan_rolling_sofs(order: list[str], state: SofsState) -> dict[str, list[Stor
     roles, volumes = dict(state.roles), dict(state.volumes)
     plans = {}
     for node in order:
-        step = SofsState(state.nodes, roles, volumes)
+        step = SofsState(state.nodes, roles, volumes, state.witness)
         try:
             moves = plan_sofs_evacuation(node, step)
         except PlanRefused:
@@ -112,7 +114,7 @@ def evacuate_cluster_node(ctx, node: NodeTarget, save_state: bool = False) -> st
     name = node.live_name(live)
     if state.nodes[name] == "Down":
         raise StepFailed(f"{name} is Down in the cluster: nothing can be moved off it.", retry=False)
-    problem = quorum_problem([PlanHost(n, 0, 1, s) for n, s in state.nodes.items()], name)
+    problem = quorum_problem([PlanHost(n, 0, 1, s) for n, s in state.nodes.items()], name, witness=state.witness)
     if problem:
         raise StepFailed(problem, retry=False)
     try:
