@@ -25,6 +25,7 @@ from fabric.models import Cluster, Host
 from fabric.nodeops.hung import bmc_of, wait_or_power_cycle
 from fabric.nodeops.live import cluster_connection, host_connection, poll_seconds, read_live_cluster
 from fabric.nodeops.nodes import NodeTarget, pause, resume, rollback_pause
+from fabric.nodeops.planner import quorum_holds_text
 from fabric.nodeops.records import Evacuated
 from fabric.nodeops.storage import wait_for_storage
 from fabric.nodeops.workloads import for_cluster, sofs
@@ -172,6 +173,8 @@ def precheck(ctx) -> StepResult:
     problems = [p for p in dry.problems if dry.to_remediate]
     if problems:
         raise StepFailed("Refused before anything moved: " + " ".join(problems), retry=False)
+    if dry.to_remediate:
+        ctx.log(quorum_holds_text(plan_hosts, dry.to_remediate[0], witness=live.witness) + ".")
     storage_moves = sofs.plan_rolling_sofs(dry.to_remediate, file_server) if file_server is not None else {}
     for node in dry.nodes:
         if node.skipped:

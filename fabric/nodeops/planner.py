@@ -173,8 +173,7 @@ def quorum_problem(hosts: list[PlanHost], node: str, *, witness: bool = False) -
     problem = (f"Quorum would be lost while {node} is out: {votes} of {total} nodes would be up, "
                f"more than {total / 2:g} are needed")
     if (votes + 1) * 2 > total + 1:
-        problem += (f"; with a witness (disk, file share or cloud) {votes_text(votes + 1, total + 1, True)} would "
-                    "be left, and Ferry counts one once a refresh of the cluster has read it")
+        problem += f"; a witness (disk, file share or cloud) would keep {votes + 1} of {total + 1} votes"
     return problem
 
 
