@@ -23,7 +23,7 @@ from fabric.agents.updates import get_installed_updates
 from fabric.choices import VM_IN_MEMORY, ClusterKind
 from fabric.models import Cluster, Host
 from fabric.nodeops.hung import bmc_of, wait_or_power_cycle
-from fabric.nodeops.live import cluster_connection, host_connection, poll_seconds, read_live_cluster
+from fabric.nodeops.live import cluster_connection, host_connection, log_quorum_reading, poll_seconds, read_live_cluster
 from fabric.nodeops.nodes import NodeTarget, pause, resume, rollback_pause
 from fabric.nodeops.planner import quorum_holds_text
 from fabric.nodeops.records import Evacuated
@@ -168,6 +168,7 @@ def precheck(ctx) -> StepResult:
     live_states = {by_lower[n.lower()]: s for n, s in states.items() if n.lower() in by_lower}
     options.node_order = live_order if sorted(live_order) == sorted(live.nodes) else []
     dry = rolling_dry_run(cluster.name, plan_hosts, plan_vms, live_states, options, witness=live.witness)
+    log_quorum_reading(ctx, live)
     paused = [n for n, s in live.nodes.items() if s == "Paused"]
     ctx.save_checkpoint(paused_before=paused)
     problems = [p for p in dry.problems if dry.to_remediate]

@@ -52,6 +52,7 @@ class LiveCluster:
     vms: list[LiveVM]
     hosts: dict[str, Host]  # node name → inventory row (memory, migration limit)
     witness: bool = False  # Get-ClusterQuorum now: a witness that is online adds a vote
+    quorum_error: str = ""  # why Get-ClusterQuorum could not be read (then no witness is counted)
 
     def plan_inputs(self) -> tuple[list[PlanHost], list[PlanVM]]:
         plan_hosts = [
@@ -69,7 +70,7 @@ def read_live_cluster(cluster: Cluster, *, avoid: str = "") -> LiveCluster:
     """Get-ClusterNode and Get-ClusterQuorum from one node, then Get-VM on every node that is up or
     paused (in parallel). A quorum that could not be read counts as no witness."""
     conn = cluster_connection(cluster, avoid=avoid)
-    found, quorum, _ = agents.cluster.get_cluster_state(conn)
+    found, quorum, quorum_error = agents.cluster.get_cluster_state(conn)
     nodes = {n.name: n.state for n in found}
     hosts = {h.name: h for h in cluster.nodes.select_related("run_as", "cluster__run_as")}
     by_lower = {h.lower(): h for h in hosts}
@@ -87,4 +88,12 @@ def read_live_cluster(cluster: Cluster, *, avoid: str = "") -> LiveCluster:
                                   vm.id))
     return LiveCluster(nodes=nodes, vms=vms, hosts={name: hosts[by_lower[name.lower()]] for name in nodes
                                                      if name.lower() in by_lower},
-                       witness=quorum is not None and quorum.witness_votes)
+                       witness=quorum is not None and quorum.witness_votes, quorum_error=quorum_error)
+
+
+def log_quorum_reading(ctx, live: LiveCluster) -> None:
+    """A job's check before anything moves: say so when the witness could not be read, since the
+    refusal that may follow counts the nodes only."""
+    if live.quorum_error:
+        ctx.log(f"The quorum configuration could not be read ({live.quorum_error}): no witness vote is counted.",
+                "warning")

@@ -103,3 +103,34 @@ def test_a_two_node_file_server_with_a_cloud_witness_is_remediated_with_its_shar
     assert [v for v in lab.invariants()["violations"] if v["rule"] in ("share-unavailable", "quorum-lost")] == []
     restarted = sorted(e["host"] for e in lab.events() if e["event"] == "restart-requested")
     assert restarted == ["BRF-N1", "BRF-N2"]
+
+
+def test_a_witness_that_cannot_be_read_is_not_counted_and_the_job_says_why(lab):
+    from fabric.inventory import refresh_cluster
+
+    cluster, _, _ = bring_in(lab, cluster="BR1", standalone=None)
+    assert cluster.witness_votes
+    scan_all()
+    placed = placement(lab, "br1-")
+    for node in ("BR1-N1", "BR1-N2"):
+        lab.fault("cmdlet_fails", host=node, cmdlet="Get-ClusterQuorum", count=10,
+                  message="The quorum query timed out.")
+    job = finish(submit_cluster_remediation(cluster, RemediationOptions())[0])
+    assert job.status == "failed", describe(job)
+    assert "Refused before anything moved" in job.error and "1 of 2 nodes would be up" in job.error
+    warnings = [e.message for e in job.log.filter(level="warning")]
+    assert any(m.startswith("The quorum configuration could not be read (") and "The quorum query timed out." in m
+               and m.endswith("): no witness vote is counted.") for m in warnings), warnings
+    assert lab_nodes(lab, "BR1") == {"BR1-N1": "Up", "BR1-N2": "Up"} and placement(lab, "br1-") == placed
+    # a refresh that cannot read it forgets the witness it read before, and says so (the cluster
+    # reached through a node's address, as when it was added by one)
+    Cluster.objects.filter(pk=cluster.pk).update(address=lab.entry("BR1-N1")["address"])
+    cluster.refresh_from_db()
+    problems = refresh_cluster(cluster)
+    assert any("The quorum configuration of BR1 could not be read" in p for p in problems), problems
+    cluster.refresh_from_db()
+    assert cluster.witness_kind == "" and not cluster.witness_votes
+    lab.clear_faults()
+    assert refresh_cluster(cluster) == []
+    cluster.refresh_from_db()
+    assert (cluster.witness_kind, cluster.witness_votes) == ("disk", True)

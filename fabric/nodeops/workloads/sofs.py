@@ -38,6 +38,7 @@ class SofsState:
     roles: dict[str, str]  # SOFS role → owner node
     volumes: dict[str, str]  # CSV → owner node
     witness: bool = False  # Get-ClusterQuorum now: a witness that is online adds a vote
+    quorum_error: str = ""  # why Get-ClusterQuorum could not be read
 
     def owned_by(self, node: str) -> list[tuple[str, str]]:
         """(kind, name) of what `node` owns: roles first, then volumes."""
@@ -46,7 +47,8 @@ class SofsState:
                 + [("volume", v) for v, owner in sorted(self.volumes.items()) if owner.lower() == key])
 
     def as_live(self) -> LiveCluster:
-        return LiveCluster(nodes=dict(self.nodes), vms=[], hosts={}, witness=self.witness)
+        return LiveCluster(nodes=dict(self.nodes), vms=[], hosts={}, witness=self.witness,
+                           quorum_error=self.quorum_error)
 
 
 def read_sofs_state(conn: agents.Connection) -> SofsState:
@@ -57,6 +59,7 @@ def read_sofs_state(conn: agents.Connection) -> SofsState:
         roles={g.name: g.owner_node for g in inventory["groups"] if g.group_type == "ScaleoutFileServer"},
         volumes={v.name: v.owner_node for v in volumes},
         witness=inventory["quorum"] is not None and inventory["quorum"].witness_votes,
+        quorum_error=inventory["quorum_error"],
     )
 
 
