@@ -385,8 +385,6 @@ def cluster_inventory(conn: Connection) -> dict:
 __all__ = [
     "ClusterGroup", "ClusterInfo", "ClusterNode", "ClusterQuorum", "NetworkInterface", "add_node",
     "cluster_inventory", "get_cluster", "get_cluster_groups", "get_cluster_network_interfaces", "get_cluster_node",
-    "get_cluster_state",
-    "get_cluster_nodes", "get_vm_roles", "move_cluster_group", "move_vm_role", "remove_node", "resume_node",
-    "suspend_node",
-    "update_functional_level",
+    "get_cluster_nodes", "get_cluster_state", "get_vm_roles", "move_cluster_group", "move_vm_role", "remove_node",
+    "resume_node", "suspend_node", "update_functional_level",
 ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fabric import agents
 from fabric.choices import VM_IN_MEMORY, VMState
 from fabric.models import Cluster, Host
-from fabric.nodeops.planner import PlanHost, PlanVM
+from fabric.nodeops.planner import PlanHost, PlanVM, quorum_problem
 
 
 def poll_seconds() -> float:
@@ -89,6 +89,15 @@ def read_live_cluster(cluster: Cluster, *, avoid: str = "") -> LiveCluster:
     return LiveCluster(nodes=nodes, vms=vms, hosts={name: hosts[by_lower[name.lower()]] for name in nodes
                                                      if name.lower() in by_lower},
                        witness=quorum is not None and quorum.witness_votes, quorum_error=quorum_error)
+
+
+def live_quorum_problem(live: LiveCluster, node: str) -> str | None:
+    """The re-check before `node` leaves, on what the cluster reports now (its nodes and witness)."""
+    hosts, _ = live.plan_inputs()
+    problem = quorum_problem(hosts, node, witness=live.witness)
+    if problem and live.quorum_error:
+        problem += f" (the witness could not be read: {live.quorum_error})"
+    return problem
 
 
 def log_quorum_reading(ctx, live: LiveCluster) -> None:

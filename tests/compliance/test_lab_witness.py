@@ -134,3 +134,41 @@ def test_a_witness_that_cannot_be_read_is_not_counted_and_the_job_says_why(lab):
     assert refresh_cluster(cluster) == []
     cluster.refresh_from_db()
     assert (cluster.witness_kind, cluster.witness_votes) == ("disk", True)
+
+
+def test_the_check_before_each_node_leaves_reads_the_witness_again(lab):
+    """The plan held when the job started; the witness stops answering while the first node is out.
+    The second node stays in: its own check counts no witness it cannot read."""
+    import threading
+    import time
+
+    from jobs.models import JobStep
+
+    cluster, _, _ = bring_in(lab, cluster="BR1", standalone=None)
+    scan_all()
+    first = []
+
+    def witness_goes_silent_once_a_node_is_paused():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not first:
+            paused = [e for e in lab.events() if e["event"] == "node-paused"]
+            if paused:
+                for node in ("BR1-N1", "BR1-N2"):
+                    lab.fault("cmdlet_fails", host=node, cmdlet="Get-ClusterQuorum", count=50,
+                              message="The quorum query timed out.")
+                first.append(paused[0].get("node") or paused[0].get("host"))
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=witness_goes_silent_once_a_node_is_paused, daemon=True)
+    watcher.start()
+    job = finish(submit_cluster_remediation(cluster, RemediationOptions())[0])
+    watcher.join(5)
+    assert job.status == "failed" and first, describe(job)
+    second = ({"BR1-N1", "BR1-N2"} - set(first)).pop()
+    step = JobStep.objects.get(job=job, name="compliance.evacuate_node", target=second)
+    assert step.status == "failed", describe(job)
+    assert f"Quorum would be lost while {second} is out: 1 of 2 nodes would be up" in step.message
+    assert "(the witness could not be read: " in step.message and "The quorum query timed out." in step.message
+    assert states(cluster) == {first[0]: ComplianceState.COMPLIANT, second: ComplianceState.NON_COMPLIANT}
+    assert lab_nodes(lab, "BR1") == {"BR1-N1": "Up", "BR1-N2": "Up"}
+    assert running_vms(lab, "br1-") == ["br1-app1", "br1-app2", "br1-db1"]

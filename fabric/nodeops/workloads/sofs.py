@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from fabric import agents
 from fabric.models import Cluster
-from fabric.nodeops.live import LiveCluster, cluster_connection
+from fabric.nodeops.live import LiveCluster, cluster_connection, live_quorum_problem
 from fabric.nodeops.nodes import NodeTarget, pause, rollback_pause
-from fabric.nodeops.planner import PlanHost, PlanRefused, quorum_problem
+from fabric.nodeops.planner import PlanRefused
 from jobs.engine import StepFailed
 
 
@@ -117,7 +117,7 @@ def evacuate_cluster_node(ctx, node: NodeTarget, save_state: bool = False) -> st
     name = node.live_name(live)
     if state.nodes[name] == "Down":
         raise StepFailed(f"{name} is Down in the cluster: nothing can be moved off it.", retry=False)
-    problem = quorum_problem([PlanHost(n, 0, 1, s) for n, s in state.nodes.items()], name, witness=state.witness)
+    problem = live_quorum_problem(live, name)
     if problem:
         raise StepFailed(problem, retry=False)
     try:
