@@ -18,11 +18,14 @@ from nodescripts.models import UnknownScript, copy_for_job
 class ClusterSerializer(serializers.ModelSerializer):
     host_group = serializers.CharField(source="host_group.path", read_only=True)
     nodes = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    witness_votes = serializers.BooleanField(
+        read_only=True, help_text="Whether the planner counts a witness vote (read, and online at the last refresh)")
 
     class Meta:
         model = Cluster
         fields = ["id", "name", "fqdn", "kind", "address", "host_group", "functional_level", "upgrade_version",
-                  "mixed_mode_since", "last_refreshed", "nodes"]
+                  "mixed_mode_since", "witness_kind", "witness_name", "witness_state", "witness_votes",
+                  "last_refreshed", "nodes"]
 
 
 class HostSerializer(serializers.ModelSerializer):

@@ -130,10 +130,13 @@ def rolling_dry_run(
     vms: list[PlanVM],
     states: dict[str, str],
     options: RemediationOptions,
+    *,
+    witness: bool = False,
 ) -> DryRun:
     """Which nodes are remediated in which order, where every VM goes, and why it cannot run if not.
 
     `states` is each node's compliance state; Compliant nodes are skipped without draining.
+    `witness`: the cluster has a witness that adds a vote (read and online).
     """
     names = [h.name for h in hosts]
     problems = check_order(options.node_order, names) if options.node_order else []
@@ -148,7 +151,8 @@ def rolling_dry_run(
     by_name = {h.name: h for h in hosts}
     active = [n for n in order if needs_remediation(states.get(n, ComplianceState.UNKNOWN))]
     plan: RollingPlan = plan_rolling(
-        hosts, vms, active, save_state=options.save_state, allow_maintenance=options.allow_maintenance
+        hosts, vms, active, save_state=options.save_state, allow_maintenance=options.allow_maintenance,
+        witness=witness,
     )
     steps = {s.node: s for s in plan.steps}
     nodes = []
@@ -171,7 +175,7 @@ def cluster_dry_run(cluster: Cluster, options: RemediationOptions) -> DryRun:
     plan_hosts, plan_vms = plan_inputs(hosts, vms)
     if not hosts:
         return DryRun(cluster.name, [], [f"{cluster.name} has no nodes in the inventory; refresh it first."], {})
-    return rolling_dry_run(cluster.name, plan_hosts, plan_vms, states, options)
+    return rolling_dry_run(cluster.name, plan_hosts, plan_vms, states, options, witness=cluster.witness_votes)
 
 
 def standalone_problems(host: Host) -> list[str]:
@@ -180,7 +184,7 @@ def standalone_problems(host: Host) -> list[str]:
     if host.cluster_id:
         peers = list(host.cluster.nodes.all())
         plan_hosts, _ = plan_inputs(peers, [])
-        problem = quorum_problem(plan_hosts, host.name)
+        problem = quorum_problem(plan_hosts, host.name, witness=host.cluster.witness_votes)
         if problem:
             problems.append(problem)
     return problems

@@ -31,6 +31,21 @@ class NodeState(models.TextChoices):
     UNKNOWN = "Unknown", "Unknown"
 
 
+class WitnessKind(models.TextChoices):
+    """The cluster's witness, from Get-ClusterQuorum (QuorumResource and its resource type); blank:
+    not read yet, which counts as no witness."""
+
+    NONE = "none", "none (the nodes' votes only)"
+    DISK = "disk", "disk witness"
+    FILE_SHARE = "file_share", "file share witness"
+    CLOUD = "cloud", "cloud witness"
+    OTHER = "other", "witness"
+    DISK_ONLY = "disk_only", "disk only (legacy quorum: the nodes do not vote)"
+
+
+WITNESS_KINDS_VOTING = (WitnessKind.DISK, WitnessKind.FILE_SHARE, WitnessKind.CLOUD, WitnessKind.OTHER)
+
+
 class VMState(models.TextChoices):
     """Get-VM State names (Hyper-V VMState)."""
 

@@ -5,7 +5,7 @@ from django.db.models import Q
 
 from core.filters import YES_NO, SearchFilterSet
 from core.indexes import distinct_values
-from fabric.choices import HostStatus, NodeState, VMState
+from fabric.choices import HostStatus, NodeState, VMState, WitnessKind
 from fabric.models import (
     Cluster,
     DeploymentServer,
@@ -62,6 +62,9 @@ class VirtualMachineFilterSet(SearchFilterSet):
         fields = ["q", "state", "cluster", "node", "highly_available"]
 
 
+WITNESS_NOT_READ = "not_read"
+
+
 class ClusterFilterSet(SearchFilterSet):
     search_fields = ("name", "fqdn")
     search_lookup = "istartswith"
@@ -70,9 +73,16 @@ class ClusterFilterSet(SearchFilterSet):
         widget=forms.Select(choices=YES_NO),
     )
 
+    witness = django_filters.ChoiceFilter(
+        label="Witness", choices=[*WitnessKind.choices, (WITNESS_NOT_READ, "not read yet")], method="filter_witness",
+    )
+
     class Meta:
         model = Cluster
-        fields = ["q", "mixed_mode"]
+        fields = ["q", "mixed_mode", "witness"]
+
+    def filter_witness(self, queryset, name, value):
+        return queryset.filter(witness_kind="" if value == WITNESS_NOT_READ else value)
 
 
 class RunAsAccountFilterSet(SearchFilterSet):

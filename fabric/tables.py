@@ -104,13 +104,14 @@ class ClusterTable(FerryTable):
     node_count = tables.Column(verbose_name="Nodes")
     vm_count = tables.Column(verbose_name="VMs")
     functional_level = tables.Column(verbose_name="Functional level")
+    witness_kind = tables.Column(verbose_name="Witness")
     mixed_mode_since = WhenColumn(verbose_name="Mixed mode since")
     actions = tables.Column(verbose_name="", accessor="pk", orderable=False, empty_values=(), exclude_from_export=True)
 
     class Meta(FerryTable.Meta):
         model = Cluster
         fields = ("choose", "name", "kind", "host_group", "node_count", "vm_count", "functional_level",
-                  "mixed_mode_since")
+                  "witness_kind", "mixed_mode_since")
 
     def before_render(self, request):
         _operators_only(self, request, "choose", "actions")
@@ -128,12 +129,13 @@ class FileServerTable(FerryTable):
     node_count = tables.Column(verbose_name="Nodes")
     share_count = tables.Column(verbose_name="Shares")
     functional_level = tables.Column(verbose_name="Functional level")
+    witness_kind = tables.Column(verbose_name="Witness")
     mixed_mode_since = WhenColumn(verbose_name="Mixed mode since")
 
     class Meta(FerryTable.Meta):
         model = Cluster
         fields = ("choose", "name", "fqdn", "host_group", "node_count", "share_count", "functional_level",
-                  "mixed_mode_since")
+                  "witness_kind", "mixed_mode_since")
 
     def before_render(self, request):
         _operators_only(self, request, "choose")

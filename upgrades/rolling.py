@@ -22,7 +22,7 @@ from fabric import agents, clock, maintenance
 from fabric.choices import ClusterKind
 from fabric.models import Cluster, Host, LibraryImage, PhysicalComputerProfile, RunAsAccount, Subnet
 from fabric.nodeops.inventory import plan_inputs_from_inventory
-from fabric.nodeops.planner import plan_rolling
+from fabric.nodeops.planner import plan_rolling, quorum_holds_text
 from fabric.nodeops.workloads.sofs import sofs_dry_run
 from jobs.engine import PlanStep, submit_job
 from jobs.models import ACTIVE, Job
@@ -187,11 +187,12 @@ def _name_verdicts(loaded: _Loaded) -> list[Verdict]:
     return verdicts
 
 
-def check_prerequisites(request: UpgradeRequest, *, live=None) -> list[Verdict]:
+def check_prerequisites(request: UpgradeRequest, *, live=None, witness: bool | None = None) -> list[Verdict]:
     """Every prerequisite with its verdict; refused requests have at least one that does not hold.
 
     `live` (plan hosts and VMs read from the cluster) replaces the inventory for the evacuation
-    check: the job's first step passes it."""
+    check, and `witness` (whether the cluster's witness adds a vote now) what the last refresh read:
+    the job's first step passes both."""
     loaded = _Loaded(request)
     cluster = loaded.cluster
     verdicts = []
@@ -250,7 +251,8 @@ def check_prerequisites(request: UpgradeRequest, *, live=None) -> list[Verdict]:
         plan_hosts, plan_vms = plan_inputs_from_inventory(list(nodes))
     else:
         plan_hosts, plan_vms = live
-    rolling = plan_rolling(plan_hosts, plan_vms, loaded.node_names())
+    witness = cluster.witness_votes if witness is None else witness
+    rolling = plan_rolling(plan_hosts, plan_vms, loaded.node_names(), witness=witness)
     chosen = {name.lower() for name in loaded.node_names()}
     local = sorted(f"{vm.name} on {vm.owner}" for vm in plan_vms
                    if vm.owner.lower() in chosen and not vm.highly_available)
@@ -260,7 +262,9 @@ def check_prerequisites(request: UpgradeRequest, *, live=None) -> list[Verdict]:
                                 f"re-imaged: {', '.join(local)}. Make them highly available or move them off first."
                                 if local else "Every VM on the chosen nodes is highly available."))
     quorum = [p for p in rolling.problems if p.startswith("Quorum")]
-    verdicts.append(Verdict("quorum", not quorum, "; ".join(quorum) or "Quorum holds with one node out."))
+    holds = (quorum_holds_text(plan_hosts, loaded.node_names()[0], witness=witness) + "."
+             if loaded.node_names() and not quorum else "Quorum holds with one node out.")
+    verdicts.append(Verdict("quorum", not quorum, "; ".join(quorum) or holds))
     other = [p for p in rolling.problems if not p.startswith("Quorum")]
     verdicts.append(Verdict("evacuation", not other, "; ".join(other) or
                             "The evacuation plan fits for every node."))
@@ -385,7 +389,7 @@ def plan_upgrade(request: UpgradeRequest) -> UpgradePlan:
         verdicts += [problem] if problem else []
     else:
         plan_hosts, plan_vms = plan_inputs_from_inventory(list(loaded.cluster.nodes.all()))
-        rolling = plan_rolling(plan_hosts, plan_vms, loaded.node_names())
+        rolling = plan_rolling(plan_hosts, plan_vms, loaded.node_names(), witness=loaded.cluster.witness_votes)
         moves = {step.node: [(m.vm, m.target) for m in step.migration_order()] for step in rolling.steps}
     nodes = []
     for settings in request.nodes:

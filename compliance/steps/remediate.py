@@ -23,8 +23,9 @@ from fabric.agents.updates import get_installed_updates
 from fabric.choices import VM_IN_MEMORY, ClusterKind
 from fabric.models import Cluster, Host
 from fabric.nodeops.hung import bmc_of, wait_or_power_cycle
-from fabric.nodeops.live import cluster_connection, host_connection, poll_seconds, read_live_cluster
+from fabric.nodeops.live import cluster_connection, host_connection, log_quorum_reading, poll_seconds, read_live_cluster
 from fabric.nodeops.nodes import NodeTarget, pause, resume, rollback_pause
+from fabric.nodeops.planner import quorum_holds_text
 from fabric.nodeops.records import Evacuated
 from fabric.nodeops.storage import wait_for_storage
 from fabric.nodeops.workloads import for_cluster, sofs
@@ -166,12 +167,15 @@ def precheck(ctx) -> StepResult:
     live_order = [by_lower[n.lower()] for n in order if n.lower() in by_lower]
     live_states = {by_lower[n.lower()]: s for n, s in states.items() if n.lower() in by_lower}
     options.node_order = live_order if sorted(live_order) == sorted(live.nodes) else []
-    dry = rolling_dry_run(cluster.name, plan_hosts, plan_vms, live_states, options)
+    dry = rolling_dry_run(cluster.name, plan_hosts, plan_vms, live_states, options, witness=live.witness)
+    log_quorum_reading(ctx, live)
     paused = [n for n, s in live.nodes.items() if s == "Paused"]
     ctx.save_checkpoint(paused_before=paused)
     problems = [p for p in dry.problems if dry.to_remediate]
     if problems:
         raise StepFailed("Refused before anything moved: " + " ".join(problems), retry=False)
+    if dry.to_remediate:
+        ctx.log(quorum_holds_text(plan_hosts, dry.to_remediate[0], witness=live.witness) + ".")
     storage_moves = sofs.plan_rolling_sofs(dry.to_remediate, file_server) if file_server is not None else {}
     for node in dry.nodes:
         if node.skipped:

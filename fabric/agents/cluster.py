@@ -6,6 +6,8 @@ from fabric.agents.errors import AgentError
 from fabric.agents.parsing import (
     CLUSTER_GROUP_STATE,
     CLUSTER_NODE_STATE,
+    CLUSTER_QUORUM_TYPE,
+    CSV_STATE,
     DRAIN_STATUS,
     GROUP_TYPE,
     NETWORK_INTERFACE_STATE,
@@ -67,12 +69,34 @@ class ClusterGroup:
     vm_id: str = ""  # the virtual machine of a VM role, when it was asked for by VM id
 
 
+@dataclass(frozen=True)
+class ClusterQuorum:
+    """Get-ClusterQuorum: how the cluster keeps quorum and its witness (QuorumResource), if any."""
+
+    quorum_type: str  # Majority (node majority, with or without a witness), DiskOnly, Unknown
+    witness: str = ""  # the witness resource's name; "" without a witness
+    witness_type: str = ""  # its resource type: Physical Disk, File Share Witness, Cloud Witness
+    witness_state: str = ""  # Online, Offline, Failed, …
+
+    @property
+    def witness_votes(self) -> bool:
+        """The witness adds a vote to the nodes' now: node majority with a witness that is online."""
+        return self.quorum_type == "Majority" and bool(self.witness) and self.witness_state == "Online"
+
+
 _CLUSTER = select("Name", as_string("Id"), as_string("Domain"), as_int("ClusterFunctionalLevel"),
                   as_int("ClusterUpgradeVersion"))
 _NODE = select("Name", as_string("Id"), as_string("State"), as_string("DrainStatus"),
                as_int("StatusInformation"), "MajorVersion", "MinorVersion", "BuildNumber")
 _GROUP = select("Name", as_string("Id"), as_string("OwnerNode", "OwnerNode.Name"), as_string("State"),
                 as_string("GroupType"), "IsCoreGroup")
+_QUORUM = select(as_string("QuorumType"), as_string("Witness", "QuorumResource.Name"),
+                 as_string("WitnessType", "QuorumResource.ResourceType.Name"),
+                 as_string("WitnessState", "QuorumResource.State"))
+# Read beside the cluster's other facts; a failure leaves the quorum unknown (no witness counted)
+# rather than failing the whole reading.
+_READ_QUORUM = (f"$quorum = $null; $quorumError = $null\n"
+                f"try {{ $quorum = Get-ClusterQuorum | {_QUORUM} }} catch {{ $quorumError = [string]$_ }}\n")
 _INTERFACE = select("Name", as_string("Node"), as_string("Address"), as_string("Network", "Network.Name"),
                     as_string("Adapter"), as_string("State"))
 
@@ -85,6 +109,19 @@ def _cluster(r: Reader, value) -> ClusterInfo:
         domain=r.get(rec, "Domain", required=False, default=""),
         functional_level=r.get(rec, "ClusterFunctionalLevel", int, required=False),
         upgrade_version=r.get(rec, "ClusterUpgradeVersion", int, required=False),
+    )
+
+
+def _quorum(r: Reader, value) -> ClusterQuorum | None:
+    if value is None:
+        return None
+    rec = r.record(value)
+    witness = r.get(rec, "Witness", required=False, default="")
+    return ClusterQuorum(
+        quorum_type=r.enum(rec, "QuorumType", CLUSTER_QUORUM_TYPE),
+        witness=witness,
+        witness_type=r.get(rec, "WitnessType", required=False, default="") if witness else "",
+        witness_state=r.enum(rec, "WitnessState", CSV_STATE, required=False, default="") if witness else "",
     )
 
 
@@ -135,6 +172,19 @@ def get_cluster_nodes(conn: Connection) -> list[ClusterNode]:
     value = run_script(conn, f"$result = @(Get-ClusterNode | {_NODE})", operation=op)
     r = Reader(op, conn.where)
     return [_node(r, rec) for rec in r.records(value)]
+
+
+def get_cluster_state(conn: Connection) -> tuple[list[ClusterNode], ClusterQuorum | None, str]:
+    """The nodes and the quorum configuration now, in one round trip (the checks before a node
+    leaves); the quorum is None, with the reason, when it could not be read."""
+    op = "Get-ClusterNode, Get-ClusterQuorum"
+    body = (f"$nodes = @(Get-ClusterNode | {_NODE})\n{_READ_QUORUM}"
+            "$result = @{ Nodes = $nodes; Quorum = $quorum; QuorumError = $quorumError }")
+    value = run_script(conn, body, operation=op)
+    r = Reader(op, conn.where)
+    rec = r.record(value)
+    return ([_node(r, n) for n in r.records(rec.get("Nodes"))], _quorum(r, rec.get("Quorum")),
+            r.get(rec, "QuorumError", required=False, default=""))
 
 
 def get_cluster_node(conn: Connection, node: str) -> ClusterNode:
@@ -304,13 +354,16 @@ def move_cluster_group(conn: Connection, group: str, node: str, *, timeout: floa
 
 
 def cluster_inventory(conn: Connection) -> dict:
-    """Cluster, nodes, network interfaces and groups in one round trip (discovery and refresh)."""
+    """Cluster, nodes, network interfaces, groups and the quorum configuration in one round trip
+    (discovery and refresh). "quorum" is None, with "quorum_error", when it could not be read."""
     body = (
         f"$cluster = Get-Cluster | {_CLUSTER}\n"
         f"$nodes = @(Get-ClusterNode | {_NODE})\n"
         f"$interfaces = @(Get-ClusterNetworkInterface | {_INTERFACE})\n"
         f"$groups = @(Get-ClusterGroup | {_GROUP})\n"
-        "$result = @{ Cluster = $cluster; Nodes = $nodes; Interfaces = $interfaces; Groups = $groups }"
+        f"{_READ_QUORUM}"
+        "$result = @{ Cluster = $cluster; Nodes = $nodes; Interfaces = $interfaces; Groups = $groups; "
+        "Quorum = $quorum; QuorumError = $quorumError }"
     )
     op = "cluster inventory"
     value = run_script(conn, body, operation=op)
@@ -324,13 +377,14 @@ def cluster_inventory(conn: Connection) -> dict:
         "nodes": nodes,
         "interfaces": [_interface(r, i) for i in r.records(rec.get("Interfaces"))],
         "groups": [_group(r, g) for g in r.records(rec.get("Groups"))],
+        "quorum": _quorum(r, rec.get("Quorum")),
+        "quorum_error": r.get(rec, "QuorumError", required=False, default=""),
     }
 
 
 __all__ = [
-    "ClusterGroup", "ClusterInfo", "ClusterNode", "NetworkInterface", "add_node", "cluster_inventory",
-    "get_cluster", "get_cluster_groups", "get_cluster_network_interfaces", "get_cluster_node",
-    "get_cluster_nodes", "get_vm_roles", "move_cluster_group", "move_vm_role", "remove_node", "resume_node",
-    "suspend_node",
-    "update_functional_level",
+    "ClusterGroup", "ClusterInfo", "ClusterNode", "ClusterQuorum", "NetworkInterface", "add_node",
+    "cluster_inventory", "get_cluster", "get_cluster_groups", "get_cluster_network_interfaces", "get_cluster_node",
+    "get_cluster_nodes", "get_cluster_state", "get_vm_roles", "move_cluster_group", "move_vm_role", "remove_node",
+    "resume_node", "suspend_node", "update_functional_level",
 ]

@@ -17,6 +17,8 @@ GROUP_TYPE = {
     107: "GenericApplication", 111: "VirtualMachine", 114: "ScaleoutFileServer", 117: "ClusterAwareUpdating",
     9999: "Unknown",
 }
+CLUSTER_QUORUM_TYPE = {0: "Unknown", 1: "Majority", 2: "DiskOnly"}
+# ClusterResourceState: cluster shared volumes and resources such as the witness
 CSV_STATE = {0: "Inherited", 1: "Initializing", 2: "Online", 3: "Offline", 4: "Failed", 128: "Pending",
              129: "OnlinePending", 130: "OfflinePending"}
 NETWORK_INTERFACE_STATE = {0: "Unavailable", 1: "Failed", 2: "Unreachable", 3: "Up"}

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from fabric import agents
-from fabric.agents.cluster import ClusterGroup, ClusterInfo, ClusterNode, NetworkInterface
+from fabric.agents.cluster import ClusterGroup, ClusterInfo, ClusterNode, ClusterQuorum, NetworkInterface
 from fabric.agents.hostinfo import HostFacts
 from fabric.agents.storage import SmbShare
 
@@ -46,6 +46,7 @@ class ClusterReading:
     shares: list[SmbShare] | None = None  # SOFS only
     answered_by: str = ""  # the address that answered the cluster queries
     warnings: list[str] = field(default_factory=list)
+    quorum: ClusterQuorum | None = None  # None: Get-ClusterQuorum could not be read (no witness counted)
 
     @property
     def complete(self) -> bool:
@@ -170,5 +171,8 @@ def read_cluster(conn: agents.Connection, *, kind: str | None = None, fallbacks:
     for reading in node_readings:
         if reading.error is not None:
             warnings.append(f"{reading.node.name}: {reading.error}")
+    if inventory["quorum"] is None:
+        warnings.append(f"The quorum configuration of {info.name} could not be read ({inventory['quorum_error']}): "
+                        "no witness vote is counted until a refresh reads it.")
     return ClusterReading(info=info, kind=kind, nodes=node_readings, groups=groups, interfaces=interfaces,
-                          shares=shares, answered_by=answered_by, warnings=warnings)
+                          shares=shares, answered_by=answered_by, warnings=warnings, quorum=inventory["quorum"])

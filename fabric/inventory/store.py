@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from fabric.choices import ClusterKind, HostStatus, NodeState, WinRMTransport
+from fabric.agents.cluster import ClusterQuorum
+from fabric.choices import ClusterKind, HostStatus, NodeState, WinRMTransport, WitnessKind
 from fabric.inventory.collect import ClusterReading, NodeReading
 from fabric.models import Cluster, FileShare, Host, HostGroup, VirtualMachine
 from upgrades.releases import is_mixed_mode
@@ -56,6 +57,21 @@ def validated_save(obj, what: str):
         raise InventoryError(f"{what} cannot be saved: {problems}") from None
     obj.save()
     return obj
+
+
+WITNESS_RESOURCE_TYPES = {"physical disk": WitnessKind.DISK, "file share witness": WitnessKind.FILE_SHARE,
+                          "cloud witness": WitnessKind.CLOUD}
+
+
+def witness_kind(quorum: ClusterQuorum | None) -> str:
+    """What Get-ClusterQuorum says about the witness, as the inventory keeps it ("" = not known)."""
+    if quorum is None or quorum.quorum_type not in ("Majority", "DiskOnly"):
+        return ""
+    if quorum.quorum_type == "DiskOnly":
+        return WitnessKind.DISK_ONLY
+    if not quorum.witness:
+        return WitnessKind.NONE
+    return WITNESS_RESOURCE_TYPES.get(quorum.witness_type.lower(), WitnessKind.OTHER)
 
 
 def vm_state(state: str) -> str:
@@ -149,6 +165,9 @@ def store_cluster(reading: ClusterReading, *, settings: dict, host_group: HostGr
         cluster.fqdn = f"{info.name}.{info.domain}".lower()
     cluster.functional_level = info.functional_level
     cluster.upgrade_version = info.upgrade_version
+    cluster.witness_kind = witness_kind(reading.quorum)
+    cluster.witness_name = reading.quorum.witness[:200] if cluster.witness_kind else ""
+    cluster.witness_state = reading.quorum.witness_state[:20] if cluster.witness_kind else ""
     cluster.last_refreshed = now
     validated_save(cluster, f"Cluster {info.name}")
 

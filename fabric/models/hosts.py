@@ -4,7 +4,16 @@ from django.db import models
 from django.urls import reverse
 
 from core.indexes import CaseInsensitivePrefixIndex
-from fabric.choices import BMCProtocol, ClusterKind, HostStatus, NodeState, VMState, WinRMTransport
+from fabric.choices import (
+    WITNESS_KINDS_VOTING,
+    BMCProtocol,
+    ClusterKind,
+    HostStatus,
+    NodeState,
+    VMState,
+    WinRMTransport,
+    WitnessKind,
+)
 from fabric.models.validators import normalize_mac, validate_host_address, validate_mac_address
 
 ROOT_GROUP_NAME = "All Hosts"
@@ -156,6 +165,12 @@ class Cluster(ManagedEndpoint):
         null=True, blank=True, help_text="When the nodes started running different OS versions"
     )
     last_refreshed = models.DateTimeField(null=True, blank=True)
+    witness_kind = models.CharField(
+        "witness", max_length=12, choices=WitnessKind.choices, blank=True,
+        help_text="Get-ClusterQuorum at the last refresh; blank: not read yet (no witness vote is counted)",
+    )
+    witness_name = models.CharField("witness resource", max_length=200, blank=True)
+    witness_state = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -175,6 +190,11 @@ class Cluster(ManagedEndpoint):
     @property
     def is_mixed_mode(self) -> bool:
         return self.mixed_mode_since is not None
+
+    @property
+    def witness_votes(self) -> bool:
+        """Whether the planner counts a witness vote: one Ferry has read, online at the last refresh."""
+        return self.witness_kind in WITNESS_KINDS_VOTING and self.witness_state == "Online"
 
 
 class Host(ManagedEndpoint):

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from fabric.choices import VM_IN_MEMORY, NodeState, VMState
-from fabric.models import Host, VirtualMachine
-from fabric.nodeops.planner import PlanHost, PlanVM
+from fabric.models import Cluster, Host, VirtualMachine
+from fabric.nodeops.planner import PlanHost, PlanVM, quorum_votes, votes_text
 
 
 def plan_inputs(hosts: list[Host], vms: list[VirtualMachine]) -> tuple[list[PlanHost], list[PlanVM]]:
@@ -24,3 +24,18 @@ def plan_inputs(hosts: list[Host], vms: list[VirtualMachine]) -> tuple[list[Plan
 def plan_inputs_from_inventory(hosts: list[Host]) -> tuple[list[PlanHost], list[PlanVM]]:
     """The planner's view of these hosts with the VMs the inventory records on them."""
     return plan_inputs(hosts, list(VirtualMachine.objects.filter(host__in=hosts)))
+
+
+def quorum_with_one_node_out(cluster: Cluster, hosts: list[Host]) -> str:
+    """For the cluster's page: the votes left with one node out, as the planner counts them from the
+    last refresh (the node states and the witness)."""
+    if not hosts:
+        return ""
+    plan_hosts, _ = plan_inputs(hosts, [])
+    node = next((h.name for h in plan_hosts if h.state == NodeState.UP), plan_hosts[0].name)
+    witness = cluster.witness_votes
+    votes, total = quorum_votes(plan_hosts, node, witness=witness)
+    if votes * 2 > total:
+        return f"One node out leaves {votes_text(votes, total, witness)}: a node may leave for its updates."
+    return (f"One node out would leave {votes_text(votes, total, witness)}, more than {total / 2:g} are needed: "
+            "Ferry takes no node out.")

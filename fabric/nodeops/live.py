@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fabric import agents
 from fabric.choices import VM_IN_MEMORY, VMState
 from fabric.models import Cluster, Host
-from fabric.nodeops.planner import PlanHost, PlanVM
+from fabric.nodeops.planner import PlanHost, PlanVM, quorum_problem
 
 
 def poll_seconds() -> float:
@@ -51,6 +51,8 @@ class LiveCluster:
     nodes: dict[str, str]  # node name → Up / Down / Paused / Joining
     vms: list[LiveVM]
     hosts: dict[str, Host]  # node name → inventory row (memory, migration limit)
+    witness: bool = False  # Get-ClusterQuorum now: a witness that is online adds a vote
+    quorum_error: str = ""  # why Get-ClusterQuorum could not be read (then no witness is counted)
 
     def plan_inputs(self) -> tuple[list[PlanHost], list[PlanVM]]:
         plan_hosts = [
@@ -65,9 +67,11 @@ class LiveCluster:
 
 
 def read_live_cluster(cluster: Cluster, *, avoid: str = "") -> LiveCluster:
-    """Get-ClusterNode from one node, then Get-VM on every node that is up or paused (in parallel)."""
+    """Get-ClusterNode and Get-ClusterQuorum from one node, then Get-VM on every node that is up or
+    paused (in parallel). A quorum that could not be read counts as no witness."""
     conn = cluster_connection(cluster, avoid=avoid)
-    nodes = {n.name: n.state for n in agents.cluster.get_cluster_nodes(conn)}
+    found, quorum, quorum_error = agents.cluster.get_cluster_state(conn)
+    nodes = {n.name: n.state for n in found}
     hosts = {h.name: h for h in cluster.nodes.select_related("run_as", "cluster__run_as")}
     by_lower = {h.lower(): h for h in hosts}
     readable = [name for name, state in nodes.items() if state in ("Up", "Paused") and name.lower() in by_lower]
@@ -83,4 +87,22 @@ def read_live_cluster(cluster: Cluster, *, avoid: str = "") -> LiveCluster:
                 vms.append(LiveVM(vm.name, name, vm.state, vm.memory_assigned or vm.memory_startup, vm.is_clustered,
                                   vm.id))
     return LiveCluster(nodes=nodes, vms=vms, hosts={name: hosts[by_lower[name.lower()]] for name in nodes
-                                                     if name.lower() in by_lower})
+                                                     if name.lower() in by_lower},
+                       witness=quorum is not None and quorum.witness_votes, quorum_error=quorum_error)
+
+
+def live_quorum_problem(live: LiveCluster, node: str) -> str | None:
+    """The re-check before `node` leaves, on what the cluster reports now (its nodes and witness)."""
+    hosts, _ = live.plan_inputs()
+    problem = quorum_problem(hosts, node, witness=live.witness)
+    if problem and live.quorum_error:
+        problem += f" (the witness could not be read: {live.quorum_error})"
+    return problem
+
+
+def log_quorum_reading(ctx, live: LiveCluster) -> None:
+    """A job's check before anything moves: say so when the witness could not be read, since the
+    refusal that may follow counts the nodes only."""
+    if live.quorum_error:
+        ctx.log(f"The quorum configuration could not be read ({live.quorum_error}): no witness vote is counted.",
+                "warning")

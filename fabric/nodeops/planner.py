@@ -9,7 +9,9 @@ Rules:
   that are Up; a node's VMs come back to it when it is back, so every step starts from the
   cluster's current placement;
 - no host may end up with more running-VM memory than its memory (minus a reserve);
-- the cluster keeps a node majority with one node out;
+- the cluster keeps a majority of its votes with one node out: one per node that is Up or Paused,
+  plus the witness's (disk, file share or cloud witness) when Ferry has read one that is online —
+  so a 2-node cluster with a witness keeps 2 of 3 votes, one without refuses;
 - running VMs that are not highly available cannot be live-migrated by the cluster: they are
   saved and started again on the same node (as in save-state mode);
 - a paused VM is saved too, and paused again once it is started (it is not live-migrated).
@@ -147,16 +149,38 @@ def plan_evacuation(
     return evacuation
 
 
-def quorum_problem(hosts: list[PlanHost], node: str) -> str | None:
-    """Node majority with `node` out (Paused nodes still vote; Down ones do not)."""
-    total = len(hosts)
-    voting = sum(1 for h in hosts if h.name != node and h.state in ("Up", "Paused"))
-    if voting * 2 <= total:
-        return (
-            f"Quorum would be lost while {node} is out: {voting} of {total} nodes would be up, "
-            f"more than {total / 2:g} are needed"
-        )
-    return None
+def quorum_votes(hosts: list[PlanHost], node: str, *, witness: bool = False) -> tuple[int, int]:
+    """(votes left, votes in all) while `node` is out: one per node that is Up or Paused (a Down node
+    has lost its vote), plus the witness's when the cluster has one that is online."""
+    extra = 1 if witness else 0
+    voting = sum(1 for h in hosts if h.name.lower() != node.lower() and h.state in ("Up", "Paused"))
+    return voting + extra, len(hosts) + extra
+
+
+def votes_text(votes: int, total: int, witness: bool) -> str:
+    return f"{votes} of {total} votes" + (" with the witness" if witness else "")
+
+
+def quorum_problem(hosts: list[PlanHost], node: str, *, witness: bool = False) -> str | None:
+    """A majority of the votes with `node` out, or why not. `witness`: the cluster has a witness
+    (disk, file share or cloud) Ferry has read and that is online; unknown counts as none."""
+    votes, total = quorum_votes(hosts, node, witness=witness)
+    if votes * 2 > total:
+        return None
+    if witness:
+        return (f"Quorum would be lost while {node} is out: {votes_text(votes, total, True)} would be left, "
+                f"more than {total / 2:g} are needed")
+    problem = (f"Quorum would be lost while {node} is out: {votes} of {total} nodes would be up, "
+               f"more than {total / 2:g} are needed")
+    if (votes + 1) * 2 > total + 1:
+        problem += f"; a witness (disk, file share or cloud) would keep {votes + 1} of {total + 1} votes"
+    return problem
+
+
+def quorum_holds_text(hosts: list[PlanHost], node: str, *, witness: bool = False) -> str:
+    """What an operator reads when quorum holds: "Quorum holds while N1 is out: 2 of 3 votes with the witness"."""
+    votes, total = quorum_votes(hosts, node, witness=witness)
+    return f"Quorum holds while {node} is out: {votes_text(votes, total, witness)}"
 
 
 def plan_rolling(
@@ -167,8 +191,10 @@ def plan_rolling(
     save_state: bool = False,
     allow_maintenance: bool = False,
     reserve_bytes: int = 0,
+    witness: bool = False,
 ) -> RollingPlan:
-    """Check every step of a rolling run before anything moves. Never raises: problems are listed."""
+    """Check every step of a rolling run before anything moves. Never raises: problems are listed.
+    `witness`: the cluster's witness adds a vote (see quorum_problem)."""
     plan = RollingPlan(order=list(order))
     names = {h.name for h in hosts}
     for h in hosts:
@@ -183,7 +209,7 @@ def plan_rolling(
         if node not in names:
             plan.problems.append(f"{node} is not a node of this cluster")
             continue
-        problem = quorum_problem(hosts, node)
+        problem = quorum_problem(hosts, node, witness=witness)
         if problem:
             plan.problems.append(problem)
         try:

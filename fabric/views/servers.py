@@ -18,6 +18,7 @@ from fabric.filters import ClusterFilterSet, HostFilterSet, VirtualMachineFilter
 from fabric.forms import ClusterForm, HostForm, HostGroupForm
 from fabric.models import Cluster, FileShare, Host, HostGroup, VirtualMachine
 from fabric.models.grouptree import GroupTree
+from fabric.nodeops.inventory import quorum_with_one_node_out
 from fabric.tables import (
     ClusterTable,
     FileServerTable,
@@ -241,6 +242,7 @@ class ClusterDetailView(ObjectDetailView):
         context["node_table"] = NodeTable(nodes)
         context["nodes"] = nodes
         context["os_versions"] = sorted({(n.os_name, n.os_build) for n in nodes if n.os_build}, key=lambda v: v[1])
+        context["quorum_one_out"] = quorum_with_one_node_out(cluster, nodes)
         context["group_path"] = GroupTree.load().path(cluster.host_group_id)
         if has_role(self.request.user, OPERATOR):   # Hyper-V clusters and file servers alike
             try:

@@ -10,6 +10,7 @@ from lab.cmdlets import (  # noqa: F401 (registration)
     files,
     hyperv,
     provisioning,
+    quorum,
     servers,
     storage,
     system,

@@ -103,7 +103,7 @@ class Core:
                 nodes=records, core_owner=spec.nodes[0], winrm_username=spec.winrm_username,
                 winrm_password=spec.winrm_password, winrm_transport=spec.winrm_transport,
                 credssp=spec.credssp, trusted_for_delegation=spec.trusted_for_delegation,
-                witness=spec.witness,
+                witness=spec.witness, witness_type=spec.witness_type,
                 core_group_id=_stable_uuid("core", spec.name), storage_group_id=_stable_uuid("storage", spec.name),
                 next_node_id=len(records) + 1, s2d=spec.s2d, resync_ratio=spec.resync_ratio,
                 resync_min_seconds=spec.resync_min_seconds)

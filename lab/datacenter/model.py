@@ -199,6 +199,7 @@ class Cluster:
     resync_ratio: float = 0.5     # seconds of repair per second a node was away
     resync_min_seconds: float = 0.0  # the shortest repair, however briefly the node was away
     storage_jobs: list[StorageJob] = field(default_factory=list)
+    witness_type: str = "file_share"  # with witness: "disk", "file_share" or "cloud"
     down_since: dict[str, float] = field(default_factory=dict)   # host key → clock.elapsed() it went down
 
     @property

@@ -19,6 +19,7 @@ from lab.topology.specs import (
     TIMING_KEYS,
     TRANSPORTS,
     VM_STATES,
+    WITNESS_TYPES,
     ClusterSpec,
     CsvSpec,
     DiskSpec,
@@ -338,12 +339,15 @@ class _Loader:
             winrm_transport=_choice(t.get("winrm_transport", str, self.defaults["winrm_transport"]),
                                     TRANSPORTS, f"{t.where}.winrm_transport"),
             witness=t.get("witness", bool, False),
+            witness_type=_choice(t.get("witness_type", str, "file_share"), WITNESS_TYPES, f"{t.where}.witness_type"),
             credssp=t.get("credssp", bool, self.defaults["credssp"]),
             trusted_for_delegation=t.get("trusted_for_delegation", bool, self.defaults["trusted_for_delegation"]),
             sofs_roles=roles,
             shares=shares, csvs=csvs, id=t.get("id", str, ""), s2d=t.get("s2d", bool, False),
             resync_ratio=t.positive("resync_ratio", 0.5),
             resync_min_seconds=t.get("resync_min_seconds", float, 0.0))
+        if "witness_type" in t.data and not cluster.witness:
+            raise TopologyError(f"{t.where}.witness_type: only with witness = true")
         if cluster.s2d and not csvs:
             raise TopologyError(f"{t.where}: s2d = true needs csvs (a virtual disk backs each one)")
         if kind == "sofs" and not roles:

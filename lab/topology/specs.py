@@ -38,6 +38,7 @@ OS_BY_BUILD = {r.build: r for r in OS_RELEASES.values()}
 
 HOST_ROLES = ("hyperv", "sofs", "server", "wsus", "deployment")
 TRANSPORTS = ("ntlm", "basic", "kerberos", "credssp")
+WITNESS_TYPES = ("disk", "file_share", "cloud")
 VM_STATES = ("Running", "Off", "Saved", "Paused")
 STOP_ACTIONS = ("TurnOff", "Save", "ShutDown")
 FAULT_KINDS = (
@@ -163,6 +164,7 @@ class ClusterSpec:
     credssp: bool = False
     trusted_for_delegation: bool = False
     witness: bool = False
+    witness_type: str = "file_share"   # "disk", "file_share" or "cloud" (Get-ClusterQuorum's QuorumResource)
     sofs_roles: list[str] = field(default_factory=list)
     shares: list[ShareSpec] = field(default_factory=list)
     csvs: list[CsvSpec] = field(default_factory=list)

@@ -64,6 +64,15 @@ def test_a_paused_vm_is_resumed_not_started(lab):
     assert vm_states(lab)["a-vm3"] == "Running"
 
 
+def test_the_nodes_and_the_witness_are_read_in_one_round_trip(lab):
+    nodes, quorum, error = agents.cluster.get_cluster_state(connection(lab, "AFS22"))
+    assert [n.name for n in nodes] == ["AF22-N1", "AF22-N2"] and error == ""
+    assert quorum == agents.cluster.ClusterQuorum("Majority", "File Share Witness", "File Share Witness", "Online")
+    assert quorum.witness_votes
+    _, quorum, _ = agents.cluster.get_cluster_state(connection(lab, "ACL19"))
+    assert quorum == agents.cluster.ClusterQuorum("Majority") and not quorum.witness_votes
+
+
 def test_cluster_operations_look_before_they_act(lab):
     conn = connection(lab, "ACL19")
     paused = agents.cluster.suspend_node(conn, "A19-N3", drain=True)

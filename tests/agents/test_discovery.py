@@ -34,6 +34,7 @@ def test_a_node_address_brings_the_whole_cluster_with_nodes_vms_and_os(lab, lab_
 
     assert cluster.name == "ACL19" and cluster.kind == ClusterKind.HYPERV and cluster.host_group == group
     assert cluster.functional_level == 10
+    assert (cluster.witness_kind, cluster.witness_name, cluster.witness_votes) == ("none", "", False)
     nodes = {h.name: h for h in cluster.nodes.all()}
     assert set(nodes) == {"A19-N1", "A19-N2", "A19-N3"}
     for name, host in nodes.items():
@@ -63,6 +64,9 @@ def test_re_adding_by_the_cluster_address_updates_and_never_duplicates(lab, lab_
 def test_scale_out_file_server_with_its_shares(lab, lab_run_as):
     sofs = discover_cluster(run_as=lab_run_as, **https_target(lab, "AFS22"))
     assert sofs.kind == ClusterKind.SOFS
+    # Get-ClusterQuorum, read with the cluster's other facts: a file share witness that votes
+    assert (sofs.witness_kind, sofs.witness_name, sofs.witness_state) == ("file_share", "File Share Witness", "Online")
+    assert sofs.witness_votes
     assert {h.name for h in sofs.nodes.all()} == {"AF22-N1", "AF22-N2"}
     assert all(h.os_build == 20348 for h in sofs.nodes.all())
     shares = {s.name: s for s in FileShare.objects.filter(cluster=sofs)}

@@ -3,8 +3,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from fabric.agents.cluster import ClusterQuorum
 from fabric.agents.errors import BadOutput
 from fabric.agents.parsing import CLUSTER_NODE_STATE, VM_STATE, Reader, parse_date
+from fabric.inventory.store import witness_kind
 
 
 def test_enum_accepts_number_or_name():
@@ -13,6 +15,22 @@ def test_enum_accepts_number_or_name():
     assert r.enum({"State": "paused"}, "State", CLUSTER_NODE_STATE) == "Paused"
     assert r.enum({"State": "2"}, "State", CLUSTER_NODE_STATE) == "Paused"
     assert r.enum({"State": 32773}, "State", VM_STATE) == "Saving"
+
+
+@pytest.mark.parametrize("quorum, kind", [
+    (ClusterQuorum("Majority"), "none"),
+    (ClusterQuorum("Majority", "Cluster Disk 2", "Physical Disk", "Online"), "disk"),
+    (ClusterQuorum("Majority", "File Share Witness", "File Share Witness", "Online"), "file_share"),
+    (ClusterQuorum("Majority", "Cloud Witness", "Cloud Witness", "Failed"), "cloud"),
+    (ClusterQuorum("Majority", "Quorum", "Some Vendor Witness", "Online"), "other"),
+    (ClusterQuorum("DiskOnly", "Cluster Disk 1", "Physical Disk", "Online"), "disk_only"),
+    (ClusterQuorum("Unknown"), ""),
+    (None, ""),
+])
+def test_the_witness_as_the_inventory_keeps_it(quorum, kind):
+    assert witness_kind(quorum) == kind
+    # only a node-majority witness that is online adds a vote
+    assert bool(quorum and quorum.witness_votes) == (kind in ("disk", "file_share", "other"))
 
 
 def test_dates_in_both_forms():

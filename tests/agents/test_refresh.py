@@ -7,7 +7,7 @@ from fabric import agents
 from fabric.agents import bmc
 from fabric.choices import HostStatus
 from fabric.inventory import discover_cluster, refresh_cluster, refresh_host
-from fabric.models import Host, VirtualMachine
+from fabric.models import Cluster, Host, VirtualMachine
 from tests.agents.conftest import connection, https_target
 from tests.helpers import wait_for
 
@@ -31,6 +31,18 @@ def test_a_vm_moved_behind_ferrys_back(lab, cluster):
     lab.vm_action("move", "a-vm1", host="A19-N1")
     assert refresh_host(host("A19-N1")) == []  # a node's own refresh uses the cluster's view of owners
     assert VirtualMachine.objects.get(name="a-vm1").host == host("A19-N1")
+
+
+def test_a_refresh_reads_the_witness_again(lab, lab_run_as):
+    sofs = discover_cluster(run_as=lab_run_as, **https_target(lab, "AFS22"))
+    # as a cluster recorded before its witness was read: nothing counted
+    Cluster.objects.filter(pk=sofs.pk).update(witness_kind="", witness_name="", witness_state="")
+    sofs.refresh_from_db()
+    assert not sofs.witness_votes
+    assert refresh_cluster(sofs) == []
+    sofs.refresh_from_db()
+    assert (sofs.witness_kind, sofs.witness_name, sofs.witness_state) == ("file_share", "File Share Witness", "Online")
+    assert sofs.witness_votes
 
 
 def test_a_node_paused_and_resumed_behind_ferrys_back(lab, cluster):

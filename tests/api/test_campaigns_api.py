@@ -5,7 +5,7 @@ import pytest
 from api import serializers as s
 from core.models import AuditEntry
 from fabric.choices import ClusterKind
-from fabric.models import FileShare
+from fabric.models import Cluster, FileShare
 from jobs.models import Job
 from tests import factories as f
 
@@ -79,6 +79,24 @@ def test_a_cluster_with_an_active_job_is_waited_for_not_refused(operator, share_
     started = api.post(URL, {"clusters": [hv.pk, sofs.pk]})
     assert started.status_code == 201, started.content   # its HVA lane waits for the active job to end
     assert Job.objects.filter(kind="campaign").count() == 1
+
+
+def test_a_two_node_cluster_with_a_witness_fits_and_one_whose_witness_is_not_read_does_not(operator):
+    branch = f.scanned_cluster("BRANCH", nodes=2)
+    Cluster.objects.filter(pk=branch.pk).update(witness_kind="cloud", witness_name="Cloud Witness",
+                                                witness_state="Online")
+    unread = f.scanned_cluster("UNREAD", nodes=2)   # its witness, if any, has not been read: none counted
+    api = Api(token_for(operator))
+    dry = api.post(URL, {"clusters": [branch.pk, unread.pk], "dry_run": True}).json()
+    assert {c["cluster"]: c["fits"] for c in dry["clusters"]} == {"BRANCH": True, "UNREAD": False}
+    assert [p for p in dry["problems"] if p.startswith("BRANCH")] == []
+    assert any(p.startswith("UNREAD: Quorum would be lost while UNREAD-N1 is out: 1 of 2 nodes would be up")
+               for p in dry["problems"]), dry["problems"]
+    alone = api.post(f"/api/clusters/{branch.pk}/remediate/", {"dry_run": True}).json()
+    assert alone["fits"] and [n["node"] for n in alone["plan"]] == ["BRANCH-N1", "BRANCH-N2"]
+    read = api.get(f"/api/clusters/{branch.pk}/").json()
+    assert (read["witness_kind"], read["witness_name"], read["witness_votes"]) == ("cloud", "Cloud Witness", True)
+    assert api.get(f"/api/clusters/{unread.pk}/").json()["witness_votes"] is False
 
 
 def test_a_campaign_that_does_not_fit_is_a_conflict_and_saves_nothing(operator):

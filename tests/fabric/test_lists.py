@@ -78,6 +78,29 @@ def test_cluster_list_shows_mixed_mode_since_as_a_time_element(viewer_client):
     assert f'<time datetime="{iso}" data-style="datetime"' in page
 
 
+def test_cluster_and_file_server_lists_show_and_filter_the_witness(viewer_client):
+    from fabric.choices import ClusterKind
+
+    factories.cluster("BR1", witness_kind="disk", witness_name="Cluster Disk 2", witness_state="Online")
+    factories.cluster("BR2", witness_kind="none")
+    factories.cluster("OLD")   # never read
+    factories.cluster("FS1", kind=ClusterKind.SOFS, witness_kind="cloud", witness_name="Cloud Witness",
+                      witness_state="Online")
+    url = reverse("fabric:cluster_list")
+    rows = csv_rows(viewer_client.get(url, {"_export": "csv", "sort": "name"}))
+    column = rows[0].index("Witness")
+    assert [(r[0], r[column]) for r in rows[1:]] == [("BR1", "disk witness"), ("BR2", "none (the nodes' votes only)"),
+                                                     ("OLD", "")]
+    by_witness = csv_rows(viewer_client.get(url, {"_export": "csv", "witness": "none"}))
+    assert [r[0] for r in by_witness[1:]] == ["BR2"]
+    unread = csv_rows(viewer_client.get(url, {"_export": "csv", "witness": "not_read"}))
+    assert [r[0] for r in unread[1:]] == ["OLD"]
+    assert viewer_client.get(url, {"witness": "quorum-disk"}).status_code == 200   # an unknown choice: a field error
+    assert "Select a valid choice" in viewer_client.get(url, {"witness": "quorum-disk"}).content.decode()
+    files = csv_rows(viewer_client.get(reverse("fabric:fileserver_list"), {"_export": "csv"}))
+    assert [(r[0], r[files[0].index("Witness")]) for r in files[1:]] == [("FS1", "cloud witness")]
+
+
 def test_audit_log_exports_what_the_filter_selects_with_times_in_utc(viewer_client, administrator):
     for name in ("HVC1", "HVC2"):
         AuditEntry.objects.create(username="ada", action=AuditAction.CREATE, object_type="cluster", object_repr=name,

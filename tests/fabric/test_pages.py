@@ -154,3 +154,27 @@ def test_cluster_edit_changes_group_and_is_audited(admin_client_ferry, inventory
     assert (inventory.cluster.host_group, inventory.cluster.winrm_transport) == (target, "kerberos")
     detail = AuditEntry.objects.get(action="change").detail
     assert "Production → DR site" in detail and "NTLM → Kerberos" in detail
+
+
+def test_cluster_and_file_server_pages_show_the_witness_and_what_one_node_out_leaves(viewer_client, db):
+    from fabric.choices import ClusterKind
+
+    branch = factories.cluster("BRANCH", nodes=2, witness_kind="file_share", witness_name="File Share Witness",
+                               witness_state="Online")
+    html = viewer_client.get(branch.get_absolute_url()).content.decode()
+    assert "<dt>Witness</dt><dd>File share witness File Share Witness, Online</dd>" in html
+    assert "One node out leaves 2 of 3 votes with the witness: a node may leave for its updates." in html
+    # a witness offline at the last refresh does not vote
+    Cluster.objects.filter(pk=branch.pk).update(witness_state="Offline")
+    html = viewer_client.get(branch.get_absolute_url()).content.decode()
+    assert "Offline at the last refresh: its vote is not counted" in html
+    assert "One node out would leave 1 of 2 votes, more than 1 are needed: Ferry takes no node out." in html
+    # never read (added before Ferry read witnesses, or its reading failed): counted as none
+    sofs = factories.cluster("SMALL-FS", kind=ClusterKind.SOFS, nodes=2)
+    html = viewer_client.get(sofs.get_absolute_url()).content.decode()
+    assert "not read yet: no witness vote is counted until a refresh reads it" in html
+    assert "One node out would leave 1 of 2 votes" in html
+    Cluster.objects.filter(pk=sofs.pk).update(witness_kind="disk", witness_name="Cluster Disk 2",
+                                              witness_state="Online")
+    html = viewer_client.get(sofs.get_absolute_url()).content.decode()
+    assert "Disk witness Cluster Disk 2, Online" in html and "2 of 3 votes with the witness" in html

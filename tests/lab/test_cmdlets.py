@@ -22,6 +22,31 @@ def test_get_cluster(lab):
     assert re.fullmatch(r"[0-9a-f-]{36}", cluster["Id"])
 
 
+def test_get_cluster_quorum_names_the_witness_or_none(lab):
+    witness = ps(lab, "TF19-N1", "Get-ClusterQuorum | Select-Object @{n='Cluster';e={$_.Cluster.Name}}, QuorumType, "
+                                 "@{n='Type';e={[string]$_.QuorumType}}, @{n='Resource';e={$_.QuorumResource.Name}}, "
+                                 "@{n='ResourceType';e={$_.QuorumResource.ResourceType.DisplayName}}, "
+                                 "@{n='State';e={[string]$_.QuorumResource.State}} | ConvertTo-Json -Compress")
+    assert witness == {"Cluster": "TFS19", "QuorumType": 1, "Type": "Majority", "Resource": "File Share Witness",
+                       "ResourceType": "File Share Witness", "State": "Online"}
+    # without a witness QuorumResource is null; -Cluster and the pipeline reach the same cluster
+    for script in ("Get-ClusterQuorum", "Get-ClusterQuorum -Cluster TCL19", "Get-ClusterQuorum .",
+                   "Get-Cluster | Get-ClusterQuorum"):
+        none = ps(lab, "T19-N1", f"{script} | Select-Object @{{n='Cluster';e={{[string]$_.Cluster}}}}, "
+                                 f"@{{n='Type';e={{[string]$_.QuorumType}}}}, QuorumResource | "
+                                 "ConvertTo-Json -Compress")
+        assert none == {"Cluster": "TCL19", "Type": "Majority", "QuorumResource": None}, script
+
+
+def test_get_cluster_quorum_refuses_a_cluster_that_does_not_answer_and_an_empty_name(lab):
+    code, _, err = lab.run_ps("T19-N1", "Get-ClusterQuorum -Cluster NOSUCH")
+    assert code == 1 and "ClusterRpcConnection,Microsoft.FailoverClusters.PowerShell.GetClusterQuorumCommand" in err
+    code, _, err = lab.run_ps("T19-N1", "Get-ClusterQuorum -Cluster ''")
+    assert code == 1 and "ParameterArgumentValidationErrorEmptyStringNotAllowed" in err
+    code, _, err = lab.run_ps("T-SA1", "Get-ClusterQuorum")   # a standalone host: no cluster service
+    assert code == 1 and "ClusterEndpointNotRegistered,Microsoft.FailoverClusters.PowerShell.GetClusterQuorum" in err
+
+
 def test_get_cluster_node_writes_enums_as_numbers_and_names_with_string_casts(lab):
     raw = ps(lab, "T19-N1", "Get-ClusterNode | Select-Object Name, Id, State, DrainStatus, StatusInformation, "
                             "NodeWeight, MajorVersion, MinorVersion, BuildNumber | ConvertTo-Json -Compress")

@@ -90,6 +90,17 @@ def test_a_vm_owned_by_a_node_outside_its_cluster_is_refused():
         loads_topology(MINIMAL.replace('owner = "N1"', 'owner = "N9"'))
 
 
+def test_a_witness_type_needs_a_witness_and_a_known_type():
+    text = MINIMAL.replace('name = "CL1"', 'name = "CL1"\nwitness = true\nwitness_type = "disk"')
+    assert loads_topology(text).clusters[0].witness_type == "disk"
+    assert loads_topology(MINIMAL.replace('name = "CL1"', 'name = "CL1"\nwitness = true')).clusters[0].witness_type \
+        == "file_share"
+    with pytest.raises(TopologyError, match="witness_type: only with witness = true"):
+        loads_topology(MINIMAL.replace('name = "CL1"', 'name = "CL1"\nwitness_type = "cloud"'))
+    with pytest.raises(TopologyError, match="witness_type"):
+        loads_topology(text.replace('"disk"', '"quorum-disk"'))
+
+
 def test_invalid_toml_and_missing_file_are_reported():
     with pytest.raises(TopologyError, match="not valid TOML"):
         loads_topology("[[clusters]\n")

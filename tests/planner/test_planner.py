@@ -9,6 +9,8 @@ from fabric.nodeops.planner import (
     evacuation_lower_bound,
     plan_evacuation,
     plan_rolling,
+    quorum_holds_text,
+    quorum_problem,
 )
 
 
@@ -83,6 +85,38 @@ def test_quorum_needs_a_node_majority_with_one_node_out():
     hosts[1] = PlanHost("n2", 64 * GiB, state="Down")
     plan = plan_rolling(hosts, vms, ["n1"], allow_maintenance=True)
     assert any("Quorum would be lost" in p for p in plan.problems)
+
+
+def test_a_two_node_cluster_with_a_witness_keeps_two_of_three_votes_with_a_node_out():
+    hosts, vms = cluster(n=2, vms_per_node=2)
+    plan = plan_rolling(hosts, vms, ["n1", "n2"], witness=True)
+    assert plan.fits, plan.problems
+    assert [m.target for m in plan.steps[0].moves] == ["n2", "n2"]
+    assert quorum_holds_text(hosts, "n1", witness=True) == "Quorum holds while n1 is out: 2 of 3 votes with the witness"
+
+
+def test_a_two_node_cluster_without_a_witness_is_refused_and_told_what_a_witness_would_do():
+    hosts, vms = cluster(n=2, vms_per_node=2)
+    plan = plan_rolling(hosts, vms, ["n1", "n2"])   # a witness Ferry has not read counts as none
+    assert not plan.fits
+    problem = quorum_problem(hosts, "n1")
+    assert problem in plan.problems
+    assert problem.startswith("Quorum would be lost while n1 is out: 1 of 2 nodes would be up, "
+                              "more than 1 are needed")
+    assert problem.endswith("; a witness (disk, file share or cloud) would keep 2 of 3 votes")
+
+
+def test_a_witness_does_not_make_up_for_a_node_already_down():
+    hosts, vms = cluster(n=3, vms_per_node=1)
+    hosts[2] = PlanHost("n3", 64 * GiB, state="Down")
+    assert quorum_problem(hosts, "n1", witness=True) == (
+        "Quorum would be lost while n1 is out: 2 of 4 votes with the witness would be left, more than 2 are needed")
+    # a Paused node still votes: then the witness keeps 3 of 4
+    hosts[2] = PlanHost("n3", 64 * GiB, state="Paused")
+    assert quorum_problem(hosts, "n1", witness=True) is None
+    # three nodes Up without a witness keep 2 of 3; no hint about a witness when none is needed
+    hosts[2] = PlanHost("n3", 64 * GiB)
+    assert quorum_problem(hosts, "N1") is None   # node names compare as Windows compares them
 
 
 def test_save_state_and_non_ha_vms_are_saved_not_moved():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fabric import agents
 from fabric.choices import ClusterKind
 from fabric.models import Cluster
-from fabric.nodeops.live import cluster_connection, host_connection, read_live_cluster
+from fabric.nodeops.live import cluster_connection, host_connection, log_quorum_reading, read_live_cluster
 from fabric.nodeops.workloads import sofs
 from jobs.engine import StepFailed, StepResult, register_step
 from upgrades.releases import by_build
@@ -34,7 +34,8 @@ def precheck(ctx) -> StepResult:
             live = read_live_cluster(cluster)
     except agents.AgentError as error:
         raise StepFailed(f"Could not read the state of {cluster.name}: {error}", retry=error.transient) from error
-    verdicts = check_prerequisites(request, live=live.plan_inputs())
+    log_quorum_reading(ctx, live)
+    verdicts = check_prerequisites(request, live=live.plan_inputs(), witness=live.witness)
     for verdict in verdicts:
         ctx.log(f"{verdict.name}: {verdict.message}", "info" if verdict.ok else "error")
     refused = [v.message for v in verdicts if not v.ok]

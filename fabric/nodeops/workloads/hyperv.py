@@ -8,9 +8,15 @@ from __future__ import annotations
 from fabric import agents
 from fabric.choices import VM_IN_MEMORY
 from fabric.models import Cluster, Host
-from fabric.nodeops.live import LiveCluster, cluster_connection, host_connection, read_live_cluster
+from fabric.nodeops.live import (
+    LiveCluster,
+    cluster_connection,
+    host_connection,
+    live_quorum_problem,
+    read_live_cluster,
+)
 from fabric.nodeops.nodes import NodeTarget, pause, rollback_pause
-from fabric.nodeops.planner import Move, PlanRefused, plan_evacuation, quorum_problem
+from fabric.nodeops.planner import Move, PlanRefused, plan_evacuation
 from fabric.nodeops.records import Evacuated
 from fabric.nodeops.scheduler import run_moves
 from jobs.engine import StepFailed
@@ -72,7 +78,7 @@ def save_vms(ctx, host: Host, vms: dict[str, str]) -> dict[str, str]:
 def plan_node(node: NodeTarget, live: LiveCluster, save_state: bool):
     name = node.live_name(live)
     hosts, vms = live.plan_inputs()
-    problem = quorum_problem(hosts, name)
+    problem = live_quorum_problem(live, name)
     if problem:
         raise StepFailed(problem, retry=False)
     try:

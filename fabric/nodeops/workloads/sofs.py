@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from fabric import agents
 from fabric.models import Cluster
-from fabric.nodeops.live import LiveCluster, cluster_connection
+from fabric.nodeops.live import LiveCluster, cluster_connection, live_quorum_problem
 from fabric.nodeops.nodes import NodeTarget, pause, rollback_pause
-from fabric.nodeops.planner import PlanHost, PlanRefused, quorum_problem
+from fabric.nodeops.planner import PlanRefused
 from jobs.engine import StepFailed
 
 
@@ -37,6 +37,8 @@ class SofsState:
     nodes: dict[str, str]  # node → Up / Down / Paused / Joining
     roles: dict[str, str]  # SOFS role → owner node
     volumes: dict[str, str]  # CSV → owner node
+    witness: bool = False  # Get-ClusterQuorum now: a witness that is online adds a vote
+    quorum_error: str = ""  # why Get-ClusterQuorum could not be read
 
     def owned_by(self, node: str) -> list[tuple[str, str]]:
         """(kind, name) of what `node` owns: roles first, then volumes."""
@@ -45,7 +47,8 @@ class SofsState:
                 + [("volume", v) for v, owner in sorted(self.volumes.items()) if owner.lower() == key])
 
     def as_live(self) -> LiveCluster:
-        return LiveCluster(nodes=dict(self.nodes), vms=[], hosts={})
+        return LiveCluster(nodes=dict(self.nodes), vms=[], hosts={}, witness=self.witness,
+                           quorum_error=self.quorum_error)
 
 
 def read_sofs_state(conn: agents.Connection) -> SofsState:
@@ -55,6 +58,8 @@ def read_sofs_state(conn: agents.Connection) -> SofsState:
         nodes={n.name: n.state for n in inventory["nodes"]},
         roles={g.name: g.owner_node for g in inventory["groups"] if g.group_type == "ScaleoutFileServer"},
         volumes={v.name: v.owner_node for v in volumes},
+        witness=inventory["quorum"] is not None and inventory["quorum"].witness_votes,
+        quorum_error=inventory["quorum_error"],
     )
 
 
@@ -83,7 +88,7 @@ def plan_rolling_sofs(order: list[str], state: SofsState) -> dict[str, list[Stor
     roles, volumes = dict(state.roles), dict(state.volumes)
     plans = {}
     for node in order:
-        step = SofsState(state.nodes, roles, volumes)
+        step = SofsState(state.nodes, roles, volumes, state.witness)
         try:
             moves = plan_sofs_evacuation(node, step)
         except PlanRefused:
@@ -112,7 +117,7 @@ def evacuate_cluster_node(ctx, node: NodeTarget, save_state: bool = False) -> st
     name = node.live_name(live)
     if state.nodes[name] == "Down":
         raise StepFailed(f"{name} is Down in the cluster: nothing can be moved off it.", retry=False)
-    problem = quorum_problem([PlanHost(n, 0, 1, s) for n, s in state.nodes.items()], name)
+    problem = live_quorum_problem(live, name)
     if problem:
         raise StepFailed(problem, retry=False)
     try:
