@@ -25,14 +25,14 @@ SCAN_WIDTH = 256  # hosts at once by default: docs/benchmarks.md, "Scan width"
 def scan_concurrency() -> int:
     """Hosts scanned at once: FERRY_SCAN_CONCURRENCY, else SCAN_WIDTH. A scan waits on its host holding
     no database connection, but each step takes one while it starts and ends, so on PostgreSQL the
-    default stays within a quarter of the server's max_connections (the web tier and other workers
-    need theirs)."""
+    default stays within a third of the server's max_connections (the web tier and other workers
+    need theirs), and never below the 32 it always was."""
     if os.environ.get("FERRY_SCAN_CONCURRENCY"):
         return max(1, int(os.environ["FERRY_SCAN_CONCURRENCY"]))
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SHOW max_connections")
-            return max(8, min(SCAN_WIDTH, int(cursor.fetchone()[0]) // 4))
+            return max(32, min(SCAN_WIDTH, int(cursor.fetchone()[0]) // 3))
     return SCAN_WIDTH
 
 

@@ -19,6 +19,6 @@ def test_the_default_fits_the_database(monkeypatch):
         with connection.cursor() as cursor:
             cursor.execute("SHOW max_connections")
             allowed = int(cursor.fetchone()[0])
-        assert 8 <= width <= max(8, allowed // 4)
+        assert width == max(32, min(SCAN_WIDTH, allowed // 3))
     else:
         assert width == SCAN_WIDTH
