@@ -330,15 +330,20 @@ class JobRunner:
         if len(failed_nodes) > allowed:
             return self._end(
                 JobStatus.FAILED,
-                f"{len(failed_nodes)} node(s) failed ({', '.join(failed_nodes)}); the failure policy allows {allowed}."
+                f"{len(failed_nodes)} {self._lane()}(s) failed ({', '.join(failed_nodes)}); the failure policy allows "
+                f"{allowed}."
                 + self._failed_nodes_text(),
             )
         for step in failed:
             self.job.write_log(
-                f"{step.parent.title} failed; going on with the other nodes "
-                f"({len(failed_nodes)} of {allowed} allowed failed nodes).", LogLevel.WARNING,
+                f"{step.parent.title} failed; going on with the other {self._lane()}s "
+                f"({len(failed_nodes)} of {allowed} allowed failed {self._lane()}s).", LogLevel.WARNING,
             )
         return None
+
+    def _lane(self) -> str:
+        """What one swimlane is, in the failure messages: a node, or a campaign's cluster."""
+        return "cluster" if self.job.kind == "campaign" else "node"
 
     def _finish(self) -> str:
         failed_nodes = list(
@@ -346,7 +351,7 @@ class JobRunner:
             .values_list("title", flat=True)
         )
         if failed_nodes:
-            return self._end(JobStatus.FAILED, f"Finished, but {len(failed_nodes)} node(s) failed: "
+            return self._end(JobStatus.FAILED, f"Finished, but {len(failed_nodes)} {self._lane()}(s) failed: "
                              f"{', '.join(failed_nodes)}." + self._failed_nodes_text())
         return self._end(JobStatus.SUCCEEDED, "")
 

@@ -137,6 +137,7 @@ def test_a_failed_file_server_upgrade_starts_no_further_cluster(lab):
     job, _ = submit_campaign([hyperv, file_server], upgrade=choice, parallel=2, max_failed_clusters=0)
     job = finish_with_workers(job, limit=900)
     assert job.status == "failed", describe(job)
+    assert "1 cluster(s) failed" in job.error, job.error  # a campaign's lanes are clusters, not nodes
     child = Job.objects.get(kind="rolling_upgrade")
     assert child.target_label == FILE_SERVER and child.status == "failed"
     assert "UCF-N1 is evicted and out of management; its re-imaging failed" in child.error, child.error
