@@ -2,6 +2,7 @@
 Hyper-V cluster, both upgraded 2019 → 2022 in one campaign with two clusters allowed at once. The
 file server's job ends before the Hyper-V cluster's starts, every node runs the new build, the VMs
 never stop and no share goes unavailable (the lab's invariants)."""
+from datetime import time
 from io import StringIO
 
 import pytest
@@ -9,7 +10,8 @@ from django.core.management import CommandError, call_command
 
 from compliance.campaigns import UpgradeChoice, plan_waves, submit_campaign
 from core.models import AuditEntry
-from fabric.models import Host
+from fabric import clock
+from fabric.models import Host, MaintenanceWindow
 from jobs.models import Job
 from tests.compliance.labenv import Watcher, describe, finish_with_workers
 from tests.upgrades.campaign_lab import FILE_SERVER, HYPERV, TOPOLOGY, VMS, bring_in_both
@@ -118,8 +120,12 @@ def test_a_busy_cluster_is_refused_and_the_page_starts_the_campaign_once_it_is_f
     assert Job.objects.filter(kind="campaign").count() == 0
 
     Job.objects.filter(pk=busy.pk).update(status=JobStatus.SUCCEEDED)
+    # a window closed now does not refuse the campaign: the page says the cluster's job will wait for it
+    MaintenanceWindow.objects.create(cluster=hyperv, weekday=(clock.now().weekday() + 3) % 7, start=time(2),
+                                     end=time(4), time_zone="UTC")
     text = page.post("/upgrades/campaign/", {**form, "review": "1"}).content.decode()
     assert "Wave 1: UCFS" in text and "Wave 2: UCHV" in text and "Pause UCH-N1 and live-migrate its VMs" in text
+    assert "The maintenance window of cluster UCHV is closed now; it next opens" in text
     assert 'id="campaign-submit" disabled' not in text
     response, rows = post_and_count(page, "/upgrades/campaign/", {**form, "submit": "1"})
     campaign = Job.objects.get(kind="campaign")
