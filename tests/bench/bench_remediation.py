@@ -11,6 +11,7 @@ Figures (docs/benchmarks.md), all measured in one run against `python -m lab ser
 - scan_ratio: a scan job over 1,000 lab hosts ÷ max(one host's scan time in the lab, Ferry's own CPU
   per host scan measured in the same run × hosts ÷ cores).
 Runs in a throw-away test database; jobs run in this process as a worker would run them.
+FERRY_BENCH_REMEDIATION_PARTS=makespan,evacuation,scan,view runs only the parts named (all by default).
 """
 import os
 import time
@@ -22,6 +23,7 @@ EVACUATION_SPEED = 20.0
 SCAN_HOSTS = int(os.environ.get("FERRY_BENCH_SCAN_HOSTS", "1000"))
 SCAN_SPEED = float(os.environ.get("FERRY_BENCH_SCAN_SPEED", "10"))
 BASELINE = "Sample Baseline for Security Updates"
+PRODUCTION_POLL_SECONDS = 2.0  # fabric.nodeops.live.poll_seconds() without FERRY_COMPLIANCE_POLL_SECONDS
 
 
 def evacuation_lb(memories: list[int], bandwidth: float, limit: int) -> float:
@@ -36,6 +38,14 @@ def node_bound(timing: dict, updates: int) -> tuple[float, float]:
     evac = evacuation_lb(running, timing["migration_bandwidth_bytes_per_second"], timing["max_migrations"])
     install = timing["install_base_seconds"] + timing["install_per_update_seconds"] * updates
     return evac, evac + install + timing["reboot_seconds"] + evac
+
+
+def _poll_like_production(speed: float) -> float:
+    """Ferry's waits (a restart, a storage resync) ask again every 2 s in production; in a lab `speed`
+    times faster the same interval in lab time is 2 s ÷ speed (at most 0.1 s)."""
+    poll = round(min(0.1, PRODUCTION_POLL_SECONDS / speed), 4)
+    os.environ["FERRY_COMPLIANCE_POLL_SECONDS"] = str(poll)
+    return poll
 
 
 def _finish(job):
@@ -145,28 +155,77 @@ def _where_the_time_goes(job, timings: dict, speed: float) -> dict:
             for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1])}
 
 
+def _migrating(events: list[dict], speed: float) -> dict:
+    """Wall seconds during which live migrations ran, from the first start to the last finish of
+    each node's evacuation (moves off it while it is paused) and return (moves onto it once it is
+    resumed), summed over the nodes: the rest of those steps is Ferry's time around the migrations."""
+    windows: dict[tuple[str, str], list[float]] = {}
+    out = back = None
+    for e in events:
+        if e["event"] == "node-paused":
+            out = e["node"]
+        elif e["event"] == "node-resumed":
+            out, back = None, e["node"]
+        if e["event"] not in ("migration-started", "migration-finished") or e.get("kind") != "Live":
+            continue
+        if e["source"] == out:
+            key = ("compliance.evacuate_node", out)
+        elif e["target"] == back:
+            key = ("compliance.return_vms", back)
+        else:
+            continue
+        first_last = windows.setdefault(key, [float("inf"), 0.0])
+        if e["event"] == "migration-started":
+            first_last[0] = min(first_last[0], e["elapsed"])
+        else:
+            first_last[1] = max(first_last[1], e["elapsed"])
+    totals: dict[str, float] = {}
+    for (kind, _), (first, last) in windows.items():
+        if last > first:
+            totals[kind] = totals.get(kind, 0.0) + (last - first) / speed
+    return {kind: round(seconds, 2) for kind, seconds in totals.items()}
+
+
 def bench_remediation(results: dict) -> None:
+    from django.db.models import Count
+
+    from jobs.models import JobStep
     from lab.testing import LabProcess
+    from tests.bench.winrm_trace import counting
 
     with LabProcess(topology_text=_topology(1.0)) as lab:  # speed 1: read the durations only
         timings = lab.timings()["hosts"]
     sim_bound = sum(node_bound(t, UPDATES)[1] for name, t in timings.items() if name.startswith("BENCH-N"))
     with LabProcess(topology_text=_topology(round(sim_bound / TARGET_BOUND_SECONDS, 3))) as lab:
         speed = lab.timings()["speed"]
+        poll = _poll_like_production(speed)
         timings = lab.timings()["hosts"]
         bounds = {n: node_bound(t, UPDATES) for n, t in timings.items() if n.startswith("BENCH-N")}
         bound = sum(b[1] for b in bounds.values()) / speed
-        _, job, makespan = _remediate(lab)
+        with counting() as trace:
+            _, job, makespan = _remediate(lab)
+        events = lab.events()
     breakdown = _where_the_time_goes(job, timings, speed)
+    for kind, seconds in _migrating(events, speed).items():
+        breakdown[kind]["migrating_seconds"] = seconds
+    per_kind = {row["name"]: row["n"] for row in JobStep.objects.filter(job=job, is_group=False, started__isnull=False)
+                .values("name").annotate(n=Count("pk"))}
+    scripts = trace.summary(per_kind)
     results["remediation_makespan_ratio"] = round(makespan / bound, 3)
     results["remediation_makespan"] = {
         "wall_seconds": round(makespan, 2), "lower_bound_seconds": round(bound, 2), "lab_speed": speed,
-        "nodes": NODES, "vms_per_node": VMS_PER_NODE, "updates_per_node": UPDATES,
+        "nodes": NODES, "vms_per_node": VMS_PER_NODE, "updates_per_node": UPDATES, "poll_seconds": poll,
         "per_node_bound_simulated_seconds": {n: round(b[1], 1) for n, b in sorted(bounds.items())},
         "where_the_time_goes": breakdown,
+        "winrm_scripts_per_step": {k: v for k, v in scripts.items() if k in per_kind},
     }
     for kind, figures in breakdown.items():
-        print(f"   {kind:34s} {figures['wall_seconds']:7.2f} s (its bound {figures['bound_seconds']:6.2f} s)")
+        migrating = (f", migrations running {figures['migrating_seconds']:.2f} s" if "migrating_seconds" in figures
+                     else "")
+        calls = scripts.get(kind, {})
+        wire = ", ".join(f"{n['per_step']:g}× {op} ({n['median_ms']:.0f} ms)" for op, n in calls.items())
+        print(f"   {kind:34s} {figures['wall_seconds']:7.2f} s (its bound {figures['bound_seconds']:6.2f} s{migrating})"
+              + (f"\n      per step: {wire}" if wire else ""))
     print(f"   remediation of {NODES} nodes x {VMS_PER_NODE} VMs: {makespan:.1f} s, bound {bound:.1f} s "
           f"→ ratio {makespan / bound:.3f}")
 
@@ -188,6 +247,7 @@ def bench_evacuation(results: dict) -> None:
     node = "BENCH-N1"
     with LabProcess(topology_text=_topology(EVACUATION_SPEED, needy={node})) as lab:
         timing = lab.timings()
+        _poll_like_production(timing["speed"])
         bound = node_bound(timing["hosts"][node], UPDATES)[0] / timing["speed"]
         cluster, job, _ = _remediate(lab)
         step = JobStep.objects.get(job=job, name="compliance.evacuate_node", target=node)
@@ -316,6 +376,10 @@ def bench_compliance_view(results: dict) -> None:
                                   "queries_per_page": {str(k): v[1] for k, v in figures.items()}}
 
 
+PARTS = {"makespan": bench_remediation, "evacuation": bench_evacuation, "scan": bench_scan,
+         "view": bench_compliance_view}
+
+
 def run(results: dict) -> None:
     import django
 
@@ -326,10 +390,13 @@ def run(results: dict) -> None:
     os.environ.setdefault("FERRY_COMPLIANCE_POLL_SECONDS", "0.1")
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
+        parts = {p.strip() for p in os.environ.get("FERRY_BENCH_REMEDIATION_PARTS", "").split(",") if p.strip()}
+        wanted = parts or set(PARTS)
         with override_settings(FERRY_JOBS={"RETRY_DELAY_SECONDS": 1.0, "SLICE_SECONDS": 3600.0}):
-            bench_remediation(results)
-            bench_evacuation(results)
-            bench_scan(results)
-        bench_compliance_view(results)
+            for part in ("makespan", "evacuation", "scan"):
+                if part in wanted:
+                    PARTS[part](results)
+        if "view" in wanted:
+            bench_compliance_view(results)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
