@@ -51,6 +51,7 @@ class LiveCluster:
     nodes: dict[str, str]  # node name → Up / Down / Paused / Joining
     vms: list[LiveVM]
     hosts: dict[str, Host]  # node name → inventory row (memory, migration limit)
+    storage: object = None  # read_live_cluster(storage=True): StorageHealth, or the AgentError reading it
 
     def plan_inputs(self) -> tuple[list[PlanHost], list[PlanVM]]:
         plan_hosts = [
@@ -64,23 +65,43 @@ class LiveCluster:
         return plan_hosts, plan_vms
 
 
-def read_live_cluster(cluster: Cluster, *, avoid: str = "") -> LiveCluster:
-    """Get-ClusterNode from one node, then Get-VM on every node that is up or paused (in parallel)."""
+def read_live_cluster(cluster: Cluster, *, avoid: str = "", storage: bool = False) -> LiveCluster:
+    """Get-ClusterNode from one node and Get-VM on every node that is up or paused, all at once.
+
+    Get-VM goes to the nodes the inventory does not know Down while Get-ClusterNode runs (every
+    read costs a round trip; one after the other they add up on every node of a rolling run); the
+    answer of a node the cluster does not report Up or Paused is dropped, and a node it reports Up
+    that was not asked yet is asked then. `storage`: the storage health is read in the same wave
+    (`LiveCluster.storage`: a StorageHealth, or the AgentError that reading it raised)."""
     conn = cluster_connection(cluster, avoid=avoid)
-    nodes = {n.name: n.state for n in agents.cluster.get_cluster_nodes(conn)}
     hosts = {h.name: h for h in cluster.nodes.select_related("run_as", "cluster__run_as")}
     by_lower = {h.lower(): h for h in hosts}
-    readable = [name for name, state in nodes.items() if state in ("Up", "Paused") and name.lower() in by_lower]
-
-    def vms_of(name):
-        host = hosts[by_lower[name.lower()]]
-        return name, agents.hyperv.get_vms(host_connection(host))
-
-    vms = []
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(readable)))) as pool:
-        for name, found in pool.map(vms_of, readable):
-            for vm in found:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(8, len(hosts) + 1)), thread_name_prefix="ferry-read")
+    try:
+        health = pool.submit(_storage_reading, conn) if storage else None
+        asked = {name.lower(): pool.submit(agents.hyperv.get_vms, host_connection(host))
+                 for name, host in hosts.items() if host.node_state != "Down"}
+        nodes = {n.name: n.state for n in agents.cluster.get_cluster_nodes(conn)}
+        readable = [name for name, state in nodes.items() if state in ("Up", "Paused") and name.lower() in by_lower]
+        for name in readable:
+            if name.lower() not in asked:
+                asked[name.lower()] = pool.submit(agents.hyperv.get_vms, host_connection(hosts[by_lower[name.lower()]]))
+        vms = []
+        for name in readable:
+            for vm in asked[name.lower()].result():
                 vms.append(LiveVM(vm.name, name, vm.state, vm.memory_assigned or vm.memory_startup, vm.is_clustered,
                                   vm.id))
-    return LiveCluster(nodes=nodes, vms=vms, hosts={name: hosts[by_lower[name.lower()]] for name in nodes
-                                                     if name.lower() in by_lower})
+        live = LiveCluster(nodes=nodes, vms=vms, hosts={name: hosts[by_lower[name.lower()]] for name in nodes
+                                                        if name.lower() in by_lower})
+        if health is not None:
+            live.storage = health.result()
+        return live
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a node that does not answer is not waited for
+
+
+def _storage_reading(conn: agents.Connection):
+    try:
+        return agents.storage.storage_health(conn)
+    except agents.AgentError as error:
+        return error
