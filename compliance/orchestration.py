@@ -142,8 +142,7 @@ def _with_prefetch(precheck: PlanStep, nodes: list[list[PlanStep]]) -> list[Plan
     """The first step, then each node's plan with its prepare step (scan and download) ahead of its
     drain: the first node's beside the first step's scan of every node, every other node's beside
     the previous node's restart (parallel pairs), so a node's download costs no time of the rolling
-    run. A node's check (it only reads) runs beside the check of the node before against its
-    baselines, the last step of that node."""
+    run."""
     plan: list[PlanStep] = [precheck]
     for index, node_plan in enumerate(nodes):
         first = node_plan[0]
@@ -156,9 +155,6 @@ def _with_prefetch(precheck: PlanStep, nodes: list[list[PlanStep]]) -> list[Plan
             restart = next(s for s in reversed(plan) if s.name == steps.RESTART)
             _pair(restart, prepare, f"restart-{restart.target}")
             plan.insert(plan.index(restart) + 1, prepare)
-            verify = plan[-1]
-            if verify.name == steps.VERIFY and first.name == steps.CHECK:
-                _pair(verify, first, f"verify-{verify.target}")
         plan += node_plan
     return plan
 
