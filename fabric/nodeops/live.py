@@ -68,7 +68,7 @@ class LiveCluster:
 def read_live_cluster(cluster: Cluster, *, avoid: str = "", storage: bool = False) -> LiveCluster:
     """Get-ClusterNode from one node and Get-VM on every node that is up or paused, all at once.
 
-    Get-VM goes to the nodes the inventory does not know Down while Get-ClusterNode runs (every
+    Get-VM goes to the nodes the inventory last saw Up or Paused while Get-ClusterNode runs (every
     read costs a round trip; one after the other they add up on every node of a rolling run); the
     answer of a node the cluster does not report Up or Paused is dropped, and a node it reports Up
     that was not asked yet is asked then. `storage`: the storage health is read in the same wave
@@ -80,7 +80,7 @@ def read_live_cluster(cluster: Cluster, *, avoid: str = "", storage: bool = Fals
     try:
         health = pool.submit(_storage_reading, conn) if storage else None
         asked = {name.lower(): pool.submit(agents.hyperv.get_vms, host_connection(host))
-                 for name, host in hosts.items() if host.node_state != "Down"}
+                 for name, host in hosts.items() if host.node_state in ("Up", "Paused")}
         nodes = {n.name: n.state for n in agents.cluster.get_cluster_nodes(conn)}
         readable = [name for name, state in nodes.items() if state in ("Up", "Paused") and name.lower() in by_lower]
         for name in readable:
