@@ -23,7 +23,6 @@ EVACUATION_SPEED = 20.0
 SCAN_HOSTS = int(os.environ.get("FERRY_BENCH_SCAN_HOSTS", "1000"))
 SCAN_SPEED = float(os.environ.get("FERRY_BENCH_SCAN_SPEED", "10"))
 BASELINE = "Sample Baseline for Security Updates"
-PRODUCTION_POLL_SECONDS = 2.0  # fabric.nodeops.live.poll_seconds() without FERRY_COMPLIANCE_POLL_SECONDS
 
 
 def evacuation_lb(memories: list[int], bandwidth: float, limit: int) -> float:
@@ -38,14 +37,6 @@ def node_bound(timing: dict, updates: int) -> tuple[float, float]:
     evac = evacuation_lb(running, timing["migration_bandwidth_bytes_per_second"], timing["max_migrations"])
     install = timing["install_base_seconds"] + timing["install_per_update_seconds"] * updates
     return evac, evac + install + timing["reboot_seconds"] + evac
-
-
-def _poll_like_production(speed: float) -> float:
-    """Ferry's waits (a restart, a storage resync) ask again every 2 s in production; in a lab `speed`
-    times faster the same interval in lab time is 2 s ÷ speed (at most 0.1 s)."""
-    poll = round(min(0.1, PRODUCTION_POLL_SECONDS / speed), 4)
-    os.environ["FERRY_COMPLIANCE_POLL_SECONDS"] = str(poll)
-    return poll
 
 
 def _finish(job):
@@ -189,6 +180,7 @@ def _migrating(events: list[dict], speed: float) -> dict:
 def bench_remediation(results: dict) -> None:
     from django.db.models import Count
 
+    from fabric.nodeops.live import poll_seconds
     from jobs.models import JobStep
     from lab.testing import LabProcess
     from tests.bench.winrm_trace import counting
@@ -198,7 +190,6 @@ def bench_remediation(results: dict) -> None:
     sim_bound = sum(node_bound(t, UPDATES)[1] for name, t in timings.items() if name.startswith("BENCH-N"))
     with LabProcess(topology_text=_topology(round(sim_bound / TARGET_BOUND_SECONDS, 3))) as lab:
         speed = lab.timings()["speed"]
-        poll = _poll_like_production(speed)
         timings = lab.timings()["hosts"]
         bounds = {n: node_bound(t, UPDATES) for n, t in timings.items() if n.startswith("BENCH-N")}
         bound = sum(b[1] for b in bounds.values()) / speed
@@ -214,7 +205,7 @@ def bench_remediation(results: dict) -> None:
     results["remediation_makespan_ratio"] = round(makespan / bound, 3)
     results["remediation_makespan"] = {
         "wall_seconds": round(makespan, 2), "lower_bound_seconds": round(bound, 2), "lab_speed": speed,
-        "nodes": NODES, "vms_per_node": VMS_PER_NODE, "updates_per_node": UPDATES, "poll_seconds": poll,
+        "nodes": NODES, "vms_per_node": VMS_PER_NODE, "updates_per_node": UPDATES, "poll_seconds": poll_seconds(),
         "per_node_bound_simulated_seconds": {n: round(b[1], 1) for n, b in sorted(bounds.items())},
         "where_the_time_goes": breakdown,
         "winrm_scripts_per_step": {k: v for k, v in scripts.items() if k in per_kind},
@@ -247,7 +238,6 @@ def bench_evacuation(results: dict) -> None:
     node = "BENCH-N1"
     with LabProcess(topology_text=_topology(EVACUATION_SPEED, needy={node})) as lab:
         timing = lab.timings()
-        _poll_like_production(timing["speed"])
         bound = node_bound(timing["hosts"][node], UPDATES)[0] / timing["speed"]
         cluster, job, _ = _remediate(lab)
         step = JobStep.objects.get(job=job, name="compliance.evacuate_node", target=node)
