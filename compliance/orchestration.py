@@ -140,22 +140,27 @@ def _node_steps(host: Host, options: RemediationOptions, *, standalone: bool,
             for step, title, r in plan]
 
 
-def _with_prefetch(nodes: list[list[PlanStep]]) -> list[PlanStep]:
-    """Each node's plan with its prepare step (scan and download) ahead of its drain: the first
-    node's first, every other node's beside the previous node's restart (a parallel pair), so a
-    node's download costs no time of the rolling run."""
-    plan: list[PlanStep] = []
+def _pair(first: PlanStep, second: PlanStep, name: str) -> None:
+    first.parallel_group = second.parallel_group = name
+    first.max_parallel = second.max_parallel = 2
+
+
+def _with_prefetch(precheck: PlanStep, nodes: list[list[PlanStep]]) -> list[PlanStep]:
+    """The first step, then each node's plan with its prepare step (scan and download) ahead of its
+    drain: the first node's beside the first step's scan of every node, every other node's beside
+    the previous node's restart (parallel pairs), so a node's download costs no time of the rolling
+    run."""
+    plan: list[PlanStep] = [precheck]
     for index, node_plan in enumerate(nodes):
         first = node_plan[0]
         prepare = PlanStep(steps.PREPARE, title=f"Scan {first.target} and download its updates", target=first.target,
                            params=first.params, group=first.group, retries=0)
         if index == 0:
+            _pair(precheck, prepare, f"scan-{first.target}")
             plan.append(prepare)
         else:
             restart = next(s for s in reversed(plan) if s.name == steps.RESTART)
-            pair = f"restart-{restart.target}"
-            restart.parallel_group = prepare.parallel_group = pair
-            restart.max_parallel = prepare.max_parallel = 2
+            _pair(restart, prepare, f"restart-{restart.target}")
             plan.insert(plan.index(restart) + 1, prepare)
         plan += node_plan
     return plan
@@ -168,9 +173,10 @@ def submit_cluster_remediation(cluster: Cluster, options: RemediationOptions, us
     dry = cluster_dry_run(cluster, options)
     order = [n.name for n in dry.nodes]
     hosts = {h.name: h for h in cluster.nodes.all()}
-    plan = [PlanStep(steps.PRECHECK, title=f"Scan the nodes of {cluster.name} and check the plan",
-                     target=cluster.name, params={"cluster_id": cluster.pk})]
-    plan += _with_prefetch([_node_steps(hosts[name], options, standalone=False, scripts=scripts) for name in order])
+    precheck = PlanStep(steps.PRECHECK, title=f"Scan the nodes of {cluster.name} and check the plan",
+                        target=cluster.name, params={"cluster_id": cluster.pk})
+    plan = _with_prefetch(precheck, [_node_steps(hosts[name], options, standalone=False, scripts=scripts)
+                                     for name in order])
     plan.append(PlanStep(steps.FINISH, title="Refresh the inventory", target=cluster.name,
                          params={"cluster_id": cluster.pk}))
     return submit_job(
@@ -188,9 +194,9 @@ def submit_host_remediation(hosts: list[Host], options: RemediationOptions, user
     first = hosts[0]
     lock = f"cluster:{first.cluster_id}" if first.cluster_id else f"host:{first.pk}"
     title = f"Remediate {', '.join(h.name for h in hosts)}"
-    plan = [PlanStep(steps.PRECHECK, title="Scan the hosts", target=title[10:],
-                     params={"host_ids": [h.pk for h in hosts]})]
-    plan += _with_prefetch([_node_steps(host, options, standalone=True, scripts=scripts) for host in hosts])
+    precheck = PlanStep(steps.PRECHECK, title="Scan the hosts", target=title[10:],
+                        params={"host_ids": [h.pk for h in hosts]})
+    plan = _with_prefetch(precheck, [_node_steps(host, options, standalone=True, scripts=scripts) for host in hosts])
     plan.append(PlanStep(steps.FINISH, title="Summarize", target=title[10:],
                          params={"host_ids": [h.pk for h in hosts]}))
     return submit_job(

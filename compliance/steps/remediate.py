@@ -28,7 +28,7 @@ from fabric.nodeops.nodes import NodeTarget, pause, resume, rollback_pause
 from fabric.nodeops.planner import quorum_holds_text
 from fabric.nodeops.records import Evacuated
 from fabric.nodeops.storage import wait_for_storage
-from fabric.nodeops.workloads import for_cluster, sofs
+from fabric.nodeops.workloads import for_cluster, hyperv, sofs
 from fabric.nodeops.workloads.hyperv import return_vms, save_vms, start_saved, vm_roles
 from jobs.engine import StepFailed, StepResult, register_step
 from jobs.models import JobStep
@@ -135,6 +135,19 @@ def _scan_all(ctx, hosts: list[Host]) -> dict[str, str]:
     return results
 
 
+def _read_cluster_state(cluster: Cluster):
+    """(the file server's state or None, the cluster's live state), read in a thread of its own."""
+    from django.db import connection
+
+    try:
+        if cluster.kind == ClusterKind.SOFS:
+            file_server = sofs.read_sofs_state(cluster_connection(cluster))
+            return file_server, file_server.as_live()
+        return None, read_live_cluster(cluster)
+    finally:
+        connection.close()
+
+
 @register_step(PRECHECK, retries=1, retry_delay=2, title="Scan the nodes and check the plan")
 def precheck(ctx) -> StepResult:
     """Before anything moves: every node scanned, every node Up (unless allowed), quorum with one
@@ -147,21 +160,20 @@ def precheck(ctx) -> StepResult:
     else:
         cluster = None
         hosts = list(Host.objects.filter(pk__in=ctx.params["host_ids"]).select_related("run_as", "cluster__run_as"))
-    states = _scan_all(ctx, hosts)
     if cluster is None:
+        states = _scan_all(ctx, hosts)
         paused = [h.name for h in hosts if h.cluster_id and h.node_state == "Paused"]
         ctx.save_checkpoint(paused_before=paused)
         summary = ", ".join(f"{n}: {ComplianceState(s).label}" for n, s in states.items())
         return StepResult(summary)
     file_server = None
-    try:
-        if cluster.kind == ClusterKind.SOFS:
-            file_server = sofs.read_sofs_state(cluster_connection(cluster))
-            live = file_server.as_live()
-        else:
-            live = read_live_cluster(cluster)
-    except agents.AgentError as error:
-        raise _agent_failure(f"Could not read the state of {cluster.name}", error) from error
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ferry-read") as pool:
+        reading = pool.submit(_read_cluster_state, cluster)  # while the nodes scan
+        states = _scan_all(ctx, hosts)
+        try:
+            file_server, live = reading.result()
+        except agents.AgentError as error:
+            raise _agent_failure(f"Could not read the state of {cluster.name}", error) from error
     plan_hosts, plan_vms = live.plan_inputs()
     by_lower = {n.lower(): n for n in live.nodes}
     live_order = [by_lower[n.lower()] for n in order if n.lower() in by_lower]
@@ -255,9 +267,15 @@ def evacuate_node(ctx) -> StepResult:
     options = _options(ctx)
     node = _node(ctx)
     try:
-        wait_for_storage(ctx, node.cluster, before=node.name)  # the previous node's S2D resync, any kind
         workloads = for_cluster(node.cluster)  # VMs, or a file server's roles and volumes
-        return StepResult(workloads.evacuate_cluster_node(ctx, node, options.save_state))
+        if workloads is not hyperv:
+            wait_for_storage(ctx, node.cluster, before=node.name)  # the previous node's S2D resync, any kind
+            return StepResult(workloads.evacuate_cluster_node(ctx, node, options.save_state))
+        # the storage health and the cluster's state in one wave of reads; read again after a wait
+        live = read_live_cluster(node.cluster, avoid=node.name, storage=True)
+        if wait_for_storage(ctx, node.cluster, before=node.name, first=live.storage):
+            live = None
+        return StepResult(hyperv.evacuate_cluster_node(ctx, node, options.save_state, live=live))
     except agents.AgentError as error:
         rollback_pause(ctx, node)
         raise _agent_failure(f"Evacuating {node.name} failed", error) from error
@@ -379,9 +397,10 @@ def restart_node(ctx) -> StepResult:
     data = ctx.step.data
     if not data.get("restart_issued"):
         try:
-            if not agents.hostinfo.is_pending_reboot(conn):
+            pending, os_info = agents.hostinfo.pending_reboot_and_boot(conn)
+            if not pending:
                 return StepResult(f"{node.name} needs no restart", skipped=True)
-            before = agents.hostinfo.get_os(conn).last_boot
+            before = os_info.last_boot
         except agents.AgentError as error:
             raise _agent_failure(f"Could not prepare the restart of {node.name}", error) from error
         ctx.save_checkpoint(restart_issued=True, boot_before=before.isoformat() if before else "")

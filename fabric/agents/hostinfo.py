@@ -195,6 +195,18 @@ def is_pending_reboot(conn: Connection) -> bool:
     return r.get(r.record(value), "PendingReboot", bool)
 
 
+def pending_reboot_and_boot(conn: Connection) -> tuple[bool, OSInfo]:
+    """Whether a restart is pending, and the OS with its last boot time, in one round trip (what a
+    restart step reads before it restarts the host)."""
+    body = (f"$os = Get-CimInstance -ClassName Win32_OperatingSystem\n{PENDING_REBOOT}\n"
+            f"$result = @{{ PendingReboot = $pending; OS = ($os | {OS_PROPERTIES}) }}")
+    op = "pending reboot check"
+    value = run_script(conn, body, operation=op)
+    r = Reader(op, conn.where)
+    rec = r.record(value)
+    return r.get(rec, "PendingReboot", bool), read_os(r, r.record(rec.get("OS")))
+
+
 def restart_computer(conn: Connection, *, timeout: float = 120) -> None:
     """Restart the host now. The connection drops; wait with `get_os(...).last_boot` changing."""
     run_script(conn, "Restart-Computer -Force\n$result = @{ Restarting = $true }",

@@ -53,6 +53,7 @@ class LiveCluster:
     hosts: dict[str, Host]  # node name → inventory row (memory, migration limit)
     witness: bool = False  # Get-ClusterQuorum now: a witness that is online adds a vote
     quorum_error: str = ""  # why Get-ClusterQuorum could not be read (then no witness is counted)
+    storage: object = None  # read_live_cluster(storage=True): StorageHealth, or the AgentError reading it
 
     def plan_inputs(self) -> tuple[list[PlanHost], list[PlanVM]]:
         plan_hosts = [
@@ -66,29 +67,49 @@ class LiveCluster:
         return plan_hosts, plan_vms
 
 
-def read_live_cluster(cluster: Cluster, *, avoid: str = "") -> LiveCluster:
-    """Get-ClusterNode and Get-ClusterQuorum from one node, then Get-VM on every node that is up or
-    paused (in parallel). A quorum that could not be read counts as no witness."""
+def read_live_cluster(cluster: Cluster, *, avoid: str = "", storage: bool = False) -> LiveCluster:
+    """Get-ClusterNode and Get-ClusterQuorum from one node and Get-VM on every node that is up or
+    paused, all at once. A quorum that could not be read counts as no witness.
+
+    Get-VM goes to the nodes the inventory last saw Up or Paused while Get-ClusterNode runs (every
+    read costs a round trip; one after the other they add up on every node of a rolling run); the
+    answer of a node the cluster does not report Up or Paused is dropped, and a node it reports Up
+    that was not asked yet is asked then. `storage`: the storage health is read in the same wave
+    (`LiveCluster.storage`: a StorageHealth, or the AgentError that reading it raised)."""
     conn = cluster_connection(cluster, avoid=avoid)
-    found, quorum, quorum_error = agents.cluster.get_cluster_state(conn)
-    nodes = {n.name: n.state for n in found}
     hosts = {h.name: h for h in cluster.nodes.select_related("run_as", "cluster__run_as")}
     by_lower = {h.lower(): h for h in hosts}
-    readable = [name for name, state in nodes.items() if state in ("Up", "Paused") and name.lower() in by_lower]
-
-    def vms_of(name):
-        host = hosts[by_lower[name.lower()]]
-        return name, agents.hyperv.get_vms(host_connection(host))
-
-    vms = []
-    with ThreadPoolExecutor(max_workers=max(1, min(8, len(readable)))) as pool:
-        for name, found in pool.map(vms_of, readable):
-            for vm in found:
+    pool = ThreadPoolExecutor(max_workers=max(1, min(8, len(hosts) + 1)), thread_name_prefix="ferry-read")
+    try:
+        health = pool.submit(_storage_reading, conn) if storage else None
+        asked = {name.lower(): pool.submit(agents.hyperv.get_vms, host_connection(host))
+                 for name, host in hosts.items() if host.node_state in ("Up", "Paused")}
+        found, quorum, quorum_error = agents.cluster.get_cluster_state(conn)
+        nodes = {n.name: n.state for n in found}
+        readable = [name for name, state in nodes.items() if state in ("Up", "Paused") and name.lower() in by_lower]
+        for name in readable:
+            if name.lower() not in asked:
+                asked[name.lower()] = pool.submit(agents.hyperv.get_vms, host_connection(hosts[by_lower[name.lower()]]))
+        vms = []
+        for name in readable:
+            for vm in asked[name.lower()].result():
                 vms.append(LiveVM(vm.name, name, vm.state, vm.memory_assigned or vm.memory_startup, vm.is_clustered,
                                   vm.id))
-    return LiveCluster(nodes=nodes, vms=vms, hosts={name: hosts[by_lower[name.lower()]] for name in nodes
-                                                     if name.lower() in by_lower},
-                       witness=quorum is not None and quorum.witness_votes, quorum_error=quorum_error)
+        live = LiveCluster(nodes=nodes, vms=vms, hosts={name: hosts[by_lower[name.lower()]] for name in nodes
+                                                        if name.lower() in by_lower},
+                           witness=quorum is not None and quorum.witness_votes, quorum_error=quorum_error)
+        if health is not None:
+            live.storage = health.result()
+        return live
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)  # a node that does not answer is not waited for
+
+
+def _storage_reading(conn: agents.Connection):
+    try:
+        return agents.storage.storage_health(conn)
+    except agents.AgentError as error:
+        return error
 
 
 def live_quorum_problem(live: LiveCluster, node: str) -> str | None:

@@ -17,26 +17,33 @@ def storage_health_of(cluster: Cluster, avoid: str = "") -> agents.storage.Stora
     return agents.storage.storage_health(cluster_connection(cluster, avoid=avoid))
 
 
-def wait_for_storage(ctx, cluster: Cluster, *, before: str, timeout: float = STORAGE_WAIT_SECONDS) -> None:
+def wait_for_storage(ctx, cluster: Cluster, *, before: str, timeout: float = STORAGE_WAIT_SECONDS,
+                     first=None) -> bool:
     """Before `before` leaves: no storage repair running, every virtual disk Healthy / OK, every CSV
-    Online. The job page shows what is awaited; the log says what storage still does."""
+    Online. The job page shows what is awaited; the log says what storage still does. `first`: a
+    reading the caller already took (a StorageHealth, or the AgentError reading it raised), the
+    first look. Returns True when it had to wait (what the caller read meanwhile is stale)."""
     seen = {"summary": ""}
 
-    def healthy():
-        try:
-            health = storage_health_of(cluster, avoid=before)
-        except agents.AgentError as error:
-            summary = f"could not read the storage health: {error}"
+    def healthy(reading=None):
+        if reading is None:
+            try:
+                reading = storage_health_of(cluster, avoid=before)
+            except agents.AgentError as error:
+                reading = error
+        if isinstance(reading, agents.AgentError):
+            summary = f"could not read the storage health: {reading}"
         else:
-            if health.healthy:
+            if reading.healthy:
                 return True
-            summary = health.summary()
+            summary = reading.summary()
         if summary != seen["summary"]:
             seen["summary"] = summary
             ctx.log(f"Waiting for storage resync on {cluster.name} before {before} leaves: {summary}.")
         return False
 
-    if healthy():
-        return
+    if healthy(first):
+        return False
     ctx.wait_until(healthy, timeout, poll_seconds(), waiting_for=f"storage resync on {cluster.name}")
     ctx.log(f"Storage of {cluster.name} is healthy again; {before} may leave.")
+    return True

@@ -248,6 +248,8 @@ def test_windows_update_install_through_the_cim_provider(lab):
     assert result.installed and result.reboot_required
     assert agents.updates.install_updates(conn, ["KB5048661"]).installed == []  # already there: nothing to do
     assert agents.hostinfo.is_pending_reboot(conn) is True
+    pending, os_info = agents.hostinfo.pending_reboot_and_boot(conn)  # what a restart step reads first
+    assert pending is True and os_info.last_boot == agents.hostinfo.get_os(conn).last_boot
 
 
 def test_restart_computer_drops_the_connection_and_the_host_comes_back(lab):

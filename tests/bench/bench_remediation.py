@@ -11,6 +11,7 @@ Figures (docs/benchmarks.md), all measured in one run against `python -m lab ser
 - scan_ratio: a scan job over 1,000 lab hosts ÷ max(one host's scan time in the lab, Ferry's own CPU
   per host scan measured in the same run × hosts ÷ cores).
 Runs in a throw-away test database; jobs run in this process as a worker would run them.
+FERRY_BENCH_REMEDIATION_PARTS=makespan,evacuation,scan,view runs only the parts named (all by default).
 """
 import os
 import time
@@ -146,8 +147,44 @@ def _where_the_time_goes(job, timings: dict, speed: float) -> dict:
             for name, seconds in sorted(spent.items(), key=lambda kv: -kv[1])}
 
 
+def _migrating(events: list[dict], speed: float) -> dict:
+    """Wall seconds during which live migrations ran, from the first start to the last finish of
+    each node's evacuation (moves off it while it is paused) and return (moves onto it once it is
+    resumed), summed over the nodes: the rest of those steps is Ferry's time around the migrations."""
+    windows: dict[tuple[str, str], list[float]] = {}
+    out = back = None
+    for e in events:
+        if e["event"] == "node-paused":
+            out = e["node"]
+        elif e["event"] == "node-resumed":
+            out, back = None, e["node"]
+        if e["event"] not in ("migration-started", "migration-finished") or e.get("kind") != "Live":
+            continue
+        if e["source"] == out:
+            key = ("compliance.evacuate_node", out)
+        elif e["target"] == back:
+            key = ("compliance.return_vms", back)
+        else:
+            continue
+        first_last = windows.setdefault(key, [float("inf"), 0.0])
+        if e["event"] == "migration-started":
+            first_last[0] = min(first_last[0], e["elapsed"])
+        else:
+            first_last[1] = max(first_last[1], e["elapsed"])
+    totals: dict[str, float] = {}
+    for (kind, _), (first, last) in windows.items():
+        if last > first:
+            totals[kind] = totals.get(kind, 0.0) + (last - first) / speed
+    return {kind: round(seconds, 2) for kind, seconds in totals.items()}
+
+
 def bench_remediation(results: dict) -> None:
+    from django.db.models import Count
+
+    from fabric.nodeops.live import poll_seconds
+    from jobs.models import JobStep
     from lab.testing import LabProcess
+    from tests.bench.winrm_trace import counting
 
     with LabProcess(topology_text=_topology(1.0)) as lab:  # speed 1: read the durations only
         timings = lab.timings()["hosts"]
@@ -157,17 +194,30 @@ def bench_remediation(results: dict) -> None:
         timings = lab.timings()["hosts"]
         bounds = {n: node_bound(t, UPDATES) for n, t in timings.items() if n.startswith("BENCH-N")}
         bound = sum(b[1] for b in bounds.values()) / speed
-        _, job, makespan = _remediate(lab)
+        with counting() as trace:
+            _, job, makespan = _remediate(lab)
+        events = lab.events()
     breakdown = _where_the_time_goes(job, timings, speed)
+    for kind, seconds in _migrating(events, speed).items():
+        breakdown[kind]["migrating_seconds"] = seconds
+    per_kind = {row["name"]: row["n"] for row in JobStep.objects.filter(job=job, is_group=False, started__isnull=False)
+                .values("name").annotate(n=Count("pk"))}
+    scripts = trace.summary(per_kind)
     results["remediation_makespan_ratio"] = round(makespan / bound, 3)
     results["remediation_makespan"] = {
         "wall_seconds": round(makespan, 2), "lower_bound_seconds": round(bound, 2), "lab_speed": speed,
-        "nodes": NODES, "vms_per_node": VMS_PER_NODE, "updates_per_node": UPDATES,
+        "nodes": NODES, "vms_per_node": VMS_PER_NODE, "updates_per_node": UPDATES, "poll_seconds": poll_seconds(),
         "per_node_bound_simulated_seconds": {n: round(b[1], 1) for n, b in sorted(bounds.items())},
         "where_the_time_goes": breakdown,
+        "winrm_scripts_per_step": {k: v for k, v in scripts.items() if k in per_kind},
     }
     for kind, figures in breakdown.items():
-        print(f"   {kind:34s} {figures['wall_seconds']:7.2f} s (its bound {figures['bound_seconds']:6.2f} s)")
+        migrating = (f", migrations running {figures['migrating_seconds']:.2f} s" if "migrating_seconds" in figures
+                     else "")
+        calls = scripts.get(kind, {})
+        wire = ", ".join(f"{n['per_step']:g}× {op} ({n['median_ms']:.0f} ms)" for op, n in calls.items())
+        print(f"   {kind:34s} {figures['wall_seconds']:7.2f} s (its bound {figures['bound_seconds']:6.2f} s{migrating})"
+              + (f"\n      per step: {wire}" if wire else ""))
     print(f"   remediation of {NODES} nodes x {VMS_PER_NODE} VMs: {makespan:.1f} s, bound {bound:.1f} s "
           f"→ ratio {makespan / bound:.3f}")
 
@@ -329,6 +379,10 @@ def bench_compliance_view(results: dict) -> None:
                                   "queries_per_page": {str(k): v[1] for k, v in figures.items()}}
 
 
+PARTS = {"makespan": bench_remediation, "evacuation": bench_evacuation, "scan": bench_scan,
+         "view": bench_compliance_view}
+
+
 def run(results: dict) -> None:
     import django
 
@@ -339,10 +393,13 @@ def run(results: dict) -> None:
     os.environ.setdefault("FERRY_COMPLIANCE_POLL_SECONDS", "0.1")
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
+        parts = {p.strip() for p in os.environ.get("FERRY_BENCH_REMEDIATION_PARTS", "").split(",") if p.strip()}
+        wanted = parts or set(PARTS)
         with override_settings(FERRY_JOBS={"RETRY_DELAY_SECONDS": 1.0, "SLICE_SECONDS": 3600.0}):
-            bench_remediation(results)
-            bench_evacuation(results)
-            bench_scan(results)
-        bench_compliance_view(results)
+            for part in ("makespan", "evacuation", "scan"):
+                if part in wanted:
+                    PARTS[part](results)
+        if "view" in wanted:
+            bench_compliance_view(results)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)

@@ -12,13 +12,14 @@ RATIO, ABSOLUTE, RAW = "ratio", "absolute", "raw"
 FIGURES: dict[str, tuple[str, str]] = {
     "remediation_makespan_ratio": (RATIO, ("remediating an 8-node lab cluster ÷ its remediation lower bound from "
                                           "the lab's published durations")),
-    "remediation_makespan": (RAW, ("wall seconds and the bound behind remediation_makespan_ratio (absolute, this "
-                                  "machine)")),
+    "remediation_makespan": (RAW, ("wall seconds and the bound behind remediation_makespan_ratio, where the time "
+                                  "goes per kind of step and the WinRM scripts each ran (absolute, this machine)")),
     "evacuation_ratio": (RATIO, "Ferry's evacuation of one node ÷ its evacuation lower bound"),
     "evacuation_vs_drain": (RATIO, ("Ferry's evacuation of one node ÷ the cluster's own drain (Suspend-ClusterNode "
                                    "-Drain) of the same node in the same lab")),
-    "evacuation_vs_naive": (RATIO, "the older name of evacuation_vs_drain, kept for comparison with older results"),
-    "evacuation": (RAW, "seconds behind evacuation_ratio and evacuation_vs_naive (absolute, this machine)"),
+    "evacuation_vs_naive": (RATIO, "the older name of evacuation_vs_drain (the same figure)"),
+    "evacuation": (RAW, ("seconds behind evacuation_ratio and evacuation_vs_drain, and the over-commit refusals "
+                        "of each (absolute, this machine)")),
     "scan_ratio": (RATIO, ("a scan job over 1,000 lab hosts ÷ max(one host's scan time in the lab, Ferry's own "
                           "CPU per host scan in the same run × hosts ÷ cores)")),
     "scan": (RAW, "seconds behind scan_ratio (absolute, this machine)"),

@@ -5,6 +5,8 @@ only what is still needed.
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from fabric import agents
 from fabric.choices import VM_IN_MEMORY
 from fabric.models import Cluster, Host
@@ -87,9 +89,10 @@ def plan_node(node: NodeTarget, live: LiveCluster, save_state: bool):
         raise StepFailed("The evacuation does not fit: " + "; ".join(refused.problems), retry=False) from None
 
 
-def evacuate_cluster_node(ctx, node: NodeTarget, save_state: bool) -> str:
-    """Pause the node, then live-migrate its running VMs where the plan says (or save them)."""
-    live = read_live_cluster(node.cluster, avoid=node.name)
+def evacuate_cluster_node(ctx, node: NodeTarget, save_state: bool, live: LiveCluster | None = None) -> str:
+    """Pause the node, then live-migrate its running VMs where the plan says (or save them).
+    `live`: the cluster's state if the caller has just read it."""
+    live = live or read_live_cluster(node.cluster, avoid=node.name)
     name = node.live_name(live)
     if live.nodes[name] == "Down":
         raise StepFailed(f"{name} is Down in the cluster: nothing can be moved off it.", retry=False)
@@ -136,10 +139,14 @@ def return_vms(ctx, node: NodeTarget, evacuated: Evacuated) -> str:
     those that were paused)."""
     saved, paused = evacuated.saved, evacuated.paused
     conn = cluster_connection(node.cluster)
-    state = agents.cluster.get_cluster_node(conn, node.name).state
+    # the node's state, where the VMs are and what runs on the node: three reads at once
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="ferry-read") as pool:
+        roles_read = pool.submit(agents.cluster.get_vm_roles, conn, [*evacuated.moved, *saved])
+        here_read = pool.submit(agents.hyperv.get_vms, host_connection(node.host))
+        state = agents.cluster.get_cluster_node(conn, node.name).state
+        roles, here_vms = roles_read.result(), here_read.result()
     if state != "Up":
         raise StepFailed(f"{node.name} is {state}: VMs return only to a node that is Up.")
-    roles = vm_roles(node.cluster, [*evacuated.moved, *saved], conn)
     moves = []
     for vm_id, vm in evacuated.moved.items():
         role = roles.get(vm_id.lower())
@@ -148,8 +155,7 @@ def return_vms(ctx, node: NodeTarget, evacuated: Evacuated) -> str:
         elif role.owner_node.lower() != node.name.lower() and role.state == "Online":
             moves.append(Move(vm.name, role.owner_node, node.name, vm.memory_bytes, vm_id))
     capacity = node.host.memory_bytes or 0
-    here = sum(vm.memory_assigned or vm.memory_startup
-               for vm in agents.hyperv.get_vms(host_connection(node.host)) if vm.state in VM_IN_MEMORY)
+    here = sum(vm.memory_assigned or vm.memory_startup for vm in here_vms if vm.state in VM_IN_MEMORY)
     load = here + sum(m.memory_bytes for m in moves)
     if capacity and load > capacity:
         raise StepFailed(f"Bringing the VMs back would put {gib(load)} on {node.name}, which has {gib(capacity)}.",
