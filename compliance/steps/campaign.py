@@ -54,6 +54,16 @@ def _upgrade_submitter(ctx):
     return cluster, lock, submit
 
 
+def child_activity(child: Job) -> str:
+    """What the cluster's job does now, for the campaign's lane: its running step and that step's
+    message ("Record RU-N2's configuration — Paused until Thu 02:00 (maintenance window)")."""
+    step = (JobStep.objects.filter(job_id=child.pk, is_group=False, status=StepStatus.RUNNING)
+            .order_by("order").values("title", "message").first())
+    if step is None:
+        return ""
+    return f"{step['title']} — {step['message']}" if step["message"] else step["title"]
+
+
 @register_step(CAMPAIGN_CLUSTER, title="Remediate or upgrade a cluster")
 def campaign_cluster(ctx) -> StepResult:
     from compliance.orchestration import (  # they import the steps
@@ -102,8 +112,7 @@ def campaign_cluster(ctx) -> StepResult:
 
     def ended():
         child.refresh_from_db(fields=["status", "error", "progress"])
-        if child.progress != ctx.step.progress:
-            ctx.progress(child.progress)
+        ctx.progress(child.progress, f"Job #{child.pk}: {child_activity(child) or child.title}")
         return child.status not in ACTIVE
 
     try:

@@ -152,3 +152,18 @@ def test_a_standalone_host_on_a_file_server_share_goes_after_it_and_a_node_is_re
     hv = f.cluster("HVA", nodes=3)
     with pytest.raises(CampaignError, match="is a node of HVA: put the cluster in the campaign"):
         submit_campaign([hv.nodes.first(), sofs])
+
+
+@pytest.mark.django_db
+def test_a_campaign_lane_says_what_its_cluster_job_waits_for():
+    from compliance.steps.campaign import child_activity
+    from jobs.choices import StepStatus
+    from jobs.models import JobStep
+    from tests.jobs.test_views import make_job
+
+    child = make_job("Upgrade cluster RU to Windows Server 2022")
+    assert child_activity(child) == ""  # nothing running yet
+    step = JobStep.objects.filter(job=child, is_group=False).order_by("order")[1]
+    JobStep.objects.filter(pk=step.pk).update(status=StepStatus.RUNNING,
+                                              message="Paused until Thu 02:00 (maintenance window)")
+    assert child_activity(child) == "Patch hv01 — Paused until Thu 02:00 (maintenance window)"
