@@ -5,7 +5,8 @@ HISTORY succeeded runs on the same target (the job's lock key, e.g. one cluster;
 own finished steps count), or, without any there, of its last runs anywhere. A running step is
 expected to take its typical duration (at least what it has taken so far); steps that share a
 parallel group run `max_parallel` at a time. Skipped steps took no real time, so they are neither
-history nor expected to take any.
+history nor expected to take any. While the job waits for a maintenance window to open, no time of
+day can be promised: the estimate is then the work left after the window opens (`paused`).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from jobs.models import Job, JobStep
 HISTORY = 10
 SCAN_LIMIT = 5000  # finished steps read at most per query
 PENDING = (StepStatus.PENDING, StepStatus.RUNNING)
+WINDOW_WAIT = "the maintenance window"  # how fabric.maintenance.wait_for_window names its wait
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Eta:
     finish: datetime | None      # None: no step of the rest of the plan has run before
     remaining: timedelta | None
     unknown_steps: int = 0       # steps still to run that have no history at all
+    paused: str = ""             # "Paused until Thu 02:00 (maintenance window)": the work left starts then
 
     @property
     def known(self) -> bool:
@@ -67,9 +70,11 @@ def estimate(job: Job, now: datetime | None = None) -> Eta | None:
         return None
     now = now or timezone.now()
     rest = list(job.steps.filter(is_group=False, status__in=PENDING).values(
-        "name", "status", "started", "parallel_group", "max_parallel"))
+        "name", "status", "started", "parallel_group", "max_parallel", "waiting_for", "message"))
     if not rest:
         return Eta(now, timedelta(0))
+    paused = next((s["message"] for s in rest if s["status"] == StepStatus.RUNNING
+                   and s["waiting_for"].startswith(WINDOW_WAIT)), "")
     typical = typical_durations({s["name"] for s in rest}, job.lock_key)
     seconds, unknown, known = 0.0, 0, 0
     for step in rest:
@@ -78,12 +83,12 @@ def estimate(job: Job, now: datetime | None = None) -> Eta | None:
             unknown += 1
             continue
         known += 1
-        if step["status"] == StepStatus.RUNNING and step["started"]:
+        if step["status"] == StepStatus.RUNNING and step["started"] and not paused:
             expected = max(expected - (now - step["started"]).total_seconds(), 0.0)
         if step["parallel_group"] and step["max_parallel"] > 1:
             expected /= step["max_parallel"]
         seconds += expected
     if not known:
-        return Eta(None, None, unknown)
+        return Eta(None, None, unknown, paused)
     remaining = timedelta(seconds=seconds)
-    return Eta(now + remaining, remaining, unknown)
+    return Eta(None if paused else now + remaining, remaining, unknown, paused)

@@ -93,3 +93,20 @@ def test_a_running_job_has_no_report_yet_and_a_viewer_needs_the_role(db, client,
     client.force_login(make_user("nobody", role=None))
     assert client.get(f"/jobs/{done.pk}/report/").status_code == 403
     assert client.get(f"/jobs/{done.pk}/report.csv").status_code == 403
+
+
+def test_while_a_job_waits_for_its_maintenance_window_the_eta_promises_no_time_of_day(db, client, operator):
+    _finish(make_job(lock_key="cluster:4"), [60, 60, 60], end=timezone.now() - timedelta(hours=1))
+    job = make_job(status=JobStatus.RUNNING, lock_key="cluster:4")
+    first = JobStep.objects.filter(job=job, is_group=False).order_by("order").first()
+    JobStep.objects.filter(pk=first.pk).update(
+        status=StepStatus.RUNNING, started=timezone.now() - timedelta(hours=5),
+        waiting_for="the maintenance window to open (Thu 02:00)", message="Paused until Thu 02:00 (maintenance window)")
+    eta = estimate(job)
+    # five hours of waiting do not count as work done: the whole plan is still ahead, after the window opens
+    assert eta.finish is None and eta.remaining == timedelta(seconds=180)
+    assert eta.paused == "Paused until Thu 02:00 (maintenance window)"
+    client.force_login(operator)
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Paused until Thu 02:00 (maintenance window); then about 3 min of work" in page
+    assert "min left" not in page
