@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fabric import clock
 from fabric.models import Cluster, Host, HostGroup, MaintenanceWindow
 from fabric.nodeops.live import poll_seconds
+from jobs import signals
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,9 @@ def wait_for_window(ctx, host: Host) -> None:
     reason = pause_reason(windows, clock.now())
     ctx.log(f"{host.name}: {reason}, set on {windows.source}.")
     ctx.progress(0, reason[:1].upper() + reason[1:])
+    if ctx.step.data.get("attention") != reason:  # once per pause, not again each time the step resumes
+        ctx.save_checkpoint(attention=reason)
+        signals.needs_attention(ctx.job, f"{host.name}: {reason}, set on {windows.source}.")
     poll = max(0.05, min(poll_seconds(), clock.real_seconds(60)))  # the check itself asks no machine
     ctx.wait_until(lambda: windows.is_open(clock.now()), clock.real_seconds(8 * 86400), poll,
                    waiting_for=f"the maintenance window to open ({opens_at(windows, clock.now())})")
