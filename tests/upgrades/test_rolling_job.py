@@ -283,3 +283,36 @@ def test_an_address_from_the_pool_goes_back_when_the_node_never_boots(lab):
     assert injected.is_set() and _failed_step(job).name == "upgrades.provision_node", _why(job)
     assert not IPAllocation.objects.exists()
     assert job.log.filter(message__contains="back to its pool: RU-N1 never used it").exists()
+
+
+def test_vms_that_are_off_or_saved_move_with_their_roles_before_the_node_is_re_imaged(
+        transactional_db, settings, monkeypatch):
+    from lab.testing import LabProcess
+    from tests.jobs.conftest import FAST
+    from upgrades.orchestration import submit_upgrade
+
+    settings.FERRY_JOBS = dict(FAST)
+    monkeypatch.setenv("FERRY_COMPLIANCE_POLL_SECONDS", "0.05")
+    monkeypatch.setenv("FERRY_DEPLOY_TIMEOUT_SECONDS", "30")
+    monkeypatch.setenv("FERRY_RESTART_TIMEOUT_SECONDS", "30")
+    local = TOPOLOGY.replace('{ name = "ru-vm3", owner = "RU-N2", memory_gb = 8.0 },',
+                             '{ name = "ru-vm3", owner = "RU-N2", memory_gb = 8.0 },\n'
+                             '       { name = "ru-off", owner = "RU-N2", memory_gb = 16.0, state = "Off" },\n'
+                             '       { name = "ru-saved", owner = "RU-N2", memory_gb = 2.0, state = "Saved" },')
+    assert "ru-off" in local and "ru-saved" in local
+    with LabProcess(topology_text=local, speed=100.0) as lab:
+        cluster, profile, bmc_run_as, subnet = bring_in(lab)
+        before = _running_vms(lab)
+        job = finish(submit_upgrade(request_for(lab, cluster, profile, bmc_run_as, subnet, names=["RU-N2"]))[0],
+                     limit=300)
+        assert job.status == "succeeded", _why(job)
+        vms = {vm["name"]: vm for vm in lab.state()["vms"]}
+        # moved with their roles to another node, as they were: nothing started, nothing lost
+        assert vms["ru-off"]["state"] == "Off" and vms["ru-saved"]["state"] == "Saved"
+        assert vms["ru-off"]["host"] != "RU-N2" and vms["ru-saved"]["host"] != "RU-N2"
+        assert _running_vms(lab) == before
+        builds = {h["name"]: h["os"]["build"] for h in lab.state()["hosts"] if h["cluster"] == "RU19"}
+        assert builds["RU-N2"] == 20348
+        assert "moved the VMs that were not running: ru-off (Off)" in job.steps.get(
+            name="upgrades.evacuate_node").message
+        lab.assert_invariants_held()

@@ -14,7 +14,7 @@ power cycle that starts a deployment is recorded before it is sent and never sen
 from __future__ import annotations
 
 from fabric import agents, maintenance
-from fabric.choices import ClusterKind, HostStatus
+from fabric.choices import VM_IN_MEMORY, ClusterKind, HostStatus
 from fabric.inventory import refresh_host
 from fabric.models import Host, IPAllocation, LibraryImage, PhysicalComputerProfile, StaticIPPool, Subnet
 from fabric.nodeops.live import cluster_connection, host_connection, read_live_cluster
@@ -102,10 +102,54 @@ def evacuate_node(ctx) -> StepResult:
     node = c.node(ctx, host, cluster)
     try:
         wait_for_storage(ctx, cluster, before=host.name)   # the previous node's resync, on any kind
-        return StepResult(workloads.evacuate_cluster_node(ctx, node, save_state=False))
+        summary = workloads.evacuate_cluster_node(ctx, node, save_state=False)
+        if cluster.kind != ClusterKind.SOFS:
+            summary += _move_stopped_vms(ctx, host, cluster)
+        return StepResult(summary)
     except agents.AgentError as error:
         raise c.failed(f"Evacuating {host.name} failed", error, f"{host.name} is still a node of {cluster.name}.") \
             from error
+
+
+def _move_stopped_vms(ctx, host: Host, cluster) -> str:
+    """A node about to be re-imaged keeps no VM, not even one that is off or saved (its role would be
+    lost with the node). The evacuation live-migrates what runs; the clustered VMs left are moved
+    quickly (nothing in memory to copy: Move-ClusterVirtualMachineRole -MigrationType Quick) to the
+    Up node with the most memory free, so they can start there later."""
+    left = agents.hyperv.get_vms(host_connection(host))
+    if not left:
+        return ""
+    running = [vm.name for vm in left if vm.state in VM_IN_MEMORY]
+    if running:
+        raise StepFailed(f"{', '.join(running)} still run{'s' if len(running) == 1 else ''} on {host.name} after "
+                         f"its evacuation.", retry=True)
+    alone = [vm.name for vm in left if not vm.is_clustered]
+    if alone:
+        raise StepFailed(f"{', '.join(alone)} on {host.name} {'is' if len(alone) == 1 else 'are'} not clustered: the "
+                         f"cluster cannot move {'it' if len(alone) == 1 else 'them'}, and a re-image would lose "
+                         f"{'it' if len(alone) == 1 else 'them'}. Make {'it' if len(alone) == 1 else 'them'} highly "
+                         f"available or move {'it' if len(alone) == 1 else 'them'} off first.", retry=False)
+    live = read_live_cluster(cluster, avoid=host.name)
+    free = {name: (live.hosts[name].memory_bytes or 0) for name, state in live.nodes.items()
+            if state == "Up" and name.lower() != host.name.lower() and name in live.hosts}
+    if not free:
+        raise StepFailed(f"No other node of {cluster.name} is Up to take the stopped VMs of {host.name}.", retry=False)
+    for vm in live.vms:
+        if vm.owner in free and vm.state in VM_IN_MEMORY:
+            free[vm.owner] -= vm.memory_bytes
+    conn = cluster_connection(cluster, avoid=host.name)
+    moved = []
+    for vm in left:
+        target = max(sorted(free), key=lambda name: free[name])
+        ctx.ensure_lease()
+        group = agents.cluster.move_vm_role(conn, vm.id, target, name=vm.name, migration_type="Quick")
+        if group.owner_node.lower() != target.lower():
+            raise StepFailed(f"The cluster reports {vm.name} on {group.owner_node or 'no node'} after moving it to "
+                             f"{target}.")
+        free[target] -= vm.memory_startup or 0  # where it starts later, it will need its memory
+        ctx.log(f"{vm.name} ({vm.state}) moved to {target}: it was not running, so nothing was copied.")
+        moved.append(f"{vm.name} ({vm.state}) → {target}")
+    return f"; moved the VMs that were not running: {', '.join(moved)}"
 
 
 # --- 3. evict -----------------------------------------------------------------------------------------
