@@ -1,7 +1,6 @@
 """A 3-node 2019 Scale-Out File Server whose share holds the VMs of a 3-node 2019 Hyper-V cluster,
 BMCs on every node and a WDS holding a 2022 VHDX: the two clusters an upgrade campaign upgrades,
-the file server first. (Three nodes each: Ferry's quorum check counts node majority only, so a
-2-node cluster cannot lose a node.)"""
+the file server first."""
 from __future__ import annotations
 
 TOPOLOGY = """
