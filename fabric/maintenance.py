@@ -10,6 +10,7 @@ from fabric import clock
 from fabric.models import Cluster, Host, HostGroup, MaintenanceWindow
 from fabric.nodeops.live import poll_seconds
 from jobs import signals
+from jobs.eta import WINDOW_WAIT
 
 
 @dataclass(frozen=True)
@@ -125,5 +126,5 @@ def wait_for_window(ctx, host: Host) -> None:
         signals.needs_attention(ctx.job, f"{host.name}: {reason}, set on {windows.source}.")
     poll = max(0.05, min(poll_seconds(), clock.real_seconds(60)))  # the check itself asks no machine
     ctx.wait_until(lambda: windows.is_open(clock.now()), clock.real_seconds(8 * 86400), poll,
-                   waiting_for=f"the maintenance window to open ({opens_at(windows, clock.now())})")
+                   waiting_for=f"{WINDOW_WAIT} to open ({opens_at(windows, clock.now())})")
     ctx.log(f"The maintenance window of {host.name} is open ({describe_moment(clock.now(), windows.windows[0])}).")

@@ -23,7 +23,7 @@ from jobs.models import Job, JobStep
 HISTORY = 10
 SCAN_LIMIT = 5000  # finished steps read at most per query
 PENDING = (StepStatus.PENDING, StepStatus.RUNNING)
-WINDOW_WAIT = "the maintenance window"  # how fabric.maintenance.wait_for_window names its wait
+WINDOW_WAIT = "the maintenance window"  # fabric.maintenance.wait_for_window names its wait with it
 
 
 @dataclass(frozen=True)
