@@ -3,45 +3,31 @@ All, the profile, the BMC account, the BMC IPs Ferry did not know typed into the
 Missing Settings, a taken name refused by the directory), presses Finish and watches the rolling
 upgrade live on the job page, one swimlane per node, each ending with the post-script chosen on the
 Summary. Real daphne and qcluster processes, real Chromium, the lab."""
-import os
 
 import pytest
 from django.db import connection
 
 from core.roles import OPERATOR
 from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session_cookie
+from tests.upgrades.processes import job_processes, upgrade_lab
 from tests.upgrades.rolling_lab import TOPOLOGY, bring_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT_MS = 30_000
 UPGRADE_TIMEOUT_MS = 600_000
-DEADLINES = {"FERRY_DEPLOY_TIMEOUT_SECONDS": "30", "FERRY_RESTART_TIMEOUT_SECONDS": "30"}
 
 
 @pytest.fixture
 def lab(transactional_db, monkeypatch):
-    from django.contrib.auth.models import Group
-
-    from lab.testing import LabProcess
-
-    for role in ("viewer", "operator", "administrator"):
-        Group.objects.get_or_create(name=role)
-    for name, value in DEADLINES.items():
-        monkeypatch.setenv(name, value)
-    with LabProcess(topology_text=TOPOLOGY, speed=100.0) as running:
+    with upgrade_lab(TOPOLOGY, monkeypatch) as running:
         yield running
 
 
 @pytest.fixture
 def procs(lab, tmp_path):
-    from tests.jobs.procs import Processes, database_url, fast_env
-
-    env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict),
-           **fast_env(FERRY_COMPLIANCE_POLL_SECONDS="0.05", **DEADLINES)}
-    processes = Processes(tmp_path, env)
-    yield processes
-    processes.stop_all()
+    with job_processes(tmp_path) as processes:
+        yield processes
 
 
 def test_walk_the_wizard_to_finish_and_watch_the_upgrade_live(lab, procs, make_user):

@@ -4,25 +4,24 @@ import pytest
 
 from fabric.models import Host
 from tests.compliance.labenv import finish
+from tests.upgrades.processes import upgrade_lab
 from tests.upgrades.rolling_lab import TOPOLOGY, bring_in, request_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.lab]
 
 
-@pytest.fixture
-def lab(transactional_db, settings, monkeypatch):
-    from django.contrib.auth.models import Group
-
-    from lab.testing import LabProcess
+def _jobs_in_this_process(settings, monkeypatch):
+    """Jobs run here by `finish`, with the short engine delays and polls of the job tests."""
     from tests.jobs.conftest import FAST
 
-    for role in ("viewer", "operator", "administrator"):
-        Group.objects.get_or_create(name=role)
     settings.FERRY_JOBS = dict(FAST)
     monkeypatch.setenv("FERRY_COMPLIANCE_POLL_SECONDS", "0.05")
-    monkeypatch.setenv("FERRY_DEPLOY_TIMEOUT_SECONDS", "30")
-    monkeypatch.setenv("FERRY_RESTART_TIMEOUT_SECONDS", "30")
-    with LabProcess(topology_text=TOPOLOGY, speed=100.0) as running:
+
+
+@pytest.fixture
+def lab(transactional_db, settings, monkeypatch):
+    _jobs_in_this_process(settings, monkeypatch)
+    with upgrade_lab(TOPOLOGY, monkeypatch) as running:
         yield running
 
 
@@ -48,7 +47,6 @@ def test_a_four_node_2019_cluster_is_upgraded_to_2022_with_its_vms_running(lab):
     job, created = submit_upgrade(request_for(lab, cluster, profile, bmc_run_as, subnet))
     assert created
     job = finish(job, limit=600)
-    failed = job.steps.filter(status="failed").first()
     assert job.status == "succeeded", _why(job)
     state = lab.state()
     nodes = {h["name"]: h for h in state["hosts"] if h["cluster"] == "RU19"}
@@ -287,20 +285,15 @@ def test_an_address_from_the_pool_goes_back_when_the_node_never_boots(lab):
 
 def test_vms_that_are_off_or_saved_move_with_their_roles_before_the_node_is_re_imaged(
         transactional_db, settings, monkeypatch):
-    from lab.testing import LabProcess
-    from tests.jobs.conftest import FAST
     from upgrades.orchestration import submit_upgrade
 
-    settings.FERRY_JOBS = dict(FAST)
-    monkeypatch.setenv("FERRY_COMPLIANCE_POLL_SECONDS", "0.05")
-    monkeypatch.setenv("FERRY_DEPLOY_TIMEOUT_SECONDS", "30")
-    monkeypatch.setenv("FERRY_RESTART_TIMEOUT_SECONDS", "30")
+    _jobs_in_this_process(settings, monkeypatch)
     local = TOPOLOGY.replace('{ name = "ru-vm3", owner = "RU-N2", memory_gb = 8.0 },',
                              '{ name = "ru-vm3", owner = "RU-N2", memory_gb = 8.0 },\n'
                              '       { name = "ru-off", owner = "RU-N2", memory_gb = 16.0, state = "Off" },\n'
                              '       { name = "ru-saved", owner = "RU-N2", memory_gb = 2.0, state = "Saved" },')
     assert "ru-off" in local and "ru-saved" in local
-    with LabProcess(topology_text=local, speed=100.0) as lab:
+    with upgrade_lab(local, monkeypatch) as lab:
         cluster, profile, bmc_run_as, subnet = bring_in(lab)
         before = _running_vms(lab)
         job = finish(submit_upgrade(request_for(lab, cluster, profile, bmc_run_as, subnet, names=["RU-N2"]))[0],

@@ -2,7 +2,6 @@
 real Chromium from the file server's page while a second page watches the job, and from the command
 line. No share goes unavailable (the lab's invariant), every node runs the 2022 build, storage is
 healthy again before each next node leaves, and the functional level rises."""
-import os
 from io import StringIO
 
 import pytest
@@ -11,39 +10,26 @@ from django.db import connection
 
 from core.roles import ADMINISTRATOR, OPERATOR
 from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session_cookie
+from tests.upgrades.processes import job_processes, upgrade_lab
 from tests.upgrades.sofs_lab import CLUSTER, TOPOLOGY, bring_in_file_server, storage_events
 
 pytestmark = [pytest.mark.lab, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT_MS = 30_000
 UPGRADE_TIMEOUT_MS = 600_000
-DEADLINES = {"FERRY_DEPLOY_TIMEOUT_SECONDS": "30", "FERRY_RESTART_TIMEOUT_SECONDS": "30"}
 NODES = ["FSU-N1", "FSU-N2", "FSU-N3"]
 
 
 @pytest.fixture
 def lab(transactional_db, monkeypatch):
-    from django.contrib.auth.models import Group
-
-    from lab.testing import LabProcess
-
-    for role in ("viewer", "operator", "administrator"):
-        Group.objects.get_or_create(name=role)
-    for name, value in DEADLINES.items():
-        monkeypatch.setenv(name, value)
-    with LabProcess(topology_text=TOPOLOGY, speed=100.0) as running:
+    with upgrade_lab(TOPOLOGY, monkeypatch) as running:
         yield running
 
 
 @pytest.fixture
 def procs(lab, tmp_path):
-    from tests.jobs.procs import Processes, database_url, fast_env
-
-    env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict),
-           **fast_env(FERRY_COMPLIANCE_POLL_SECONDS="0.05", **DEADLINES)}
-    processes = Processes(tmp_path, env)
-    yield processes
-    processes.stop_all()
+    with job_processes(tmp_path) as processes:
+        yield processes
 
 
 def _builds(lab) -> dict[str, int]:

@@ -2,7 +2,6 @@
 adds the file server that holds its VMs, chooses the profiles and the BMC account, reads the waves
 and every cluster's prerequisites, submits, and watches the campaign to its end on its job page.
 Real daphne and qcluster processes, real Chromium, the lab."""
-import os
 
 import pytest
 from django.db import connection
@@ -10,37 +9,24 @@ from django.db import connection
 from core.roles import OPERATOR
 from tests.helpers import CHROMIUM_ARGS, logged_in_page, require_binary, session_cookie
 from tests.upgrades.campaign_lab import FILE_SERVER, HYPERV, TOPOLOGY, VMS, bring_in_both
+from tests.upgrades.processes import job_processes, upgrade_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 TIMEOUT_MS = 30_000
 CAMPAIGN_TIMEOUT_MS = 900_000
-DEADLINES = {"FERRY_DEPLOY_TIMEOUT_SECONDS": "30", "FERRY_RESTART_TIMEOUT_SECONDS": "30"}
 
 
 @pytest.fixture
 def lab(transactional_db, monkeypatch):
-    from django.contrib.auth.models import Group
-
-    from lab.testing import LabProcess
-
-    for role in ("viewer", "operator", "administrator"):
-        Group.objects.get_or_create(name=role)
-    for name, value in DEADLINES.items():
-        monkeypatch.setenv(name, value)
-    with LabProcess(topology_text=TOPOLOGY, speed=100.0) as running:
+    with upgrade_lab(TOPOLOGY, monkeypatch) as running:
         yield running
 
 
 @pytest.fixture
 def procs(lab, tmp_path):
-    from tests.jobs.procs import Processes, database_url, fast_env
-
-    env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict),
-           **fast_env(FERRY_COMPLIANCE_POLL_SECONDS="0.05", **DEADLINES)}
-    processes = Processes(tmp_path, env)
-    yield processes
-    processes.stop_all()
+    with job_processes(tmp_path) as processes:
+        yield processes
 
 
 def test_tick_clusters_read_the_waves_submit_and_watch_the_campaign(lab, procs, make_user):
