@@ -6,6 +6,7 @@ layer: enough for the demo and the tests. Production sets PostgreSQL and Redis.
 import json
 import os
 import secrets
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,6 +43,25 @@ TESTING = "PYTEST_VERSION" in os.environ
 PRODUCTION = not (DEMO or TESTING)
 
 
+def _create_keys_file(keys_file: Path) -> None:
+    """Write fresh keys to keys_file unless another process got there first.
+
+    Two processes may start at once on a fresh checkout (the two test runs CI starts side by
+    side): the keys are written whole to a private file, then linked into place, which fails
+    for the second comer instead of letting it read a half-written file or overwrite the first.
+    """
+    stored = {"secret_key": secrets.token_urlsafe(50), "encryption_key": Fernet.generate_key().decode()}
+    fd, draft = tempfile.mkstemp(dir=keys_file.parent, prefix=".keys-")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(stored, handle)
+        os.link(draft, keys_file)
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(draft)
+
+
 def _load_keys() -> tuple[str, str]:
     """FERRY_SECRET_KEY and FERRY_ENCRYPTION_KEY from the environment.
 
@@ -61,13 +81,9 @@ def _load_keys() -> tuple[str, str]:
             "print(Fernet.generate_key().decode())'). Only `make demo` makes its own."
         )
     keys_file = VAR_DIR / "keys.json"
-    if keys_file.exists():
-        stored = json.loads(keys_file.read_text())
-    else:
-        stored = {"secret_key": secrets.token_urlsafe(50), "encryption_key": Fernet.generate_key().decode()}
-        fd = os.open(keys_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(stored, handle)
+    if not keys_file.exists():
+        _create_keys_file(keys_file)
+    stored = json.loads(keys_file.read_text())
     return secret_key or stored["secret_key"], encryption_key or stored["encryption_key"]
 
 
