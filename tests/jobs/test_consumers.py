@@ -1,4 +1,5 @@
 """The live sockets through the real ASGI stack (origin check, session auth, routing)."""
+import re
 import threading
 
 import pytest
@@ -147,6 +148,74 @@ def test_two_viewers_both_get_every_change(viewer, operator):
             await ws.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_every_viewer_gets_every_line_once_and_in_order_when_lines_come_faster_than_frames(viewer, operator):
+    """Thirty viewers and five operators of one job in one process, lines committed back to back
+    (the process's one sender coalesces doorbells into fewer frames), and a viewer who joins in
+    the middle: each browser ends up with every line, once, in order."""
+    job = make_job()
+
+    def burst(first, count):
+        for n in range(first, first + count):
+            job.write_log(f"burst-line-{n:03d}")
+
+    def lines(text):
+        return re.findall(r"burst-line-(\d{3})", text)
+
+    async def received_until(ws, last, text=""):
+        while f"burst-line-{last:03d}" not in text:
+            text += await ws.receive_from(timeout=5)
+        return text
+
+    async def scenario():
+        cookies = [await sync_to_async(session_cookie)(user) for user in (viewer, operator)]
+        sockets = [WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/", headers=[ORIGIN, cookies[n // 30]])
+                   for n in range(35)]
+        for ws in sockets:
+            assert (await ws.connect())[0]
+            assert not lines(await ws.receive_from(timeout=5))
+        await sync_to_async(in_other_thread)(lambda: burst(0, 40))
+        late = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/", headers=[ORIGIN, cookies[0]])
+        assert (await late.connect())[0]
+        late_text = await late.receive_from(timeout=5)
+        await sync_to_async(in_other_thread)(lambda: burst(40, 20))
+        expected = [f"{n:03d}" for n in range(60)]
+        for ws in sockets:
+            assert lines(await received_until(ws, 59)) == expected
+            assert await ws.receive_nothing(timeout=0.05)
+        assert lines(await received_until(late, 59, late_text)) == expected
+        for ws in [*sockets, late]:
+            await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_render_that_fails_is_tried_again_and_the_line_still_arrives(viewer, monkeypatch, caplog):
+    from jobs.live import render
+
+    job = make_job()
+    real, failures = render.job_frames, []
+
+    def failing_once(job_id, since, *args, **kwargs):
+        if since and not failures:
+            failures.append(since)
+            raise RuntimeError("database went away")
+        return real(job_id, since, *args, **kwargs)
+
+    monkeypatch.setattr(render, "job_frames", failing_once)
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/",
+                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        assert (await ws.connect())[0]
+        await ws.receive_from(timeout=5)
+        await sync_to_async(in_other_thread)(lambda: job.write_log("after the failed render"))
+        assert "after the failed render" in await ws.receive_from(timeout=5)
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+    assert failures and "Could not render a live update" in caplog.text
 
 
 def _change_without_doorbell(job_id, message):
