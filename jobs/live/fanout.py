@@ -9,6 +9,7 @@ viewer gets its snapshot on connect before it joins (`ready`), so this task is t
 sends to a viewer afterwards and its frames keep their order.
 """
 import asyncio
+import contextvars
 import logging
 import weakref
 
@@ -39,7 +40,10 @@ class Fanout:
         """On the loop: `consumer` has something new to show."""
         self.dirty[consumer] = None
         if self.task is None or self.task.done():
-            self.task = self.loop.create_task(self._run(), name="ferry-live-fanout")
+            # In a context of its own: mark() may run in the context of whatever rang the doorbell,
+            # such as a view's request, whose executor for database calls is gone once it answered
+            # ("CurrentThreadExecutor already quit"), and every later render would fail with it.
+            self.task = self.loop.create_task(self._run(), name="ferry-live-fanout", context=contextvars.Context())
 
     def forget(self, consumer) -> None:
         self.dirty.pop(consumer, None)

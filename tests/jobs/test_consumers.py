@@ -1,6 +1,9 @@
 """The live sockets through the real ASGI stack (origin check, session auth, routing)."""
+import asyncio
+import contextvars
 import re
 import threading
+from unittest import mock
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -14,7 +17,7 @@ from django.test import Client
 from config.asgi import application
 from jobs.choices import StepStatus
 from jobs.engine import PlanStep, submit_job
-from jobs.live import watcher
+from jobs.live import hub, watcher
 from jobs.models import Job, JobLogEntry, JobStep
 
 pytestmark = pytest.mark.usefixtures("live_db", "fast_jobs")
@@ -317,3 +320,35 @@ def test_the_list_socket_shows_a_job_failing_with_its_reason_in_the_viewers_orde
         await ws.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_updates_keep_coming_after_a_doorbell_rung_in_a_request_that_has_answered(viewer):
+    # Django runs a request's inner handlers through async_to_sync when a middleware is sync only:
+    # code on the event loop in that request's context reaches the database through an executor
+    # that quits once the request has answered. A doorbell rung there must not hand that context
+    # to what brings the viewers up to date, or every later render fails, forever.
+    job = make_job()
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/",
+                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        assert (await ws.connect())[0]
+        await ws.receive_from(timeout=5)
+
+        async def inner_handler():
+            return contextvars.copy_context()
+
+        request_context = await sync_to_async(async_to_sync(inner_handler))()  # the request answered
+        for line in ("rung in the request context", "rung by a worker afterwards"):
+            seq = await sync_to_async(_change_without_doorbell)(job.pk, line)
+            if line.startswith("rung in"):
+                request_context.run(hub.notify, job.pk, seq)
+            else:
+                hub.notify(job.pk, seq)
+            assert line in await ws.receive_from(timeout=5)
+        await ws.disconnect()
+
+    # asyncio.run, as daphne runs its loop: under async_to_sync the request's executor, once quit,
+    # would pass its work on to the test's own thread and the fault could not show.
+    with mock.patch.object(watcher, "ensure_started", lambda: None):  # only these doorbells ring
+        asyncio.run(scenario())
