@@ -3,10 +3,11 @@ running-jobs indicator and, on the list page, the job table).
 
 Only signed-in users with a role may connect (the ASGI stack already checked the origin). A
 consumer never builds HTML: it re-reads the database and sends rendered partials whose top-level
-elements carry an id and `hx-swap-oob`. It sends a snapshot on connect, then coalesces doorbells
-and skips any it already covered. Doorbells reach it through this process's hub, rung by the
-process's channel-layer listener (jobs.live.listener), by commits made in this process, and by
-the database watcher (jobs.live.watcher).
+elements carry an id and `hx-swap-oob`. It sends a snapshot on connect; after that the process's
+sender (jobs.live.fanout) brings it up to date, coalescing doorbells and skipping any it already
+covered. Doorbells reach it through this process's hub, rung by the process's channel-layer
+listener (jobs.live.listener), by commits made in this process, and by the database watcher
+(jobs.live.watcher).
 """
 import asyncio
 import logging
@@ -17,7 +18,7 @@ from django.http import QueryDict
 
 from core.roles import OPERATOR, VIEWER, has_role
 from jobs.filters import clean_params
-from jobs.live import hub, listener, render
+from jobs.live import fanout, hub, listener, render, trace
 from jobs.models import Job
 
 logger = logging.getLogger("ferry.jobs")
@@ -26,14 +27,13 @@ CLOSE_NOT_SIGNED_IN = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 
-_rendering: dict[tuple, asyncio.Future] = {}  # renders in progress in this process
-
 
 class LiveConsumer(AsyncWebsocketConsumer):
     # No channel-layer channel per viewer: doorbells reach viewers through the process's one
     # listener and the hub. A thousand viewers each blocking on their own Redis channel timed out
     # Redis reads and closed their websockets with 1011.
     channel_layer_alias = None
+    ready = False  # set once the snapshot went out; from then on only the process's sender sends
 
     async def connect(self):
         user = self.scope.get("user")
@@ -45,21 +45,28 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=refusal)
             return
         self.loop = asyncio.get_running_loop()
-        self.wake = asyncio.Event()
         self.generation = hub.current_generation()
         self.indicator_dirty = True
         self.last_sent: dict[str, str] = {}
+        self.connected = True
         await self.accept()
         listener.ensure_started()
+        # Subscribed before the snapshot is read, so a change committed meanwhile is rung for it.
         hub.subscribe(self, *self.hub_keys())
-        self.pump_task = asyncio.create_task(self.pump())
-        self.wake.set()  # the snapshot
+        try:
+            await self.deliver()  # the snapshot
+        except Exception:
+            logger.exception("Could not render a live snapshot for %s", self.scope.get("path"))
+        if self.connected:
+            self.ready = True
+            fanout.for_loop(self.loop).mark(self)  # whatever was rung while the snapshot was made
 
     async def disconnect(self, code):
+        self.connected = self.ready = False
         hub.unsubscribe(self)
-        task = getattr(self, "pump_task", None)
-        if task is not None:
-            task.cancel()
+        loop = getattr(self, "loop", None)
+        if loop is not None:
+            fanout.for_loop(loop).forget(self)
 
     async def receive(self, text_data=None, bytes_data=None):
         pass  # the browser only listens
@@ -68,45 +75,26 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """Called on this consumer's loop for every doorbell it may care about."""
         self.generation = max(self.generation, generation)
         self.indicator_dirty = True
-        self.wake.set()
 
-    async def pump(self):
-        while True:
-            await self.wake.wait()
-            self.wake.clear()
-            # Taken here, on the loop: a doorbell arriving while the frame is made sets it again.
-            indicator, self.indicator_dirty = self.indicator_dirty, False
-            try:
-                frame = await self.next_frame(indicator)
-            except Exception:
-                self.indicator_dirty = self.indicator_dirty or indicator
-                logger.exception("Could not render a live update for %s", self.scope.get("path"))
-                await asyncio.sleep(1)
-                self.wake.set()
-                continue
-            if frame:
-                await self.send(text_data=frame)
-
-    async def next_frame(self, indicator: bool) -> str:
-        """Most viewers want a render another viewer of this process already made: take it from
-        the cache without a thread hop; if it is being made right now, wait for that one."""
-        frame = self.frame(indicator, cached_only=True)
-        if frame is not render.MISS:
-            return frame
-        key = self.render_key()
-        leader = _rendering.get(key)
-        if leader is not None:
-            await asyncio.shield(leader)
-            frame = self.frame(indicator, cached_only=True)
-            if frame is not render.MISS:
-                return frame
-        done = self.loop.create_future()
-        _rendering[key] = done
+    async def deliver(self) -> int:
+        """Bring this browser up to date: 1 if a frame went out. Most viewers of a process want a
+        render another viewer already made (the sender groups them): taken from the cache without a
+        thread hop; the first of a group renders it in the database thread."""
+        indicator, self.indicator_dirty = self.indicator_dirty, False
         try:
-            return await database_sync_to_async(self.frame)(indicator)
-        finally:
-            _rendering.pop(key, None)
-            done.set_result(None)
+            frame = self.frame(indicator, cached_only=True)
+            if frame is render.MISS:
+                trace.mark(getattr(self, "job_id", 0), getattr(self, "wanted_seq", 0), "render_start")
+                frame = await database_sync_to_async(self.frame)(indicator)
+                trace.mark(getattr(self, "job_id", 0), getattr(self, "wanted_seq", 0), "render_end")
+        except Exception:
+            self.indicator_dirty = True
+            raise
+        if not frame:
+            return 0
+        await self.send(text_data=frame)
+        trace.sent(getattr(self, "job_id", 0), getattr(self, "sent_seq", 0))
+        return 1
 
     def render_key(self):
         return ("indicator", self.generation)

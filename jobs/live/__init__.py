@@ -1,1 +1,2 @@
-"""Live status: consumers in this process (hub), the database watcher, and the rendering they share."""
+"""Live status: consumers in this process (hub), the one sender that brings them up to date (fanout), the
+database watcher, and the rendering they share."""

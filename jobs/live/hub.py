@@ -1,12 +1,15 @@
 """The consumers connected to this process, and the doorbells they have heard.
 
 `notify(job, seq)` may be called from any thread (a view's on_commit, the watcher thread, a job
-run inline); it wakes the interested consumers on their own event loop. `generation` counts the
+run inline); it rings the interested consumers on their own event loop, with one call per loop (not
+one per consumer), and hands them to that loop's sender (jobs.live.fanout). `generation` counts the
 distinct changes this process has heard, so list and indicator renders can be shared between
 consumers that want the same state."""
+import contextvars
 import threading
 
 from jobs import conf
+from jobs.live import trace
 
 ALL = "*"
 
@@ -54,11 +57,27 @@ def has_subscribers() -> bool:
 
 
 def notify(job_id: int, seq: int) -> None:
+    trace.mark(job_id, seq, "arrived")
     gen = observe(job_id, seq)
     with _lock:
         targets = set(_subscribers.get(job_id, ())) | set(_subscribers.get(ALL, ()))
+    by_loop: dict = {}
     for consumer in targets:
+        by_loop.setdefault(consumer.loop, []).append(consumer)
+    for loop, consumers in by_loop.items():
         try:
-            consumer.loop.call_soon_threadsafe(consumer.ring, job_id, seq, gen)
-        except RuntimeError:  # its event loop is gone
-            unsubscribe(consumer)
+            # Not in the caller's context (a request's, say): nothing of it belongs on that loop.
+            loop.call_soon_threadsafe(_ring, loop, consumers, job_id, seq, gen, context=contextvars.Context())
+        except RuntimeError:  # their event loop is gone
+            for consumer in consumers:
+                unsubscribe(consumer)
+
+
+def _ring(loop, consumers, job_id: int, seq: int, gen: int) -> None:
+    """On the consumers' loop."""
+    from jobs.live import fanout
+
+    sender = fanout.for_loop(loop)
+    for consumer in consumers:
+        consumer.ring(job_id, seq, gen)
+        sender.mark(consumer)

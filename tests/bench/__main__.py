@@ -35,6 +35,7 @@ def main(selected: list[str]) -> int:
         if selected and not any(s in name for s in selected):
             continue
         print(f"== {name}", flush=True)
+        results.get("errors", {}).pop(name, None)  # an earlier run's failure is not this run's
         started = time.monotonic()
         try:
             importlib.import_module(f"tests.bench.{name}").run(results)
@@ -42,6 +43,8 @@ def main(selected: list[str]) -> int:
             traceback.print_exc()
             results.setdefault("errors", {})[name] = traceback.format_exc(limit=3)
         print(f"   ({time.monotonic() - started:.1f} s)", flush=True)
+    if not results.get("errors", True):
+        del results["errors"]
     from tests.bench.figures import describe
 
     results["divided_by"] = describe(results)

@@ -28,8 +28,14 @@ FIGURES: dict[str, tuple[str, str]] = {
                              "machine)")),
     "event_latency_p50_ms": (ABSOLUTE, ("milliseconds from a worker's commit to the websocket frame at the "
                                        "browser, median, on this machine; divided by nothing")),
-    "event_latency_p99_ms": (ABSOLUTE, "the same, 99th percentile, on this machine; divided by nothing"),
-    "event_latency_raw": (RAW, "counts and settings behind the event latencies"),
+    "event_latency_p99_ms": (ABSOLUTE, ("the same, 99th percentile, on this machine; divided by nothing (a lost "
+                                       "line counts as arriving when its viewer stopped waiting)")),
+    "event_frames_lost": (ABSOLUTE, ("committed log lines that never reached a viewer (expected: events × "
+                                    "viewers; a viewer that never connected loses all of them); any fails the "
+                                    "benchmark; a count")),
+    "event_latency_raw": (RAW, ("counts and settings behind the event latencies: delivered ÷ expected, connect "
+                               "time, viewer processes and their event-loop lag, load average, CPU per frame, "
+                               "where the time goes in each web process (absolute, this machine)")),
     "engine_overhead_per_step_ms": (ABSOLUTE, ("a 200-step plan of no-op steps, milliseconds ÷ 200 steps, on "
                                               "this machine")),
     "engine_overhead_raw": (RAW, "seconds and queries behind engine_overhead_per_step_ms (absolute, this machine)"),

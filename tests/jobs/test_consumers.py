@@ -1,5 +1,9 @@
 """The live sockets through the real ASGI stack (origin check, session auth, routing)."""
+import asyncio
+import contextvars
+import re
 import threading
+from unittest import mock
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -13,7 +17,7 @@ from django.test import Client
 from config.asgi import application
 from jobs.choices import StepStatus
 from jobs.engine import PlanStep, submit_job
-from jobs.live import watcher
+from jobs.live import hub, watcher
 from jobs.models import Job, JobLogEntry, JobStep
 
 pytestmark = pytest.mark.usefixtures("live_db", "fast_jobs")
@@ -149,6 +153,74 @@ def test_two_viewers_both_get_every_change(viewer, operator):
     async_to_sync(scenario)()
 
 
+def test_every_viewer_gets_every_line_once_and_in_order_when_lines_come_faster_than_frames(viewer, operator):
+    """Thirty viewers and five operators of one job in one process, lines committed back to back
+    (the process's one sender coalesces doorbells into fewer frames), and a viewer who joins in
+    the middle: each browser ends up with every line, once, in order."""
+    job = make_job()
+
+    def burst(first, count):
+        for n in range(first, first + count):
+            job.write_log(f"burst-line-{n:03d}")
+
+    def lines(text):
+        return re.findall(r"burst-line-(\d{3})", text)
+
+    async def received_until(ws, last, text=""):
+        while f"burst-line-{last:03d}" not in text:
+            text += await ws.receive_from(timeout=5)
+        return text
+
+    async def scenario():
+        cookies = [await sync_to_async(session_cookie)(user) for user in (viewer, operator)]
+        sockets = [WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/", headers=[ORIGIN, cookies[n // 30]])
+                   for n in range(35)]
+        for ws in sockets:
+            assert (await ws.connect())[0]
+            assert not lines(await ws.receive_from(timeout=5))
+        await sync_to_async(in_other_thread)(lambda: burst(0, 40))
+        late = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/", headers=[ORIGIN, cookies[0]])
+        assert (await late.connect())[0]
+        late_text = await late.receive_from(timeout=5)
+        await sync_to_async(in_other_thread)(lambda: burst(40, 20))
+        expected = [f"{n:03d}" for n in range(60)]
+        for ws in sockets:
+            assert lines(await received_until(ws, 59)) == expected
+            assert await ws.receive_nothing(timeout=0.05)
+        assert lines(await received_until(late, 59, late_text)) == expected
+        for ws in [*sockets, late]:
+            await ws.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_render_that_fails_is_tried_again_and_the_line_still_arrives(viewer, monkeypatch, caplog):
+    from jobs.live import render
+
+    job = make_job()
+    real, failures = render.job_frames, []
+
+    def failing_once(job_id, since, *args, **kwargs):
+        if since and not failures:
+            failures.append(since)
+            raise RuntimeError("database went away")
+        return real(job_id, since, *args, **kwargs)
+
+    monkeypatch.setattr(render, "job_frames", failing_once)
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/",
+                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        assert (await ws.connect())[0]
+        await ws.receive_from(timeout=5)
+        await sync_to_async(in_other_thread)(lambda: job.write_log("after the failed render"))
+        assert "after the failed render" in await ws.receive_from(timeout=5)
+        await ws.disconnect()
+
+    async_to_sync(scenario)()
+    assert failures and "Could not render a live update" in caplog.text
+
+
 def _change_without_doorbell(job_id, message):
     """What a worker in another process does, as far as this process can tell: rows change, no
     doorbell reaches the in-memory layer here."""
@@ -248,3 +320,35 @@ def test_the_list_socket_shows_a_job_failing_with_its_reason_in_the_viewers_orde
         await ws.disconnect()
 
     async_to_sync(scenario)()
+
+
+def test_updates_keep_coming_after_a_doorbell_rung_in_a_request_that_has_answered(viewer):
+    # Django runs a request's inner handlers through async_to_sync when a middleware is sync only:
+    # code on the event loop in that request's context reaches the database through an executor
+    # that quits once the request has answered. A doorbell rung there must not hand that context
+    # to what brings the viewers up to date, or every later render fails, forever.
+    job = make_job()
+
+    async def scenario():
+        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/",
+                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
+        assert (await ws.connect())[0]
+        await ws.receive_from(timeout=5)
+
+        async def inner_handler():
+            return contextvars.copy_context()
+
+        request_context = await sync_to_async(async_to_sync(inner_handler))()  # the request answered
+        for line in ("rung in the request context", "rung by a worker afterwards"):
+            seq = await sync_to_async(_change_without_doorbell)(job.pk, line)
+            if line.startswith("rung in"):
+                request_context.run(hub.notify, job.pk, seq)
+            else:
+                hub.notify(job.pk, seq)
+            assert line in await ws.receive_from(timeout=5)
+        await ws.disconnect()
+
+    # asyncio.run, as daphne runs its loop: under async_to_sync the request's executor, once quit,
+    # would pass its work on to the test's own thread and the fault could not show.
+    with mock.patch.object(watcher, "ensure_started", lambda: None):  # only these doorbells ring
+        asyncio.run(scenario())
