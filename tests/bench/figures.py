@@ -60,8 +60,6 @@ FIGURES: dict[str, tuple[str, str]] = {
     "eta_error": (RATIO, ("|ETA − real end| ÷ real time left, halfway through a rolling remediation; median over "
                          "replayed runs")),
     "eta_error_raw": (RAW, "the distribution and the runs behind eta_error"),
-    "event_frames_lost": (ABSOLUTE, ("websocket frames that never reached a viewer (expected = events × viewers "
-                                    "connected); a count, divided by nothing")),
     "machine": (ABSOLUTE, "the machine the figures were measured on"),
     "errors": (RAW, "benchmarks that failed, with their traceback"),
 }
