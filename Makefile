@@ -25,7 +25,7 @@ demo: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# ruff: imports sorted, lines at most 120 characters (pyproject.toml [tool.ruff])
+# ruff: imports sorted, lines at most 120 characters, pyflakes (pyproject.toml [tool.ruff])
 lint: install
 	$(BIN)/ruff check .
 

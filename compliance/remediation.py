@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, field
 
 from compliance.choices import ComplianceState
 from compliance.models import HostCompliance
-from fabric.choices import VM_IN_MEMORY, NodeState, VMState
 from fabric.models import Cluster, Host, VirtualMachine
 from fabric.nodeops.inventory import plan_inputs
 from fabric.nodeops.planner import PlanHost, PlanRefused, PlanVM, RollingPlan, plan_rolling, quorum_problem

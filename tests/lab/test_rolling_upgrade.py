@@ -123,10 +123,10 @@ def test_dhcp_reservations_refuse_what_windows_refuses(lab):
                                       "Name | ConvertTo-Json -Compress")
     assert ok == {"IPAddress": "127.0.10.77", "ClientId": mac.lower(), "Name": "U-NEW"}
     for script, message in [
-        (f"Add-DhcpServerv4Reservation 127.0.0.0 127.0.10.77 00-15-5D-AA-00-02", "being used by"),
+        ("Add-DhcpServerv4Reservation 127.0.0.0 127.0.10.77 00-15-5D-AA-00-02", "being used by"),
         (f"Add-DhcpServerv4Reservation 127.0.0.0 127.0.10.78 {mac}", "being used by"),
-        (f"Add-DhcpServerv4Reservation 10.0.0.0 10.0.0.5 00-15-5D-AA-00-03", "IPv4 subnet"),
-        (f"Add-DhcpServerv4Reservation 127.0.0.0 10.0.0.5 00-15-5D-AA-00-03", "not in the scope"),
+        ("Add-DhcpServerv4Reservation 10.0.0.0 10.0.0.5 00-15-5D-AA-00-03", "IPv4 subnet"),
+        ("Add-DhcpServerv4Reservation 127.0.0.0 10.0.0.5 00-15-5D-AA-00-03", "not in the scope"),
         ("Add-DhcpServerv4Reservation -ScopeId 127.0.0.0 -IPAddress 127.0.10.79", "ClientId"),
         ("Remove-DhcpServerv4Reservation -ScopeId 127.0.0.0 -ClientId 00-15-5D-AA-00-09", "does not"),
     ]:

@@ -207,7 +207,7 @@ def test_customize_row_endpoint_updates_the_alert_and_next(fabric, operator_clie
     assert "Missing Settings" not in html and 'id="wizard-next" hx-swap-oob="true">' in html
     # The subnets follow the logical network; the pool box is offered only where the subnet has a pool.
     assert "Mgmt2 (10.0.2.0/24)" in html and "From the pool Mgmt pool" in html
-    data[f"customize-2-subnet"] = fabric["other_subnet"].pk
+    data["customize-2-subnet"] = fabric["other_subnet"].pk
     html = operator_client.post(row_url, data).content.decode()
     assert "The selected subnet has no static IP pool." in html
 
