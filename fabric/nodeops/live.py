@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -69,7 +70,7 @@ class LiveCluster:
 
 def read_live_cluster(cluster: Cluster, *, avoid: str = "", storage: bool = False) -> LiveCluster:
     """Get-ClusterNode and Get-ClusterQuorum from one node and Get-VM on every node that is up or
-    paused, all at once. A quorum that could not be read counts as no witness.
+    paused, all at once. A quorum that could not be read in three tries counts as no witness.
 
     Get-VM goes to the nodes the inventory last saw Up or Paused while Get-ClusterNode runs (every
     read costs a round trip; one after the other they add up on every node of a rolling run); the
@@ -84,7 +85,7 @@ def read_live_cluster(cluster: Cluster, *, avoid: str = "", storage: bool = Fals
         health = pool.submit(_storage_reading, conn) if storage else None
         asked = {name.lower(): pool.submit(agents.hyperv.get_vms, host_connection(host))
                  for name, host in hosts.items() if host.node_state in ("Up", "Paused")}
-        found, quorum, quorum_error = agents.cluster.get_cluster_state(conn)
+        found, quorum, quorum_error = _cluster_state(conn)
         nodes = {n.name: n.state for n in found}
         readable = [name for name, state in nodes.items() if state in ("Up", "Paused") and name.lower() in by_lower]
         for name in readable:
@@ -103,6 +104,22 @@ def read_live_cluster(cluster: Cluster, *, avoid: str = "", storage: bool = Fals
         return live
     finally:
         pool.shutdown(wait=False, cancel_futures=True)  # a node that does not answer is not waited for
+
+
+QUORUM_READS = 3  # a failed Get-ClusterQuorum is tried again before no witness is counted
+QUORUM_RETRY_SECONDS = 1.0
+
+
+def _cluster_state(conn: agents.Connection):
+    """Get-ClusterNode and Get-ClusterQuorum; a quorum that could not be read is read again (a
+    cluster service busy for a moment should not refuse a 2-node cluster its witness)."""
+    for attempt in range(QUORUM_READS):
+        found, quorum, quorum_error = agents.cluster.get_cluster_state(conn)
+        if not quorum_error:
+            break
+        if attempt + 1 < QUORUM_READS:
+            time.sleep(QUORUM_RETRY_SECONDS)
+    return found, quorum, quorum_error
 
 
 def _storage_reading(conn: agents.Connection):

@@ -136,6 +136,22 @@ def test_a_witness_that_cannot_be_read_is_not_counted_and_the_job_says_why(lab):
     assert (cluster.witness_kind, cluster.witness_votes) == ("disk", True)
 
 
+def test_a_witness_read_that_fails_for_a_moment_is_read_again_and_counted(lab):
+    # The same fault as above, clearing after two tries on each node: Ferry's live reading tries
+    # again before it counts no witness, so a 2-node cluster is not refused over a moment's error.
+    from fabric.nodeops.live import live_quorum_problem, read_live_cluster
+
+    cluster, _, _ = bring_in(lab, cluster="BR1", standalone=None)
+    since = len(lab.events())
+    faults = [lab.fault("cmdlet_fails", host=node, cmdlet="Get-ClusterQuorum", count=2,
+                        message="The quorum query timed out.")["id"] for node in ("BR1-N1", "BR1-N2")]
+    live = read_live_cluster(cluster)
+    failed = [e for e in lab.events(since) if e["event"] == "cmdlet-failed" and e["fault"] in faults]
+    assert len(failed) == 2, failed  # twice on the node asked, then the third reading answered
+    assert live.witness and live.quorum_error == ""
+    assert live_quorum_problem(live, "BR1-N1") is None and live_quorum_problem(live, "BR1-N2") is None
+
+
 def test_the_check_before_each_node_leaves_reads_the_witness_again(lab):
     """The plan held when the job started; the witness stops answering while the first node is out.
     The second node stays in: its own check counts no witness it cannot read."""
