@@ -19,8 +19,16 @@ import ipaddress
 from zoneinfo import ZoneInfo
 
 from fabric import agents, clock, maintenance
-from fabric.choices import ClusterKind
-from fabric.models import Cluster, Host, LibraryImage, PhysicalComputerProfile, RunAsAccount, Subnet
+from fabric.choices import VM_IN_MEMORY, ClusterKind
+from fabric.models import (
+    Cluster,
+    Host,
+    LibraryImage,
+    PhysicalComputerProfile,
+    RunAsAccount,
+    Subnet,
+    VirtualMachine,
+)
 from fabric.nodeops.inventory import plan_inputs_from_inventory
 from fabric.nodeops.planner import plan_rolling, quorum_holds_text
 from fabric.nodeops.workloads.sofs import sofs_dry_run
@@ -377,6 +385,9 @@ def _storage_moves(loaded: _Loaded) -> tuple[dict[str, list[tuple[str, str]]], V
     return {node: [(f"{m.kind} {m.name}", m.target) for m in found] for node, found in moves.items()}, None
 
 
+STOPPED_VM_TARGET = "the Up node with the most memory free then (a quick move: nothing to copy)"
+
+
 def plan_upgrade(request: UpgradeRequest) -> UpgradePlan:
     """What the job will do, for the wizard's Summary and `upgrade_cluster --dry-run`."""
     loaded = _Loaded(request)
@@ -391,6 +402,10 @@ def plan_upgrade(request: UpgradeRequest) -> UpgradePlan:
         plan_hosts, plan_vms = plan_inputs_from_inventory(list(loaded.cluster.nodes.all()))
         rolling = plan_rolling(plan_hosts, plan_vms, loaded.node_names(), witness=loaded.cluster.witness_votes)
         moves = {step.node: [(m.vm, m.target) for m in step.migration_order()] for step in rolling.steps}
+        stopped = (VirtualMachine.objects.filter(host__in=loaded.hosts.values(), highly_available=True)
+                   .exclude(state__in=VM_IN_MEMORY).select_related("host").order_by("name"))
+        for vm in stopped:  # moved quickly just before the node leaves (upgrades.steps.node)
+            moves.setdefault(vm.host.name, []).append((f"{vm.name} ({vm.state}, not running)", STOPPED_VM_TARGET))
     nodes = []
     for settings in request.nodes:
         host = loaded.hosts.get(settings.host_id)

@@ -286,6 +286,7 @@ def test_an_address_from_the_pool_goes_back_when_the_node_never_boots(lab):
 def test_vms_that_are_off_or_saved_move_with_their_roles_before_the_node_is_re_imaged(
         transactional_db, settings, monkeypatch):
     from upgrades.orchestration import submit_upgrade
+    from upgrades.rolling import STOPPED_VM_TARGET, plan_upgrade
 
     _jobs_in_this_process(settings, monkeypatch)
     local = TOPOLOGY.replace('{ name = "ru-vm3", owner = "RU-N2", memory_gb = 8.0 },',
@@ -296,8 +297,10 @@ def test_vms_that_are_off_or_saved_move_with_their_roles_before_the_node_is_re_i
     with upgrade_lab(local, monkeypatch) as lab:
         cluster, profile, bmc_run_as, subnet = bring_in(lab)
         before = _running_vms(lab)
-        job = finish(submit_upgrade(request_for(lab, cluster, profile, bmc_run_as, subnet, names=["RU-N2"]))[0],
-                     limit=300)
+        request = request_for(lab, cluster, profile, bmc_run_as, subnet, names=["RU-N2"])
+        planned = dict(plan_upgrade(request).nodes[0].moves)   # what the Summary and --dry-run show
+        assert planned["ru-off (Off, not running)"] == planned["ru-saved (Saved, not running)"] == STOPPED_VM_TARGET
+        job = finish(submit_upgrade(request)[0], limit=300)
         assert job.status == "succeeded", _why(job)
         vms = {vm["name"]: vm for vm in lab.state()["vms"]}
         # moved with their roles to another node, as they were: nothing started, nothing lost
