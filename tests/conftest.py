@@ -1,4 +1,6 @@
 """Fixtures shared by every test folder."""
+import os
+
 import pytest
 from django.contrib.auth.models import Group
 
@@ -72,3 +74,18 @@ def fresh_channel_layer():
     yield
     channel_layers.backends.clear()
 
+
+
+def pytest_collection_modifyitems(config, items):
+    """FERRY_DATABASE_TESTS_ONLY=1 (CI's production-shape run) keeps only the tests that reach the
+    database: the rest cannot behave differently on PostgreSQL and Redis, and the embedded run, which
+    runs everything, covers them."""
+    if os.environ.get("FERRY_DATABASE_TESTS_ONLY") != "1":
+        return
+    keep, drop = [], []
+    for item in items:
+        uses_database = item.get_closest_marker("django_db") or "_django_db_helper" in getattr(item, "fixturenames", ())
+        (keep if uses_database else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
