@@ -5,7 +5,6 @@ run inline); it rings the interested consumers on their own event loop, with one
 one per consumer), and hands them to that loop's sender (jobs.live.fanout). `generation` counts the
 distinct changes this process has heard, so list and indicator renders can be shared between
 consumers that want the same state."""
-import contextvars
 import threading
 
 from jobs import conf
@@ -66,8 +65,7 @@ def notify(job_id: int, seq: int) -> None:
         by_loop.setdefault(consumer.loop, []).append(consumer)
     for loop, consumers in by_loop.items():
         try:
-            # Not in the caller's context (a request's, say): nothing of it belongs on that loop.
-            loop.call_soon_threadsafe(_ring, loop, consumers, job_id, seq, gen, context=contextvars.Context())
+            loop.call_soon_threadsafe(_ring, loop, consumers, job_id, seq, gen)
         except RuntimeError:  # their event loop is gone
             for consumer in consumers:
                 unsubscribe(consumer)
