@@ -75,7 +75,6 @@ def fresh_channel_layer():
     channel_layers.backends.clear()
 
 
-
 def pytest_collection_modifyitems(config, items):
     """FERRY_DATABASE_TESTS_ONLY=1 (CI's production-shape run) keeps only the tests that reach the
     database: the rest cannot behave differently on PostgreSQL and Redis, and the embedded run, which

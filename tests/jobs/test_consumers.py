@@ -96,6 +96,15 @@ def test_an_unknown_job_is_refused(viewer):
     assert connect("/ws/jobs/999999/", [ORIGIN, session_cookie(viewer)]) == (False, 4404)
 
 
+async def watching(job, user) -> WebsocketCommunicator:
+    """`user`'s socket on the job's page, its snapshot already taken."""
+    ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/",
+                               headers=[ORIGIN, await sync_to_async(session_cookie)(user)])
+    assert (await ws.connect())[0]
+    await ws.receive_from(timeout=5)
+    return ws
+
+
 def test_snapshot_then_only_what_changed(viewer):
     job = make_job()
     steps = list(JobStep.objects.filter(job=job).order_by("order"))
@@ -209,10 +218,7 @@ def test_a_render_that_fails_is_tried_again_and_the_line_still_arrives(viewer, m
     monkeypatch.setattr(render, "job_frames", failing_once)
 
     async def scenario():
-        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/",
-                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
-        assert (await ws.connect())[0]
-        await ws.receive_from(timeout=5)
+        ws = await watching(job, viewer)
         await sync_to_async(in_other_thread)(lambda: job.write_log("after the failed render"))
         assert "after the failed render" in await ws.receive_from(timeout=5)
         await ws.disconnect()
@@ -235,10 +241,7 @@ def test_the_database_watcher_delivers_changes_made_by_other_processes(viewer):
     job = make_job()
 
     async def scenario():
-        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/",
-                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
-        assert (await ws.connect())[0]
-        await ws.receive_from(timeout=5)
+        ws = await watching(job, viewer)
         await sync_to_async(in_other_thread)(lambda: _change_without_doorbell(job.pk, "written by another process"))
         frame = await ws.receive_from(timeout=5)
         assert "written by another process" in frame
@@ -252,10 +255,7 @@ def test_a_channel_layer_doorbell_is_enough_without_the_watcher(viewer, fast_job
     job = make_job()
 
     async def scenario():
-        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/",
-                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
-        assert (await ws.connect())[0]
-        await ws.receive_from(timeout=5)
+        ws = await watching(job, viewer)
         seq = await sync_to_async(_change_without_doorbell)(job.pk, "rung through the layer")
         assert await ws.receive_nothing(timeout=0.3)  # no watcher, no doorbell: nothing yet
         await get_channel_layer().group_send("jobs", {"type": "job.changed", "job": job.pk, "seq": seq})
@@ -330,10 +330,7 @@ def test_updates_keep_coming_after_a_doorbell_rung_in_a_request_that_has_answere
     job = make_job()
 
     async def scenario():
-        ws = WebsocketCommunicator(application, f"/ws/jobs/{job.pk}/",
-                                   headers=[ORIGIN, await sync_to_async(session_cookie)(viewer)])
-        assert (await ws.connect())[0]
-        await ws.receive_from(timeout=5)
+        ws = await watching(job, viewer)
 
         async def inner_handler():
             return contextvars.copy_context()
